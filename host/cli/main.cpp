@@ -1,0 +1,39 @@
+// linreg: the command-line entry point. The only place that catches, prints and exits.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "host/cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"linreg: GPU-first linear regression by minibatch SGD (CUDA, with a CPU fallback)"};
+  app.require_subcommand(1, 1);
+  app.set_version_flag("--version", "linreg 0.1.0");
+  linreg::cli::Commands cmds;
+  linreg::cli::add_train_command(app, cmds);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, naming what was wrong; nothing on stdout.
+    std::cerr << "linreg: error: " << e.what() << " (see linreg --help)\n";
+    return 2;
+  }
+
+  try {
+    for (auto& [sub, run] : cmds)
+      if (sub->parsed()) return run();
+    std::cerr << "linreg: error: no command given (see linreg --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::cerr << "linreg: error: " << e.what() << "\n";
+    return 1;
+  }
+}

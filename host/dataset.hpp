@@ -1,0 +1,38 @@
+// A dataset held in host memory: X row-major (n, d) float32, y (n) float32.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/config.hpp"
+
+namespace linreg {
+
+struct HostDataset {
+  int64_t n = 0;
+  int64_t d = 0;
+  std::vector<float> X;  // (n, d) row-major
+  std::vector<float> y;  // (n)
+  std::vector<std::string> feature_names;  // empty for synthetic data
+  std::string target_name;
+};
+
+// Number of uniforms the synthetic generator draws: n·d for X plus n for the noise, rounded up
+// to even so that Box-Muller works in pairs. Both backends draw exactly this stream.
+int64_t synthetic_uniform_count(int64_t n, int64_t d);
+
+// Fills out[0..count) with uniforms in (0, 1]: cuRAND's host Philox4x32-10 generator when the
+// build has CUDA (bit-identical to the device generator for the same seed); a documented
+// std::mt19937_64 stream in CPU-only builds.
+void host_uniforms(uint64_t seed, float* out, int64_t count);
+
+// The lab's synthetic_data(w, b, n), drawn on the host. Same numbers as the GPU generator for
+// the same spec in CUDA builds (see formulas.hpp).
+HostDataset generate_synthetic_host(const SyntheticSpec& spec);
+
+// Initial parameters, as the lab: w ~ N(0, 0.01²) from `seed`, b = 0. Computed on the host for
+// both backends, so both start from the same point.
+std::vector<float> initial_weights(int64_t d, uint64_t seed);
+
+}  // namespace linreg

@@ -1,0 +1,40 @@
+// --device auto|gpu|cpu → a trainer; and the CPU-only build's stand-ins for the CUDA pieces.
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "host/error.hpp"
+#include "host/trainer.hpp"
+
+namespace linreg {
+
+#if !LINREG_HAVE_CUDA
+GpuProbe probe_gpu() {
+  GpuProbe p;
+  p.reason = "this linreg was built without CUDA";
+  return p;
+}
+
+// CPU-only builds have no Thrust: std::shuffle with a 64-bit Mersenne Twister seeded the same
+// way. A different permutation stream from the CUDA build's (documented in the README).
+void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out) {
+  std::iota(out, out + n, 0u);
+  std::mt19937_64 eng(shuffle_seed(seed, epoch));
+  std::shuffle(out, out + n, eng);
+}
+#endif
+
+std::unique_ptr<Trainer> make_trainer(DeviceChoice choice, std::string* fallback_note) {
+  if (choice == DeviceChoice::Cpu) return make_cpu_trainer();
+  const GpuProbe probe = probe_gpu();
+  if (probe.usable) {
+#if LINREG_HAVE_CUDA
+    return make_gpu_trainer(0);
+#endif
+  }
+  if (choice == DeviceChoice::Gpu) throw DeviceUnavailable("--device gpu: no usable GPU (" + probe.reason + ")");
+  if (fallback_note) *fallback_note = "no usable GPU (" + probe.reason + "); training on the CPU";
+  return make_cpu_trainer();
+}
+
+}  // namespace linreg
