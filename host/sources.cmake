@@ -6,7 +6,6 @@ list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/trainer_factory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io/atomic_file.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/cli/train_cmd.cpp
 )
 list(APPEND LINREG_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/gpu/gpu_trainer.cpp

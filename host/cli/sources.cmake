@@ -1,0 +1,4 @@
+# The subcommands. Each file registers one (see commands.hpp).
+list(APPEND LINREG_HOST_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/train_cmd.cpp
+)
