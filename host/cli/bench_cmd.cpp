@@ -1,0 +1,166 @@
+// `linreg bench`: CPU vs GPU (every strategy) SGD throughput on a grid of problems, as a table,
+// JSON and an SVG chart, optionally beside PyTorch's figures (--compare). Flags are checked,
+// and the --compare file read, before anything runs, so that a typo never costs a long run.
+#include <sys/stat.h>
+
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "host/bench/bench_report.hpp"
+#include "host/bench/grid.hpp"
+#include "host/bench/runner.hpp"
+#include "host/cli/commands.hpp"
+#include "host/config.hpp"
+#include "host/error.hpp"
+#include "host/io/atomic_file.hpp"
+#include "host/trainer.hpp"
+
+namespace linreg::cli {
+namespace {
+
+struct BenchFlags {
+  bool quick = false;
+  std::string device = "all";
+  std::string strategy = "all";
+  std::string rows;
+  int64_t epochs = 5;
+  int64_t warmup = 1;
+  double budget = -1;  // < 0: the grid's default
+  uint64_t seed = 42;
+  std::string json, plot, compare;
+};
+
+constexpr int64_t kMinTimedEpochs = 5;
+constexpr double kDefaultBudget = 120, kQuickBudget = 15;
+
+std::vector<Strategy> parse_strategies(const std::string& text) {
+  const std::map<std::string, Strategy> names{{"auto", Strategy::Auto},
+                                              {"cublas", Strategy::Cublas},
+                                              {"fused", Strategy::Fused},
+                                              {"persistent", Strategy::Persistent}};
+  if (text == "all") return {};
+  std::vector<Strategy> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto it = names.find(item);
+    if (it == names.end())
+      throw InputError("--strategy: unknown strategy '" + item + "' (choose all or a comma list of auto|cublas|fused|persistent)");
+    for (Strategy s : out)
+      if (s == it->second) throw InputError("--strategy: '" + item + "' is listed twice");
+    out.push_back(it->second);
+  }
+  if (out.empty() || text.back() == ',')
+    throw InputError("--strategy: expected all or a comma list of auto|cublas|fused|persistent");
+  return out;
+}
+
+// An output file's folder must exist before the bench runs for minutes.
+void check_output_path(const std::string& path, const std::string& flag) {
+  if (path.empty()) throw InputError(flag + ": empty file name");
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw InputError(flag + " " + path + ": folder '" + dir + "' does not exist");
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+int run_bench_cmd(const BenchFlags& f) {
+  bench::Settings s;
+  const std::vector<bench::Problem> grid = f.quick ? bench::quick_grid() : bench::default_grid();
+  s.grid_name = f.quick ? "quick" : "default";
+  s.problems = grid;
+  if (!f.rows.empty()) {
+    s.problems = bench::parse_rows(f.rows, grid);
+    s.grid_name = "custom";
+  }
+  if (f.device == "all") {
+    s.run_cpu = s.run_gpu = true;
+  } else if (f.device == "cpu") {
+    s.run_cpu = true;
+    s.run_gpu = false;
+  } else if (f.device == "gpu") {
+    s.run_cpu = false;
+    s.run_gpu = true;
+  } else if (f.device == "auto") {
+    // The device `linreg train --device auto` would use: the GPU when usable, else the CPU
+    // (run_bench notes why).
+    s.run_gpu = true;
+    s.run_cpu = !probe_gpu().usable;
+  } else {
+    throw InputError("--device: unknown value '" + f.device + "' (choose all|auto|gpu|cpu)");
+  }
+  s.strategies = parse_strategies(f.strategy);
+  if (f.epochs < kMinTimedEpochs)
+    throw InputError("--epochs must be at least " + std::to_string(kMinTimedEpochs) + " (got " + std::to_string(f.epochs) +
+                     "): a median of fewer timed epochs is not worth reporting");
+  if (f.epochs > 10000) throw InputError("--epochs must be at most 10000");
+  if (f.warmup < 1 || f.warmup > 100) throw InputError("--warmup must be between 1 and 100 (got " + std::to_string(f.warmup) + ")");
+  s.timed_epochs = f.epochs;
+  s.warmup_epochs = f.warmup;
+  if (f.budget >= 0 && !(f.budget > 0)) throw InputError("--budget must be a number of seconds > 0");
+  s.cpu_row_budget_seconds = f.budget > 0 ? f.budget : (f.quick ? kQuickBudget : kDefaultBudget);
+  s.seed = f.seed;
+  s.progress = &std::cerr;
+
+  if (!f.json.empty()) check_output_path(f.json, "--json");
+  if (!f.plot.empty()) {
+    if (!ends_with(f.plot, ".svg")) throw InputError("--plot " + f.plot + ": the chart is SVG; name the file *.svg");
+    check_output_path(f.plot, "--plot");
+    if (!bench::chart_supported()) throw InputError("--plot: this build has no SVG plot module (host/plot)");
+  }
+  nlohmann::json torch;
+  if (!f.compare.empty()) torch = bench::load_compare_file(f.compare);
+
+  bench::Report report = bench::run_bench(s);
+  if (!f.compare.empty()) bench::join_compare(report, torch, f.compare);
+
+  std::cout << bench::format_table(report) << std::flush;
+  if (!f.json.empty()) {
+    write_file_atomic(f.json, bench::report_json(report).dump(2) + "\n");
+    std::cout << "wrote " << f.json << '\n';
+  }
+  if (!f.plot.empty()) {
+    write_file_atomic(f.plot, bench::render_chart_svg(report));
+    std::cout << "wrote " << f.plot << '\n';
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& root, Commands& cmds) {
+  auto f = std::make_shared<BenchFlags>();
+  CLI::App* sub = root.add_subcommand(
+      "bench", "Time SGD epochs on the CPU and the GPU (every strategy) over a grid of problems; table, JSON, SVG");
+  sub->add_flag("--quick", f->quick, "a small grid (under a minute on a laptop CPU)");
+  sub->add_option("--device", f->device,
+                  "all | auto | gpu | cpu (all: every usable device; auto: the one `train` would use)")
+      ->capture_default_str();
+  sub->add_option("--strategy", f->strategy,
+                  "GPU strategies to time: all, or a comma list of auto|cublas|fused|persistent")
+      ->capture_default_str();
+  sub->add_option("--rows", f->rows,
+                  "grid rows by number (1,3) or problems NxD:bB[:eE] (e.g. 200kx64:b256:e3), comma-separated");
+  sub->add_option("--epochs", f->epochs, "timed epochs per row, at least 5 (small rows time 4x as many)")
+      ->capture_default_str();
+  sub->add_option("--warmup", f->warmup, "untimed warm-up epochs per row")->capture_default_str();
+  sub->add_option("--budget", f->budget,
+                  "wall-clock seconds a CPU row may take, data generation included; larger rows are scaled "
+                  "down with a note (default 120, 15 with --quick)");
+  sub->add_option("--seed", f->seed, "seed of the synthetic data and the shuffles")->capture_default_str();
+  sub->add_option("--json", f->json, "write every row, the device names and copy bandwidths to this JSON file");
+  sub->add_option("--plot", f->plot, "write the samples/s chart to this SVG file");
+  sub->add_option("--compare", f->compare,
+                  "JSON from bench/pytorch_reference.py: adds PyTorch's times and our speedup over them");
+  cmds.emplace_back(sub, [f] { return run_bench_cmd(*f); });
+}
+
+}  // namespace linreg::cli
