@@ -79,7 +79,14 @@ GpuProbe probe_gpu();
 // auto falls back to the CPU and sets *fallback_note to a one-line explanation.
 std::unique_ptr<Trainer> make_trainer(DeviceChoice choice, std::string* fallback_note = nullptr);
 
-std::unique_ptr<Trainer> make_cpu_trainer();
+// threads: for large minibatch steps (batch·d ≥ 65536); 0 = one per hardware thread (≤ 8).
+// Results are bit-identical run to run for a given thread count.
+std::unique_ptr<Trainer> make_cpu_trainer(int threads = 0);
+
+// The CPU trainer's analytic gradient of the mean minibatch loss over `rows` (count of them):
+// grad_w = scale·Σ r·x / count, grad_b = scale·Σ r / count. Exposed for the gradient tests.
+void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t count, const std::vector<float>& w,
+                        float b, LossKind kind, std::vector<double>& grad_w, double& grad_b);
 #if LINREG_HAVE_CUDA
 std::unique_ptr<Trainer> make_gpu_trainer(int device = 0);
 #endif

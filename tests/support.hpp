@@ -1,0 +1,44 @@
+// Shared test helpers: one comparison that explains its failures, and a way to run the real
+// linreg binary and capture what it printed.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace linreg::test {
+
+// Passes when |got − ref| ≤ atol + rtol·|ref| element-wise. On failure prints the first
+// mismatches, the largest error and how much of the tolerance it used (cf. llm.c check_tensor).
+::testing::AssertionResult all_close(const std::vector<double>& ref, const std::vector<double>& got, double atol,
+                                     double rtol);
+std::vector<double> to_double(const std::vector<float>& v);
+
+struct RunOutput {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs LINREG_BINARY with the given argument string (shell-quoted by the caller where needed).
+RunOutput run_linreg(const std::string& args);
+
+// Number of '\n'-terminated lines in s (a trailing partial line counts as one).
+int count_lines(const std::string& s);
+
+// A fresh temporary directory, removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace linreg::test
