@@ -1,0 +1,429 @@
+// GpuTrainer: minibatch SGD with every array resident on one GPU.
+//
+// Per epoch: a Thrust permutation on the device (or the caller's, uploaded), the SGD pass of the
+// chosen strategy, then the full-dataset loss (two-pass, double, deterministic) and one 16-byte
+// copy to pinned host memory — the only host synchronisation of the epoch. CUDA events time the
+// SGD pass (shuffle included) and the evaluation apart.
+//   cublas      per step: gather_residual → cublasSgemv (Xᵀr, device pointer mode) → sgd_update
+//   fused       per step: fused_step (1–2 kernels); the epoch's steps captured once as a CUDA
+//               graph and replayed each epoch (the permutation buffer is the same memory)
+//   persistent  per epoch: one single-block kernel running every step with w, b in registers
+#include "host/gpu/gpu_trainer.hpp"
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/error.hpp"
+#include "host/formulas.hpp"
+#include "host/trainer.hpp"
+#include "kernels/cuda_check.hpp"
+#include "kernels/device_buffer.hpp"
+#include "kernels/generate.hpp"
+#include "kernels/sgd_kernels.hpp"
+#include "kernels/shuffle.hpp"
+
+namespace linreg {
+
+namespace {
+
+constexpr int64_t kPersistentAutoMaxBatch = 256;
+
+// Pinned host memory for the per-epoch loss copy (a true asynchronous copy).
+template <typename T>
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(size_t count) {
+    void* p = nullptr;
+    LINREG_CHECK(cudaMallocHost(&p, count * sizeof(T)));
+    ptr_ = static_cast<T*>(p);
+  }
+  ~PinnedBuffer() {
+    if (ptr_) cudaFreeHost(ptr_);
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  T* data() { return ptr_; }
+
+ private:
+  T* ptr_ = nullptr;
+};
+
+// An instantiated CUDA graph (owns both the graph and its executable).
+class Graph {
+ public:
+  Graph() = default;
+  ~Graph() { reset(); }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void reset() noexcept {
+    if (exec_) cudaGraphExecDestroy(exec_);
+    if (graph_) cudaGraphDestroy(graph_);
+    exec_ = nullptr;
+    graph_ = nullptr;
+  }
+  // Captures whatever `enqueue` launches on `stream`. On an exception the capture is ended (so
+  // the stream is usable again) and the exception passes on.
+  template <typename F>
+  void capture(cudaStream_t stream, F&& enqueue) {
+    reset();
+    LINREG_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      enqueue();
+    } catch (...) {
+      cudaGraph_t g = nullptr;
+      cudaStreamEndCapture(stream, &g);
+      if (g) cudaGraphDestroy(g);
+      cudaGetLastError();  // clear a capture-invalidation error, if any
+      throw;
+    }
+    LINREG_CHECK(cudaStreamEndCapture(stream, &graph_));
+    LINREG_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
+  }
+  void launch(cudaStream_t stream) const { LINREG_CHECK(cudaGraphLaunch(exec_, stream)); }
+
+ private:
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+const char* strategy_label(Strategy s) {
+  switch (s) {
+    case Strategy::Cublas: return "cublas";
+    case Strategy::Fused: return "fused";
+    case Strategy::Persistent: return "persistent";
+    case Strategy::Auto: break;
+  }
+  return "auto";
+}
+
+class GpuTrainer final : public Trainer {
+ public:
+  explicit GpuTrainer(int device) : device_(device) {
+    LINREG_CHECK(cudaSetDevice(device_));
+    cudaDeviceProp prop{};
+    LINREG_CHECK(cudaGetDeviceProperties(&prop, device_));
+    name_ = prop.name;
+    stream_ = std::make_unique<CudaStream>();
+    cublas_ = std::make_unique<CublasHandle>();
+    LINREG_CHECK(cublasSetStream(cublas_->get(), stream_->get()));
+    LINREG_CHECK(cublasSetPointerMode(cublas_->get(), CUBLAS_POINTER_MODE_DEVICE));
+    const float consts[2] = {1.0f, 0.0f};
+    consts_.resize(2);
+    consts_.upload(consts, 2, stream_->get());
+    ticket_.resize(1);
+    LINREG_CHECK(cudaMemsetAsync(ticket_.data(), 0, sizeof(unsigned), stream_->get()));
+    host_loss_ = std::make_unique<PinnedBuffer<double>>(2);
+    sync();
+  }
+
+  ~GpuTrainer() override {
+    // Let queued work finish before the buffers it uses are freed (destructors never throw).
+    if (stream_) cudaStreamSynchronize(stream_->get());
+  }
+
+  std::string device_name() const override { return name_; }
+  std::string backend() const override { return "cuda"; }
+
+  void generate(const SyntheticSpec& spec_in) override {
+    SyntheticSpec spec = spec_in;
+    validate_synthetic(spec);  // fills an empty true_w
+    set_device();
+    const int64_t n = spec.examples, d = spec.features;
+    if (n <= 0 || d <= 0) throw InputError("--examples and --features must be positive");
+    DeviceBuffer<float> true_w(static_cast<size_t>(d));
+    true_w.upload(spec.true_w.data(), static_cast<size_t>(d), stream());
+    // X's buffer first receives all synthetic_uniform_count(n, d) draws (X then the noise), as
+    // on the host; the noise tail stays unused after the labels are made.
+    X_.resize(static_cast<size_t>(synthetic_uniform_count(n, d)));
+    y_.resize(static_cast<size_t>(n));
+    kern::generate_synthetic(spec.seed, n, d, true_w.data(), static_cast<double>(spec.true_b),
+                             static_cast<double>(spec.noise), X_.data(), y_.data(), stream());
+    n_ = n;
+    d_ = d;
+    drop_validation();
+    sync();  // true_w's buffer is freed on return
+  }
+
+  void load(const HostDataset& train, const HostDataset* validation) override {
+    check_dataset(train, "training");
+    if (validation) {
+      check_dataset(*validation, "validation");
+      if (validation->d != train.d) throw InputError("validation dataset has a different number of features");
+    }
+    set_device();
+    X_.resize(train.X.size());
+    y_.resize(train.y.size());
+    X_.upload(train.X.data(), train.X.size(), stream());
+    y_.upload(train.y.data(), train.y.size(), stream());
+    n_ = train.n;
+    d_ = train.d;
+    drop_validation();
+    if (validation) {
+      Xv_.resize(validation->X.size());
+      yv_.resize(validation->y.size());
+      Xv_.upload(validation->X.data(), validation->X.size(), stream());
+      yv_.upload(validation->y.data(), validation->y.size(), stream());
+      nv_ = validation->n;
+    }
+    sync();
+  }
+
+  int64_t examples() const override { return n_; }
+  int64_t features() const override { return d_; }
+
+  HostDataset download() const override {
+    HostDataset ds;
+    ds.n = n_;
+    ds.d = d_;
+    ds.X.resize(static_cast<size_t>(n_ * d_));
+    ds.y.resize(static_cast<size_t>(n_));
+    set_device();
+    X_.download(ds.X.data(), ds.X.size(), stream());
+    y_.download(ds.y.data(), ds.y.size(), stream());
+    sync();
+    return ds;
+  }
+
+  TrainResult fit(const TrainOptions& opt, const EpochCallback& on_epoch) override {
+    return run(opt, nullptr, on_epoch);
+  }
+
+  TrainResult fit_with_permutations(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>& perms,
+                                    const EpochCallback& on_epoch) override {
+    if (static_cast<int64_t>(perms.size()) < opt.epochs)
+      throw InputError("fit_with_permutations: " + std::to_string(perms.size()) + " permutations for " +
+                       std::to_string(opt.epochs) + " epochs");
+    for (int64_t e = 0; e < opt.epochs; ++e) {
+      const auto& p = perms[static_cast<size_t>(e)];
+      if (static_cast<int64_t>(p.size()) != n_) throw InputError("fit_with_permutations: permutation of the wrong length");
+      for (uint32_t v : p)  // an index out of range would read out of bounds on the device
+        if (v >= n_) throw InputError("fit_with_permutations: index out of range");
+    }
+    return run(opt, &perms, on_epoch);
+  }
+
+  double loss(const std::vector<float>& w, float b, LossKind kind) const override {
+    if (static_cast<int64_t>(w.size()) != d_) throw InputError("loss: w has the wrong length");
+    if (n_ <= 0) throw InputError("no training data loaded");
+    set_device();
+    std::vector<float> params(w);
+    params.push_back(b);
+    DeviceBuffer<float> d_params(params.size());
+    DeviceBuffer<double> partials(kern::partials_capacity(d_));
+    DeviceBuffer<double> out(1);
+    d_params.upload(params.data(), params.size(), stream());
+    kern::loss_sum(X_.data(), y_.data(), n_, d_, d_params.data(), kind, partials.data(), out.data(), stream());
+    double sum = 0;
+    out.download(&sum, 1, stream());
+    sync();
+    return sum / static_cast<double>(n_);
+  }
+
+ private:
+  cudaStream_t stream() const { return stream_->get(); }
+  void sync() const { LINREG_CHECK(cudaStreamSynchronize(stream())); }
+  void set_device() const { LINREG_CHECK(cudaSetDevice(device_)); }
+
+  static void check_dataset(const HostDataset& ds, const char* what) {
+    if (ds.n <= 0 || ds.d <= 0) throw InputError(std::string(what) + " dataset is empty");
+    if (ds.X.size() != static_cast<size_t>(ds.n * ds.d) || ds.y.size() != static_cast<size_t>(ds.n))
+      throw InputError(std::string(what) + " dataset has inconsistent sizes");
+  }
+
+  void drop_validation() {
+    Xv_.resize(0);
+    yv_.resize(0);
+    nv_ = 0;
+  }
+
+  TrainResult run(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms, const EpochCallback& cb) {
+    if (n_ <= 0) throw InputError("no training data loaded");
+    validate_train(opt, n_);
+    set_device();
+    const int64_t n = n_, d = d_, B = opt.batch_size;
+    Strategy strategy = opt.strategy == Strategy::Auto ? choose_strategy(n, d, B) : opt.strategy;
+    const char* why = nullptr;
+    if (!strategy_supported(strategy, d, B, &why))
+      throw InputError(std::string("--strategy ") + strategy_label(strategy) + ": " + why);
+    const double scale = grad_scale(opt.loss);
+    const int64_t steps = kern::ceil_div(n, B);
+    cudaStream_t s = stream();
+
+    TrainResult res;
+    res.strategy = strategy_label(strategy);
+
+    // Every buffer of the run, allocated once, outside the step loop.
+    std::vector<float> params = initial_weights(d, opt.seed);
+    params.push_back(0.0f);  // b
+    DeviceBuffer<float> d_params(params.size());
+    d_params.upload(params.data(), params.size(), s);
+    DeviceBuffer<uint32_t> perm(static_cast<size_t>(n));
+    DeviceBuffer<double> partials(kern::partials_capacity(d));
+    DeviceBuffer<double> loss_out(2);  // [train loss sum, validation loss sum]
+    DeviceBuffer<double> step_loss(1);
+    DeviceBuffer<float> Xb, r, g;
+    if (strategy == Strategy::Cublas) {
+      Xb.resize(static_cast<size_t>(B * d));
+      r.resize(static_cast<size_t>(B));
+      g.resize(static_cast<size_t>(d));
+    }
+    CudaEvent ev_start, ev_sgd, ev_eval;
+
+    // The fused strategy's epoch as one graph: each step's kernels read perm (same buffer every
+    // epoch) and update d_params in place. Built once per fit, before the timed epochs.
+    Graph graph;
+    if (strategy == Strategy::Fused) {
+      graph.capture(s, [&] {
+        for (int64_t t = 0; t < steps; ++t) {
+          const int64_t start = t * B, bt = std::min(B, n - start);
+          kern::fused_step(X_.data(), y_.data(), perm.data(), start, bt, d, opt.lr, scale, opt.loss,
+                           d_params.data(), partials.data(), ticket_.data(), step_loss.data(), s);
+        }
+      });
+    }
+
+    for (int64_t e = 0; e < opt.epochs; ++e) {
+      ev_start.record(s);
+      if (perms != nullptr) {
+        perm.upload((*perms)[static_cast<size_t>(e)].data(), static_cast<size_t>(n), s);
+      } else {
+        kern::device_permutation(n, opt.seed, e, perm.data(), s);
+      }
+      switch (strategy) {
+        case Strategy::Cublas:
+          for (int64_t t = 0; t < steps; ++t) {
+            const int64_t start = t * B, bt = std::min(B, n - start);  // last step: its true size
+            kern::gather_residual(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), Xb.data(),
+                                  r.data(), s);
+            kern::cublas_xt_r(cublas_->get(), Xb.data(), r.data(), bt, d, consts_.data(), consts_.data() + 1,
+                              g.data());
+            kern::sgd_update(g.data(), r.data(), bt, d, opt.lr, scale, d_params.data(), s);
+          }
+          break;
+        case Strategy::Fused:
+          graph.launch(s);
+          break;
+        case Strategy::Persistent:
+          kern::persistent_epoch(X_.data(), y_.data(), perm.data(), n, d, B, opt.lr, scale, d_params.data(), s);
+          break;
+        case Strategy::Auto:
+          break;  // resolved above
+      }
+      ev_sgd.record(s);
+      kern::loss_sum(X_.data(), y_.data(), n, d, d_params.data(), opt.loss, partials.data(), loss_out.data(), s);
+      if (nv_ > 0)
+        kern::loss_sum(Xv_.data(), yv_.data(), nv_, d, d_params.data(), opt.loss, partials.data(),
+                       loss_out.data() + 1, s);
+      ev_eval.record(s);
+      // The epoch's one copy back (16 bytes) and its one synchronisation.
+      LINREG_CHECK(cudaMemcpyAsync(host_loss_->data(), loss_out.data(), 2 * sizeof(double), cudaMemcpyDeviceToHost, s));
+      sync();
+
+      EpochReport rep;
+      rep.epoch = e + 1;
+      rep.epoch_seconds = ev_sgd.since(ev_start) / 1e3;
+      rep.train_loss = host_loss_->data()[0] / static_cast<double>(n);
+      if (nv_ > 0) rep.val_loss = host_loss_->data()[1] / static_cast<double>(nv_);
+      res.train_seconds += rep.epoch_seconds;
+      res.eval_seconds += ev_eval.since(ev_sgd) / 1e3;
+      res.epoch_losses.push_back(rep.train_loss);
+      if (nv_ > 0) res.epoch_val_losses.push_back(rep.val_loss);
+      res.epochs_run = e + 1;
+      if (cb) cb(rep);
+      if (!std::isfinite(rep.train_loss)) {
+        res.diverged = true;
+        break;
+      }
+    }
+
+    d_params.download(params.data(), params.size(), s);
+    sync();
+    res.b = params.back();
+    params.pop_back();
+    res.w = std::move(params);
+    return res;
+  }
+
+  int device_ = 0;
+  std::string name_;
+  std::unique_ptr<CudaStream> stream_;
+  std::unique_ptr<CublasHandle> cublas_;
+  DeviceBuffer<float> consts_;    // {1, 0}: gemv's alpha and beta (device pointer mode)
+  DeviceBuffer<unsigned> ticket_; // fused step's last-block ticket; 0 between kernels
+  std::unique_ptr<PinnedBuffer<double>> host_loss_;
+  int64_t n_ = 0, d_ = 0, nv_ = 0;
+  DeviceBuffer<float> X_, y_;     // (n, d) row-major (+ the generator's unused noise tail), (n)
+  DeviceBuffer<float> Xv_, yv_;   // validation set, when loaded
+};
+
+}  // namespace
+
+Strategy choose_strategy(int64_t /*n*/, int64_t d, int64_t batch) {
+  if (batch <= kPersistentAutoMaxBatch && kern::persistent_supported(d, batch)) return Strategy::Persistent;
+  if (d <= kern::kMaxFusedFeatures) return Strategy::Fused;
+  return Strategy::Cublas;
+}
+
+bool strategy_supported(Strategy s, int64_t d, int64_t batch, const char** why) {
+  const char* reason = nullptr;
+  switch (s) {
+    case Strategy::Persistent:
+      if (!kern::persistent_supported(d, batch))
+        reason = "needs at most 16 features and a batch that fits the kernel's shared memory";
+      break;
+    case Strategy::Fused:
+      if (d > kern::kMaxFusedFeatures) reason = "takes at most 512 features; use --strategy cublas";
+      break;
+    case Strategy::Cublas:
+      if (batch > INT32_MAX || d > INT32_MAX) reason = "cuBLAS takes at most 2^31 - 1 rows and features";
+      break;
+    case Strategy::Auto: break;
+  }
+  if (why) *why = reason;
+  return reason == nullptr;
+}
+
+std::unique_ptr<Trainer> make_gpu_trainer(int device) { return std::make_unique<GpuTrainer>(device); }
+
+// Never throws: every failure becomes a reason string.
+GpuProbe probe_gpu() {
+  GpuProbe p;
+  try {
+    int count = 0;
+    const cudaError_t st = cudaGetDeviceCount(&count);
+    if (st != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky-free error state
+      switch (st) {
+        case cudaErrorNoDevice: p.reason = "no CUDA device"; break;
+        case cudaErrorInsufficientDriver:
+          p.reason = "no CUDA driver found, or it is older than this build's CUDA runtime";
+          break;
+        default: p.reason = std::string("CUDA unavailable: ") + cudaGetErrorString(st); break;
+      }
+      return p;
+    }
+    if (count <= 0) {
+      p.reason = "no CUDA device";
+      return p;
+    }
+    cudaDeviceProp prop{};
+    cudaError_t e = cudaGetDeviceProperties(&prop, 0);
+    if (e == cudaSuccess) e = cudaSetDevice(0);
+    if (e == cudaSuccess) e = cudaFree(nullptr);  // creates the context: usable means this works
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      p.reason = std::string("cannot create a CUDA context: ") + cudaGetErrorString(e);
+      return p;
+    }
+    p.usable = true;
+    p.name = prop.name;
+  } catch (...) {
+    p.usable = false;
+    if (p.reason.empty()) p.reason = "CUDA probe failed";
+  }
+  return p;
+}
+
+}  // namespace linreg

@@ -1,0 +1,114 @@
+// Launchers of the SGD kernels (no __global__ here: plain .cpp files include this header).
+//
+// Shapes: X (n, d) row-major float32; y (n); params (d + 1) = [w_0 .. w_{d−1}, b] on the device;
+// perm (n) uint32 row order of the epoch. A minibatch is rows perm[start .. start + bt).
+// Residual r = (x·w + b) − y; per-row loss loss_term(r, kind); gradient of the minibatch loss
+// with respect to w_j is grad_scale(kind) · Σ r·x_j / bt (and Σ r / bt for b), applied with
+// sgd_step() from host/formulas.hpp.
+//
+// Three strategies build on these (host/gpu/gpu_trainer.cpp):
+//   cublas      gather_residual → cublas_xt_r (Sgemv, device pointer mode) → sgd_update
+//   fused       fused_step: one kernel per step (sometimes two, see fused_plan) from batch sums
+//   persistent  persistent_epoch: one single-block kernel per epoch, w and b in registers
+// and one deterministic evaluation: batch_sums → the full-dataset loss in double.
+#pragma once
+
+#include <cstdint>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "host/formulas.hpp"
+#include "kernels/launch.hpp"
+
+namespace linreg::kern {
+
+// ---- geometry shared by the launchers and the trainer's buffer sizing -------------------------
+
+// Lanes that cooperate on one row: min(32, next power of two ≥ d). Each lane then holds
+// ceil(d / lanes) features, a compile-time bound of kMaxFeatureSlots.
+int lanes_per_row(int64_t d);
+constexpr int kMaxFeatureSlots = 16;
+// Largest d the gradient-summing kernels (fused strategy, gradient hook) take: 32 lanes × 16
+// slots. Larger d: the cublas strategy; loss_sum takes any d.
+constexpr int64_t kMaxFusedFeatures = 32 * kMaxFeatureSlots;
+
+// Most blocks a batch-sums launch uses (deterministic: depends on the row count and d only,
+// never on the card). Partials buffers hold (d + 2) · kMaxSumBlocks doubles.
+constexpr int kMaxSumBlocks = 1024;
+// Per fused SGD step we aim at this many blocks (≈ 2 per SM of an H100/H200).
+constexpr int kFusedStepBlocks = 256;
+// A fused step finalises inside its last block when the partials are at most this many
+// doubles (32 KB); larger ones get a second, feature-parallel kernel.
+constexpr int64_t kLastBlockMaxPartials = 4096;
+
+size_t partials_capacity(int64_t d);  // doubles a partials buffer needs for any launch here
+
+// ---- cublas strategy ----------------------------------------------------------------------------
+
+// Gathers the minibatch: d_Xb[k, :] ← X[perm[start + k], :] (bt, d) row-major and
+// d_r[k] ← r of that row (computed in double, stored as float) for k < bt.
+void gather_residual(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start,
+                     int64_t bt, int64_t d, const float* d_params, float* d_Xb, float* d_r,
+                     cudaStream_t stream);
+
+// d_g (d) ← Xbᵀ r with cublasSgemv on the handle's stream. The handle must be in
+// CUBLAS_POINTER_MODE_DEVICE; d_one / d_zero point at device floats 1 and 0 (no host sync).
+void cublas_xt_r(cublasHandle_t handle, const float* d_Xb, const float* d_r, int64_t bt,
+                 int64_t d, const float* d_one, const float* d_zero, float* d_g);
+
+// One block: b ← sgd_step(b, Σ_k r_k) (Σ in double, fixed tree order) and
+// w_j ← sgd_step(w_j, g_j) for all j. Divides by bt, the minibatch's true size.
+void sgd_update(const float* d_g, const float* d_r, int64_t bt, int64_t d, float lr, double scale,
+                float* d_params, cudaStream_t stream);
+
+// ---- batch sums: fused strategy, evaluation, gradient hook ----------------------------------
+
+// How a batch-sums launch over `rows` rows is cut: `blocks` blocks of `rows_per_block` rows.
+struct SumPlan {
+  int lanes = 1;            // lanes per row
+  int slots = 1;            // feature slots per lane (power of two ≤ kMaxFeatureSlots; 0: loss only)
+  int64_t rows_per_block = 0;
+  int blocks = 0;
+  bool last_block_finalizes = false;  // fused step only
+};
+SumPlan sum_plan(int64_t rows, int64_t d, int max_blocks, bool loss_only = false);
+SumPlan fused_plan(int64_t bt, int64_t d);
+
+// d_out[0..d+2) ← (Σ r·x_0, …, Σ r·x_{d−1}, Σ r, Σ loss_term(r, kind)) over the `rows` rows
+// perm[start + k] (or start + k when d_perm is null), accumulated in double in a fixed order:
+// deterministic, no atomics. d_partials holds partials_capacity(d) doubles. Two kernels.
+// Used for the full-dataset loss (Σ loss / n) and, by tests, as the analytic-gradient hook.
+void batch_sums(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start,
+                int64_t rows, int64_t d, const float* d_params, LossKind kind, double* d_partials,
+                double* d_out, cudaStream_t stream);
+
+// As batch_sums but only the loss sum, for any d: d_out[0] ← Σ loss_term(r, kind) over the n rows.
+void loss_sum(const float* d_X, const float* d_y, int64_t n, int64_t d, const float* d_params,
+              LossKind kind, double* d_partials, double* d_out, cudaStream_t stream);
+
+// One fused SGD step over the minibatch perm[start .. start + bt): each row is read once
+// (residual, loss and gradient partials together), block partials are reduced in a fixed order
+// and params is updated with sgd_step. One kernel when fused_plan says last_block_finalizes
+// (the block that arrives last, counted on *d_ticket, reduces; d_ticket must start at 0 and is
+// reset to 0), else a second feature-parallel kernel. Graph-capturable. d_step_loss (nullable):
+// Σ loss_term over the minibatch, before the update.
+void fused_step(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start,
+                int64_t bt, int64_t d, float lr, double scale, LossKind kind, float* d_params,
+                double* d_partials, unsigned* d_ticket, double* d_step_loss, cudaStream_t stream);
+
+// ---- persistent strategy -------------------------------------------------------------------
+
+// Whether persistent_epoch takes this shape: d ≤ kPersistentMaxFeatures and a minibatch that
+// fits the shared-memory staging buffers.
+constexpr int64_t kPersistentMaxFeatures = 16;
+bool persistent_supported(int64_t d, int64_t batch);
+
+// A whole epoch in one single-block kernel: warps 1..7 stage the permuted rows of the next
+// chunk of minibatches into shared memory while warp 0 runs the dependent SGD steps of the
+// current chunk with w and b in registers. Same step semantics as fused_step.
+void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n,
+                      int64_t d, int64_t batch, float lr, double scale, float* d_params,
+                      cudaStream_t stream);
+
+}  // namespace linreg::kern

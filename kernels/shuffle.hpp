@@ -1,0 +1,18 @@
+// Per-epoch row permutations. The device one runs thrust's shuffle (a Feistel bijection plus a
+// scan) on a stream, with thrust::default_random_engine(shuffle_seed(seed, epoch)); the host
+// one, host_permutation() in host/trainer.hpp, runs the same algorithm on thrust::host with the
+// same engine, so both backends walk the same minibatches. Launchers only: no __global__ here.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+namespace linreg::kern {
+
+// d_out[0..n) ← epoch `epoch`'s permutation of 0..n−1 for `seed`, enqueued on `stream`
+// (no host synchronisation). Thrust's temporary storage comes from the device's stream-ordered
+// memory pool (cudaMallocAsync), kept cached so that no call reaches cudaMalloc after the first.
+void device_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* d_out, cudaStream_t stream);
+
+}  // namespace linreg::kern
