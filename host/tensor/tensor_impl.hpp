@@ -1,0 +1,104 @@
+// Internals of the Tensor library, shared by its .cpp files only (not part of the API).
+// Storage: one typed buffer and a version counter (bumped by every in-place write, so that
+// backward() can detect a saved tensor that was modified, as PyTorch does).
+// TensorImpl: a strided view of a Storage plus the autograd fields.
+// Node: one recorded op — its inputs (edges) and a closure mapping the output gradient to one
+// gradient per input.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/tensor/tensor.hpp"
+
+namespace linreg::tensor::detail {
+
+struct Storage {
+  Dtype dtype;
+  int64_t size = 0;
+  uint64_t version = 0;
+  // Exactly one of these holds the data, chosen by dtype.
+  std::vector<float> f32;
+  std::vector<double> f64;
+  std::vector<int64_t> i64;
+  std::vector<uint8_t> b8;
+
+  Storage(Dtype t, int64_t n);
+  // Element i as double (int64 beyond 2^53 rounds) / as int64 (floats truncate toward zero).
+  double get(int64_t i) const {
+    switch (dtype) {
+      case Dtype::Float32: return static_cast<double>(f32[static_cast<size_t>(i)]);
+      case Dtype::Float64: return f64[static_cast<size_t>(i)];
+      case Dtype::Int64: return static_cast<double>(i64[static_cast<size_t>(i)]);
+      case Dtype::Bool: return b8[static_cast<size_t>(i)] ? 1.0 : 0.0;
+    }
+    return 0;
+  }
+  int64_t get_int(int64_t i) const;
+  // Stores v rounded to the dtype (float32: one rounding; int64: truncation; bool: v != 0).
+  void set(int64_t i, double v);
+  void set_int(int64_t i, int64_t v);
+};
+
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;            // PyTorch's grad_fn class name, e.g. "MulBackward0"
+  std::vector<Tensor> inputs;  // edges; an input that does not require grad gets no gradient
+  BackwardFn backward;         // empty once the graph has been freed
+  std::vector<std::pair<std::shared_ptr<Storage>, uint64_t>> saved;  // storages read by backward
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  IntList sizes;
+  IntList strides;
+  int64_t offset = 0;
+  bool requires_grad = false;
+  bool wrapped_number = false;  // a C++ scalar promoted to a 0-dim tensor (type promotion)
+  std::shared_ptr<TensorImpl> grad;
+  std::shared_ptr<Node> grad_fn;
+};
+
+int64_t numel_of(const IntList& sizes);
+IntList contiguous_strides(const IntList& sizes);
+std::string shape_str(const IntList& sizes);  // "[3, 4]"
+int64_t wrap_dim(int64_t d, int64_t ndim, const char* what);
+
+// A fresh contiguous tensor of the given shape and dtype (uninitialised = zeros).
+Tensor make_tensor(const IntList& sizes, Dtype t);
+// Storage index of every element in row-major order of t's shape.
+std::vector<int64_t> element_offsets(const Tensor& t);
+
+// Calls f(offsets) for every element of `sizes` in row-major order, where offsets[j] is the
+// storage index of operand j (strides[j] must have sizes.size() entries; 0 for broadcast dims).
+template <class F>
+void for_each_offset(const IntList& sizes, const std::vector<IntList>& strides, std::vector<int64_t> offs, F&& f) {
+  const int64_t n = numel_of(sizes);
+  if (n == 0) return;
+  const size_t nd = sizes.size(), nops = offs.size();
+  std::vector<int64_t> counter(nd, 0);
+  for (int64_t k = 0; k < n; ++k) {
+    f(offs);
+    for (size_t d = nd; d-- > 0;) {
+      ++counter[d];
+      for (size_t j = 0; j < nops; ++j) offs[j] += strides[j][d];
+      if (counter[d] < sizes[d]) break;
+      for (size_t j = 0; j < nops; ++j) offs[j] -= strides[j][d] * sizes[d];
+      counter[d] = 0;
+    }
+  }
+}
+
+// Strides that read `t` as if broadcast to `out` (0 on new or stretched dimensions).
+IntList broadcast_strides(const Tensor& t, const IntList& out);
+
+// Records a Node for `out` when grad mode is on and an input requires grad.
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardFn fn,
+            const std::vector<Tensor>& saved = {});
+
+}  // namespace linreg::tensor::detail
