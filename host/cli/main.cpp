@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "linreg 0.1.0");
   linreg::cli::Commands cmds;
   linreg::cli::add_train_command(app, cmds);
+  linreg::cli::add_tutorial_command(app, cmds);
   linreg::cli::add_bench_command(app, cmds);
 
   try {
