@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   linreg::cli::add_train_command(app, cmds);
   linreg::cli::add_tutorial_command(app, cmds);
   linreg::cli::add_bench_command(app, cmds);
+  linreg::cli::add_generate_command(app, cmds);
+  linreg::cli::add_predict_command(app, cmds);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 # The subcommands. Each file registers one (see commands.hpp).
 list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/train_cmd.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/generate_cmd.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/predict_cmd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_cmd.cpp
 )

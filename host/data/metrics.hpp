@@ -1,0 +1,33 @@
+// Regression metrics of a linear model y ≈ X·w + b, accumulated in double.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "host/dataset.hpp"
+
+namespace linreg::data {
+
+struct Metrics {
+  int64_t rows = 0;
+  double mse = 0;   // mean (ŷ − y)²
+  double rmse = 0;  // sqrt(mse)
+  double mae = 0;   // mean |ŷ − y|
+  double r2 = 0;    // 1 − SS_res / SS_tot; NaN when y is constant (SS_tot = 0)
+};
+
+// ŷ_i = b + Σ_j w_j x_ij in double.
+std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w, double b);
+
+Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b);
+Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& prediction);
+
+// {"rows", "mse", "rmse", "mae", "r2"}; r2 is null when undefined.
+nlohmann::json metrics_json(const Metrics& m);
+
+// "MSE 0.0123  RMSE 0.111  MAE 0.0876  R² 0.9876 (800 rows)"
+std::string metrics_text(const Metrics& m);
+
+}  // namespace linreg::data

@@ -1,0 +1,121 @@
+// Validation split and standardisation (see prep.hpp).
+#include "host/data/prep.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "host/error.hpp"
+#include "host/formulas.hpp"
+
+namespace linreg::data {
+
+__extension__ typedef unsigned __int128 u128;
+
+Scaling fit_scaling(const HostDataset& ds) {
+  const int64_t n = ds.n, d = ds.d;
+  if (n <= 0 || d <= 0) throw InputError("cannot standardise an empty dataset");
+  Scaling s;
+  s.mean.assign(static_cast<size_t>(d), 0.0);
+  s.scale.assign(static_cast<size_t>(d), 0.0);
+  // Two passes in double: the mean, then the centred sum of squares (no cancellation).
+  for (int64_t i = 0; i < n; ++i) {
+    const float* x = ds.X.data() + i * d;
+    for (int64_t j = 0; j < d; ++j) s.mean[j] += static_cast<double>(x[j]);
+  }
+  for (auto& m : s.mean) m /= static_cast<double>(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const float* x = ds.X.data() + i * d;
+    for (int64_t j = 0; j < d; ++j) {
+      const double c = static_cast<double>(x[j]) - s.mean[j];
+      s.scale[j] += c * c;
+    }
+  }
+  for (int64_t j = 0; j < d; ++j) {
+    const double sd = std::sqrt(s.scale[j] / static_cast<double>(n));
+    // Constant (to float precision): keep scale 1 so the column becomes exact zeros.
+    if (!(sd > 1e-7 * std::fabs(s.mean[j])) || sd == 0.0) {
+      s.scale[j] = 1.0;
+      s.constant.push_back(static_cast<size_t>(j));
+    } else {
+      s.scale[j] = sd;
+    }
+  }
+  return s;
+}
+
+void apply_scaling(HostDataset& ds, const Scaling& s) {
+  const int64_t n = ds.n, d = ds.d;
+  if (static_cast<int64_t>(s.mean.size()) != d) throw InputError("scaling has a different number of features");
+  std::vector<double> inv(static_cast<size_t>(d));
+  for (int64_t j = 0; j < d; ++j) inv[j] = 1.0 / s.scale[j];
+  for (int64_t i = 0; i < n; ++i) {
+    float* x = ds.X.data() + i * d;
+    for (int64_t j = 0; j < d; ++j) x[j] = static_cast<float>((static_cast<double>(x[j]) - s.mean[j]) * inv[j]);
+  }
+}
+
+void unscale_weights(const Scaling& s, const std::vector<double>& w_std, double b_std, std::vector<double>& w,
+                     double& b) {
+  const size_t d = w_std.size();
+  if (s.empty()) {
+    w = w_std;
+    b = b_std;
+    return;
+  }
+  if (s.mean.size() != d) throw InputError("scaling has a different number of features");
+  w.assign(d, 0.0);
+  b = b_std;
+  for (size_t j = 0; j < d; ++j) {
+    w[j] = w_std[j] / s.scale[j];
+    b -= w[j] * s.mean[j];
+  }
+}
+
+HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx) {
+  HostDataset out;
+  out.n = static_cast<int64_t>(idx.size());
+  out.d = ds.d;
+  out.feature_names = ds.feature_names;
+  out.target_name = ds.target_name;
+  out.X.resize(static_cast<size_t>(out.n * ds.d));
+  const bool has_y = !ds.y.empty();
+  if (has_y) out.y.resize(static_cast<size_t>(out.n));
+  for (int64_t k = 0; k < out.n; ++k) {
+    const int64_t i = idx[static_cast<size_t>(k)];
+    std::memcpy(out.X.data() + k * ds.d, ds.X.data() + i * ds.d, static_cast<size_t>(ds.d) * sizeof(float));
+    if (has_y) out.y[k] = ds.y[i];
+  }
+  return out;
+}
+
+std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, double fraction, uint64_t seed,
+                                                     const std::string& flag) {
+  if (!(fraction >= 0.0 && fraction < 1.0))
+    throw InputError(flag + ": must be at least 0 and below 1 (got " + std::to_string(fraction) + ")");
+  const int64_t n = ds.n;
+  const int64_t n_val = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+  if (fraction == 0.0) return {ds, HostDataset{}};
+  if (n_val < 1 || n - n_val < 1)
+    throw InputError(flag + ": " + std::to_string(fraction) + " of " + std::to_string(n) + " rows leaves " +
+                     (n_val < 1 ? "no validation rows" : "no training rows"));
+  // Seeded partial Fisher-Yates: the first n_val entries of the shuffled order are the held-out rows.
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  uint64_t state = splitmix64(seed ^ 0x56414c4944ull);  // "VALID"
+  for (int64_t i = 0; i < n_val; ++i) {
+    state = splitmix64(state);
+    const uint64_t span = static_cast<uint64_t>(n - i);
+    const uint64_t pick = static_cast<uint64_t>((static_cast<u128>(state) * span) >> 64);  // Lemire's range map
+    std::swap(order[i], order[i + static_cast<int64_t>(pick)]);
+  }
+  std::vector<char> is_val(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n_val; ++i) is_val[order[i]] = 1;
+  std::vector<int64_t> tr, va;
+  tr.reserve(static_cast<size_t>(n - n_val));
+  va.reserve(static_cast<size_t>(n_val));
+  for (int64_t i = 0; i < n; ++i) (is_val[i] ? va : tr).push_back(i);
+  return {take_rows(ds, tr), take_rows(ds, va)};
+}
+
+}  // namespace linreg::data

@@ -1,0 +1,42 @@
+// Preparing a dataset for training: a seeded validation split and feature standardisation.
+// Statistics are computed in double; the scaling is fitted on the training rows only (no peeking
+// at the validation rows) and undone on the learned weights, so that reported and saved weights
+// are in the original units.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/dataset.hpp"
+
+namespace linreg::data {
+
+// x_std = (x − mean) / scale, per feature. scale is the population standard deviation, or 1 for a
+// constant column (which then becomes all zeros and keeps whatever weight it starts with).
+struct Scaling {
+  std::vector<double> mean;
+  std::vector<double> scale;
+  std::vector<size_t> constant;  // indices of constant columns (for a warning)
+  bool empty() const { return mean.empty(); }
+};
+
+Scaling fit_scaling(const HostDataset& ds);
+void apply_scaling(HostDataset& ds, const Scaling& s);  // in place; X stays float32
+
+// Weights learned on standardised features → the same model in original units:
+// w_j = w'_j / s_j, b = b' − Σ w'_j m_j / s_j.
+void unscale_weights(const Scaling& s, const std::vector<double>& w_std, double b_std, std::vector<double>& w,
+                     double& b);
+
+// Holds out round(fraction·n) rows chosen by a seeded Fisher-Yates shuffle (SplitMix64, the same
+// on every platform); both parts keep the file's row order. fraction in [0, 1); 0 gives an empty
+// validation set. Throws InputError naming `flag` when either part would be empty.
+std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, double fraction, uint64_t seed,
+                                                     const std::string& flag = "--val-fraction");
+
+// Rows [idx...] of ds (names copied).
+HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx);
+
+}  // namespace linreg::data
