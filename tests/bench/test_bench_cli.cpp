@@ -1,0 +1,130 @@
+// `linreg bench` through the real binary: a --quick CPU run (a few seconds), a short custom run
+// with --json, --compare and --plot, and bad flags, each of which must exit non-zero with one
+// clear line on stderr and nothing on stdout.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "host/bench/bench_report.hpp"
+#include "host/trainer.hpp"
+#include "support.hpp"
+
+namespace linreg::test {
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path;
+  nlohmann::json j;
+  in >> j;
+  return j;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(BenchCli, QuickCpuRun) {
+  TempDir dir;
+  const auto r = run_linreg("bench --quick --device cpu --json '" + dir.file("b.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ms/epoch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1000x2 b10"), std::string::npos) << r.out;
+  const auto j = read_json(dir.file("b.json"));
+  EXPECT_EQ(j["grid"], "quick");
+  ASSERT_EQ(j["devices"].size(), 1u);
+  EXPECT_EQ(j["devices"][0]["device"], "cpu");
+  EXPECT_GT(j["devices"][0]["copy_bandwidth_bytes_per_second"].get<double>(), 1e8);
+  ASSERT_EQ(j["rows"].size(), 4u);
+  for (const auto& row : j["rows"]) {
+    EXPECT_EQ(row["device"], "cpu");
+    ASSERT_FALSE(row["skipped"].get<bool>()) << row["note"];
+    EXPECT_GE(row["timed_epochs"].get<int>(), 5);
+    EXPECT_GT(row["epoch_seconds"].get<double>(), 0);
+    EXPECT_GT(row["samples_per_second"].get<double>(), 0);
+    EXPECT_GT(row["bandwidth_share"].get<double>(), 0);
+    EXPECT_TRUE(std::isfinite(row["final_loss"].get<double>()));
+    // The lab's problem learns: after 6 epochs the half-MSE is near the noise floor (5e-5).
+    if (row["examples"] == 1000) {
+      EXPECT_LT(row["final_loss"].get<double>(), 1e-3);
+    }
+  }
+}
+
+TEST(BenchCli, CustomRowsCompareAndPlot) {
+  TempDir dir;
+  {
+    std::ofstream t(dir.file("torch.json"));
+    t << R"({"tool": "pytorch_reference", "torch_version": "test", "rows": [
+      {"examples": 2000, "features": 4, "batch_size": 20, "epochs": 2, "device": "cpu", "mode": "eager",
+       "epoch_seconds": 0.05}]})";
+  }
+  std::string args = "bench --device cpu --rows 2000x4:b20:e2 --epochs 5 --json '" + dir.file("b.json") +
+                     "' --compare '" + dir.file("torch.json") + "'";
+  if (bench::chart_supported()) args += " --plot '" + dir.file("b.svg") + "'";
+  const auto r = run_linreg(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("torch eager ms"), std::string::npos) << r.out;
+  const auto j = read_json(dir.file("b.json"));
+  EXPECT_EQ(j["grid"], "custom");
+  ASSERT_EQ(j["rows"].size(), 1u);
+  const auto& row = j["rows"][0];
+  EXPECT_EQ(row["examples"], 2000);
+  EXPECT_EQ(row["epochs"], 2);
+  EXPECT_DOUBLE_EQ(row["torch_eager_epoch_seconds"].get<double>(), 0.05);
+  EXPECT_NEAR(row["speedup_vs_torch_eager"].get<double>(), 0.05 / row["epoch_seconds"].get<double>(), 1e-9);
+  if (bench::chart_supported()) {
+    const std::string svg = read_text(dir.file("b.svg"));
+    EXPECT_NE(svg.find("<svg"), std::string::npos);
+    EXPECT_NE(svg.find("linreg cpu"), std::string::npos);
+    EXPECT_NE(svg.find("PyTorch cpu eager"), std::string::npos);
+  }
+}
+
+TEST(BenchCli, BadFlagsExitWithOneLine) {
+  TempDir dir;
+  {
+    std::ofstream(dir.file("broken.json")) << "{not json";
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--device tpu", "--device"},
+      {"--strategy warp", "--strategy"},
+      {"--strategy fused,fused", "--strategy"},
+      {"--epochs 2", "--epochs"},
+      {"--epochs many", "--epochs"},
+      {"--warmup 0", "--warmup"},
+      {"--budget 0", "--budget"},
+      {"--rows 9", "--rows"},
+      {"--rows 10x2:b20", "--rows"},
+      {"--plot chart.png", "--plot"},
+      {"--json /nonexistent-dir/b.json", "--json"},
+      {"--compare /nonexistent-dir/t.json", "--compare"},
+      {"--compare '" + dir.file("broken.json") + "'", "--compare"},
+      {"--frobnicate", "--frobnicate"},
+  };
+  for (const auto& [flags, named] : cases) {
+    const auto r = run_linreg("bench --device cpu --rows 1 " + flags);
+    EXPECT_NE(r.exit_code, 0) << flags;
+    EXPECT_TRUE(r.out.empty()) << flags << ": " << r.out;
+    EXPECT_EQ(count_lines(r.err), 1) << flags << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("linreg: error: ", 0), 0u) << flags << ": " << r.err;
+    EXPECT_NE(r.err.find(named), std::string::npos) << flags << ": " << r.err;
+  }
+}
+
+TEST(BenchCli, GpuWithoutAGpuSaysWhy) {
+  if (probe_gpu().usable) GTEST_SKIP() << "a GPU is usable here";
+  const auto r = run_linreg("bench --device gpu --rows 1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("no usable GPU"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace linreg::test
