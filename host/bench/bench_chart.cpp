@@ -19,7 +19,7 @@ bool chart_supported() { return LINREG_BENCH_HAVE_PLOT != 0; }
 std::string render_chart_svg(const Report& report) {
 #if LINREG_BENCH_HAVE_PLOT
   plot::Chart chart;
-  chart.title = "linreg bench: SGD throughput (" + report.date + ")";
+  chart.title = "linreg bench: SGD samples/s by problem size (" + report.date.substr(0, 10) + ")";
   chart.x_label = "problem size: examples x features";
   chart.y_label = "samples/s (median epoch)";
   chart.log_x = true;
