@@ -13,6 +13,7 @@
 #include "host/error.hpp"
 #include "host/formulas.hpp"
 #include "host/host_buffer.hpp"
+#include "host/permutation.hpp"
 #include "host/step_pool.hpp"
 #include "host/trainer.hpp"
 
@@ -80,13 +81,16 @@ inline void batch_sums(const float* __restrict X, const float* __restrict y, int
 
 // One epoch of minibatch SGD over the rows in `perm` order. w, b updated in place.
 // gw: scratch of d doubles.
+// `stream`, when given, is still writing `perm`: wait for the entries each batch reads.
 template <int D>
 void sgd_epoch(const float* __restrict X, const float* __restrict y, int64_t n, int64_t d_runtime,
                const uint32_t* __restrict perm, int64_t batch, float lr, double scale,
-               float* __restrict w, float& b, double* __restrict gw) {
+               float* __restrict w, float& b, double* __restrict gw, const PermutationStream* stream,
+               int64_t epoch) {
   const int64_t d = D > 0 ? D : d_runtime;
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t count = std::min(batch, n - start);  // the last batch may be short
+    if (stream) stream->wait_for(epoch, std::min(n, start + count + kAhead));
     double gb = 0;
     batch_sums<D>(X, y, d, perm + start, count, n - start, w, b, gw, gb);
     for (int64_t j = 0; j < d; ++j) w[j] = sgd_step(w[j], gw[j], lr, scale, count);
@@ -99,6 +103,10 @@ void sgd_epoch(const float* __restrict X, const float* __restrict y, int64_t n, 
 // so the result is the same on every run for a given thread count. One core cannot keep enough
 // random-row misses in flight to approach the memory bandwidth; two can come close.
 constexpr int64_t kParallelWork = int64_t{1} << 16;
+
+// From this many rows on, the small-batch loop reads its permutation from a PermutationStream
+// (below it, starting a thread costs more than making the permutation).
+constexpr int64_t kStreamRows = int64_t{1} << 14;
 
 void sgd_epoch_parallel(StepPool& pool, const float* X, const float* y, int64_t n, int64_t d, const uint32_t* perm,
                         int64_t batch, float lr, double scale, float* w, float& b,
@@ -123,7 +131,7 @@ void sgd_epoch_parallel(StepPool& pool, const float* X, const float* y, int64_t 
 }
 
 using EpochFn = void (*)(const float*, const float*, int64_t, int64_t, const uint32_t*, int64_t, float,
-                         double, float*, float&, double*);
+                         double, float*, float&, double*, const PermutationStream*, int64_t);
 
 EpochFn pick_epoch_fn(int64_t d) {
   switch (d) {
@@ -222,7 +230,7 @@ class CpuTrainer final : public Trainer {
     res.w = initial_weights(d, opt.seed);
     res.b = 0.0f;
     std::vector<double> gw(static_cast<size_t>(d));
-    std::vector<uint32_t> perm(static_cast<size_t>(n));
+    std::vector<uint32_t> perm;
     const EpochFn epoch_fn = pick_epoch_fn(d);
     const double scale = grad_scale(opt.loss);
     std::unique_ptr<StepPool> pool;
@@ -234,22 +242,36 @@ class CpuTrainer final : public Trainer {
       gws.assign(static_cast<size_t>(threads), std::vector<double>(static_cast<size_t>(d)));
       gbs.assign(static_cast<size_t>(threads), 0.0);
     }
+    // Permutations: given (tests), streamed from a second thread while the single-threaded
+    // small-batch loop trains, or made up front (in parallel) for the threaded large steps.
+    std::unique_ptr<PermutationStream> stream;
+    if (!perms) {
+      if (!pool && threads > 1 && n >= kStreamRows) {
+        stream = std::make_unique<PermutationStream>(n, opt.seed, opt.epochs);
+      } else {
+        perm.resize(static_cast<size_t>(n));
+      }
+    }
 
     for (int64_t e = 0; e < opt.epochs; ++e) {
       const auto t0 = Clock::now();
       const uint32_t* order = nullptr;
       if (perms) {
         order = (*perms)[static_cast<size_t>(e)].data();
+      } else if (stream) {
+        order = stream->epoch(e);
       } else {
-        host_permutation(n, opt.seed, e, perm.data());
+        thrust_compatible_permutation(n, shuffle_seed(opt.seed, e), perm.data(), pool ? pool->size() : 1);
         order = perm.data();
       }
       if (pool) {
         sgd_epoch_parallel(*pool, X_.data(), y_.data(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(),
                            res.b, gws, gbs);
       } else {
-        epoch_fn(X_.data(), y_.data(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(), res.b, gw.data());
+        epoch_fn(X_.data(), y_.data(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(), res.b, gw.data(),
+                 stream.get(), e);
       }
+      if (stream) stream->finish(e);
       EpochReport rep;
       rep.epoch = e + 1;
       rep.epoch_seconds = seconds_since(t0);

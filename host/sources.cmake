@@ -4,6 +4,7 @@ list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu_trainer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/step_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/permutation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/trainer_factory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io/atomic_file.cpp

@@ -1,9 +1,7 @@
 // --device auto|gpu|cpu → a trainer; and the CPU-only build's stand-ins for the CUDA pieces.
-#include <algorithm>
-#include <numeric>
-#include <random>
 
 #include "host/error.hpp"
+#include "host/permutation.hpp"
 #include "host/trainer.hpp"
 
 namespace linreg {
@@ -15,12 +13,10 @@ GpuProbe probe_gpu() {
   return p;
 }
 
-// CPU-only builds have no Thrust: std::shuffle with a 64-bit Mersenne Twister seeded the same
-// way. A different permutation stream from the CUDA build's (documented in the README).
+// CPU-only builds have no Thrust, but thrust_compatible_permutation is Thrust's algorithm:
+// the same permutations as the CUDA build.
 void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out) {
-  std::iota(out, out + n, 0u);
-  std::mt19937_64 eng(shuffle_seed(seed, epoch));
-  std::shuffle(out, out + n, eng);
+  thrust_compatible_permutation(n, shuffle_seed(seed, epoch), out, 1);
 }
 #endif
 
