@@ -162,10 +162,15 @@ void render_panel(const Chart& c, int panel, double x0, double y0, std::string& 
       // Break the line where a point is unusable; thin very long lines.
       const std::vector<size_t> keep = thin(n, kMaxLinePoints);
       std::string pts;
+      size_t npts = 0;
       auto flush = [&] {
-        if (!pts.empty())
+        if (npts >= 2)
           out += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"2\" points=\"" + pts + "\"/>\n";
+        else if (npts == 1)  // an isolated point between gaps still shows, as a dot
+          out += "<circle cx=\"" + pts.substr(0, pts.find(',')) + "\" cy=\"" + pts.substr(pts.find(',') + 1) +
+                 "\" r=\"2.5\" fill=\"" + color + "\"/>\n";
         pts.clear();
+        npts = 0;
       };
       for (size_t i : keep) {
         if (!usable(s.x[i], c.log_x) || !usable(s.y[i], c.log_y)) {
@@ -173,10 +178,9 @@ void render_panel(const Chart& c, int panel, double x0, double y0, std::string& 
           continue;
         }
         pts += (pts.empty() ? "" : " ") + px(ax.map(s.x[i])) + "," + px(ay.map(s.y[i]));
+        ++npts;
       }
       flush();
-      if (keep.size() == 1 && usable(s.x[0], c.log_x) && usable(s.y[0], c.log_y))  // a lone point still shows
-        out += "<circle cx=\"" + px(ax.map(s.x[0])) + "\" cy=\"" + px(ay.map(s.y[0])) + "\" r=\"3\" fill=\"" + color + "\"/>\n";
     }
   }
   out += "</g>\n";
