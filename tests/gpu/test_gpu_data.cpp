@@ -83,7 +83,7 @@ TEST_P(GpuData, DeviceDatasetEqualsHostDataset) {
 
 // 1; 31/32/33; 255/256/257; 1023/1024/1025; an odd prime; a large case. Several have n·d + n odd
 // (the generator then draws one extra uniform to complete the last Box-Muller pair).
-INSTANTIATE_TEST_SUITE_P(Sizes, GpuData,
+INSTANTIATE_TEST_SUITE_P(GpuSizes, GpuData,
                          ::testing::Values(Dims{1, 1}, Dims{1, 2}, Dims{31, 1}, Dims{32, 2}, Dims{33, 3}, Dims{255, 2},
                                            Dims{256, 5}, Dims{257, 7}, Dims{1023, 3}, Dims{1024, 1}, Dims{1025, 9},
                                            Dims{100003, 3}, Dims{1 << 20, 16}),

@@ -151,7 +151,7 @@ TEST_P(GpuGradient, AnalyticMatchesCentralDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Shapes, GpuGradient,
+    GpuShapes, GpuGradient,
     ::testing::Values(Case{1, 1, 0, 1, LossKind::HalfMse}, Case{33, 3, 0, 33, LossKind::Mse},
                       Case{257, 31, 37, 100, LossKind::HalfMse}, Case{257, 32, 0, 257, LossKind::Mse},
                       Case{257, 33, 200, 57, LossKind::HalfMse}, Case{1025, 2, 1000, 25, LossKind::HalfMse},

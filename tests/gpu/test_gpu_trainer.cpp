@@ -100,7 +100,7 @@ TEST_P(GpuVsCpu, TrajectoriesAgreeWithinDerivedBound) {
 
 // Sizes after STYLE.md: 1, 31/32/33, 255/256/257, 1023/1024/1025, an odd prime, a large case;
 // n not a multiple of the batch in most rows (last minibatch short: 1025 % 256 = 1).
-INSTANTIATE_TEST_SUITE_P(Shapes, GpuVsCpu,
+INSTANTIATE_TEST_SUITE_P(GpuShapes, GpuVsCpu,
                          ::testing::Values(Shape{1, 1, 1, 3, LossKind::HalfMse}, Shape{31, 2, 10, 3, LossKind::HalfMse},
                                            Shape{32, 2, 32, 3, LossKind::Mse}, Shape{33, 3, 32, 3, LossKind::HalfMse},
                                            Shape{255, 5, 16, 2, LossKind::Mse}, Shape{256, 2, 10, 2, LossKind::HalfMse},
@@ -163,7 +163,9 @@ TEST(GpuTrainer, LabProblemConverges) {
     opt.strategy = st;
     const TrainResult r = gpu->fit(opt);
     SCOPED_TRACE("strategy " + r.strategy);
-    if (st == Strategy::Auto) EXPECT_EQ(r.strategy, "persistent");
+    if (st == Strategy::Auto) {
+      EXPECT_EQ(r.strategy, "persistent");
+    }
     ASSERT_EQ(r.epoch_losses.size(), 3u);
     EXPECT_LT(r.epoch_losses.back(), 1e-4);
     EXPECT_NEAR(r.w[0], 2.0, 5e-3);
