@@ -33,6 +33,9 @@ std::string rate(double bytes_per_second) {
   return fmt("%.0f MB/s", bytes_per_second / 1e6);
 }
 
+// "3.2x", "71.8x", "10800x".
+std::string times(double v) { return std::isfinite(v) && v >= 1000 ? fmt("%.0fx", v) : fmt("%.3gx", v); }
+
 std::string strategy_cell(const Row& r) {
   if (r.device == "cpu") return "cpu";
   if (r.strategy == "auto" && !r.strategy_ran.empty() && r.strategy_ran != "auto") return "auto->" + r.strategy_ran;
@@ -81,12 +84,12 @@ std::string format_table(const Report& rep) {
     c.push_back(fmt("%.3g", r.samples_per_second));
     c.push_back(fmt("%.3g", r.bandwidth / 1e9));
     c.push_back(fmt("%.0f%%", r.bandwidth_share * 100));
-    c.push_back(fmt("%.3gx", r.speedup_vs_cpu));
+    c.push_back(times(r.speedup_vs_cpu));
     if (has_compare(rep)) {
       c.push_back(fmt("%.4g", r.torch_eager_epoch_seconds * 1e3));
       c.push_back(fmt("%.4g", r.torch_graph_epoch_seconds * 1e3));
-      c.push_back(fmt("%.3gx", r.speedup_vs_torch_eager));
-      c.push_back(fmt("%.3gx", r.speedup_vs_torch_graph));
+      c.push_back(times(r.speedup_vs_torch_eager));
+      c.push_back(times(r.speedup_vs_torch_graph));
     }
     if (r.note.empty()) {
       c.emplace_back(r.skipped ? "skipped" : "");
@@ -266,8 +269,8 @@ void join_compare(Report& rep, const nlohmann::json& torch, const std::string& s
 }
 
 std::vector<ChartLine> chart_lines(const Report& rep) {
-  // label → points (x, y); std::map keeps the legend order stable.
-  std::map<std::string, std::vector<std::pair<double, double>>> lines;
+  // label → points (x, y); std::map keeps the legend order stable, ours before PyTorch's.
+  std::map<std::string, std::vector<std::pair<double, double>>> lines, torch_lines;
   for (const Row& r : rep.rows) {
     if (r.skipped || !std::isfinite(r.samples_per_second)) continue;
     const std::string label = r.device == "cpu" ? "linreg cpu" : "linreg gpu " + strategy_cell(r);
@@ -281,20 +284,22 @@ std::vector<ChartLine> chart_lines(const Report& rep) {
              r.device == t.device;
     });
     if (!ran) continue;
-    lines["PyTorch " + t.device + " " + t.mode].emplace_back(
+    torch_lines["PyTorch " + t.device + " " + t.mode].emplace_back(
         static_cast<double>(t.examples) * static_cast<double>(t.features),
         samples_per_second(t.examples, t.epoch_seconds));
   }
   std::vector<ChartLine> out;
-  for (auto& [label, pts] : lines) {
-    std::sort(pts.begin(), pts.end());
-    ChartLine l;
-    l.label = label;
-    for (const auto& [x, y] : pts) {
-      l.x.push_back(x);
-      l.y.push_back(y);
+  for (auto* group : {&lines, &torch_lines}) {
+    for (auto& [label, pts] : *group) {
+      std::sort(pts.begin(), pts.end());
+      ChartLine l;
+      l.label = label;
+      for (const auto& [x, y] : pts) {
+        l.x.push_back(x);
+        l.y.push_back(y);
+      }
+      out.push_back(std::move(l));
     }
-    out.push_back(std::move(l));
   }
   return out;
 }
