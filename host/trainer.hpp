@@ -91,9 +91,9 @@ void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t c
 std::unique_ptr<Trainer> make_gpu_trainer(int device = 0);
 #endif
 
-// The host-side epoch permutation: thrust::shuffle (host system) seeded with
-// shuffle_seed(seed, epoch) in CUDA builds — the same permutation the device computes;
-// std::shuffle with the same seed in CPU-only builds.
+// The host-side epoch permutation: Thrust's shuffle of 0..n-1 seeded with
+// shuffle_seed(seed, epoch) (host/permutation.hpp) — the same permutation the device computes
+// with thrust::shuffle, in CUDA and CPU-only builds alike.
 void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out);
 
 }  // namespace linreg

@@ -13,12 +13,13 @@ GpuProbe probe_gpu() {
   return p;
 }
 
-// CPU-only builds have no Thrust, but thrust_compatible_permutation is Thrust's algorithm:
-// the same permutations as the CUDA build.
+#endif
+
+// Thrust's shuffle algorithm, written out (host/permutation.cpp): in CUDA builds the same
+// permutation the device computes; in CPU-only builds the same one a CUDA build would use.
 void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out) {
   thrust_compatible_permutation(n, shuffle_seed(seed, epoch), out, 1);
 }
-#endif
 
 std::unique_ptr<Trainer> make_trainer(DeviceChoice choice, std::string* fallback_note) {
   if (choice == DeviceChoice::Cpu) return make_cpu_trainer();

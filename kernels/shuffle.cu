@@ -75,12 +75,17 @@ void device_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* d_out
 
 }  // namespace kern
 
-// The CUDA build's host permutation (the CPU-only build defines its own, with std::shuffle).
-void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out) {
+namespace kern {
+
+// Thrust's own host shuffle: the reference that host/permutation.cpp's fast twin is tested
+// against (tests/test_permutation_thrust.cpp; runs without a GPU).
+void thrust_host_permutation(int64_t n, uint32_t engine_seed, uint32_t* out) {
   if (n <= 0) return;
   std::iota(out, out + n, uint32_t{0});
-  thrust::default_random_engine engine(shuffle_seed(seed, epoch));
+  thrust::default_random_engine engine(engine_seed);
   thrust::shuffle(thrust::host, out, out + n, engine);
 }
+
+}  // namespace kern
 
 }  // namespace linreg
