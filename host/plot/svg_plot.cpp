@@ -73,7 +73,7 @@ Axis make_axis(const std::vector<const std::vector<double>*>& data, bool log_axi
 std::string tick_label(const Axis& ax, double v) {
   if (ax.log) {
     const int e = static_cast<int>(std::lround(std::log10(v)));
-    if (e >= -3 && e <= 5) return fmt("%g", std::pow(10.0, e));
+    if (e >= -3 && e <= 4) return fmt("%g", std::pow(10.0, e));
     return "1e" + std::to_string(e);
   }
   if (std::fabs(v) < ax.step * 1e-9) v = 0;
@@ -98,7 +98,7 @@ std::vector<size_t> thin(size_t n, size_t cap) {
 
 void render_panel(const Chart& c, int panel, double x0, double y0, std::string& out) {
   const double w = std::max(c.width, 160), h = std::max(c.height, 120);
-  const double left = 70, right = w - 18, top = c.title.empty() ? 16 : 36, bottom = h - 50;
+  const double left = 70, right = w - 30, top = c.title.empty() ? 16 : 36, bottom = h - 50;
 
   std::vector<const std::vector<double>*> xs, ys;
   for (const Series& s : c.series) {
@@ -189,7 +189,7 @@ void render_panel(const Chart& c, int panel, double x0, double y0, std::string& 
   if (c.series.size() > 1) {
     size_t longest = 0;
     for (const Series& s : c.series) longest = std::max(longest, s.label.size());
-    const double lw = 34 + 6.5 * static_cast<double>(std::min<size_t>(longest, 40));
+    const double lw = 42 + 7.2 * static_cast<double>(std::min<size_t>(longest, 40));
     const double lh = 8 + 17 * static_cast<double>(c.series.size());
     const double lx = right - lw - 8, ly = top + 8;
     out += "<g font-size=\"12\">\n<rect x=\"" + px(lx) + "\" y=\"" + px(ly) + "\" width=\"" + px(lw) + "\" height=\"" +

@@ -504,8 +504,8 @@ std::string numpy_repr(const Tensor& t) {
   const std::string prefix = "array(";
   const std::string suffix = skip_dtype ? ")" : ",";
   std::string body;
-  if (t.numel() == 0 && t.dim() != 1) {
-    body = "[], shape=" + tuple_str(t.sizes());
+  if (t.numel() == 0) {
+    body = t.dim() == 1 ? "[]" : "[], shape=" + tuple_str(t.sizes());
   } else if (t.dim() == 0) {
     // array(3.5, dtype=float32): the element alone, formatted as NumPy formats a 0-d array.
     NpFloatFormat ff;

@@ -10,6 +10,9 @@
 // share the Storage, so X.index_put_({Slice(0, 2), Slice()}, 12) writes into X. Every
 // differentiable op records a Node holding its inputs and a backward closure; backward() walks
 // the graph in reverse topological order and accumulates gradients into leaves.
+//
+// The tutorial's C++ lines write `torch::` for this namespace, as a learner would with
+// `namespace torch = linreg::tensor;`.
 #pragma once
 
 #include <cstdint>

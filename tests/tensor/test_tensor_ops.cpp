@@ -185,6 +185,8 @@ TEST(TensorAutograd, GradFnNamesAsPyTorch) {
   EXPECT_EQ(T::cat({x, x}).grad_fn_name(), "CatBackward0");
   EXPECT_EQ(x.clone().grad_fn_name(), "CloneBackward0");
   EXPECT_EQ(x.detach().grad_fn_name(), "");
+  EXPECT_EQ(x.to(T::kFloat64).grad_fn_name(), "ToCopyBackward0");
+  EXPECT_EQ(x.t().grad_fn_name(), "TBackward0");
   EXPECT_EQ(repr(x.sum()), "tensor(6., grad_fn=<SumBackward0>)");
 }
 
@@ -358,6 +360,8 @@ TEST(TensorPrint, NumpyRepr) {
   EXPECT_EQ(T::numpy_repr(T::arange(3)), "array([0, 1, 2])");
   EXPECT_EQ(T::numpy_repr(T::tensor({true, false})), "array([ True, False])");
   EXPECT_EQ(T::numpy_repr(T::tensor(3.5)), "array(3.5, dtype=float32)");
+  EXPECT_EQ(T::numpy_repr(T::zeros({0})), "array([], dtype=float32)");
+  EXPECT_EQ(T::numpy_repr(T::zeros({2, 0}, T::kFloat64)), "array([], shape=(2, 0))");
 }
 
 // ---------------------------------------------------------------- errors name shapes and indices
