@@ -47,6 +47,7 @@ QUICK_GRID = [
     (100000, 16, 1024, 3),
     (100000, 256, 4096, 3),
 ]
+DEFAULT_THREADS = [1]  # torch's own default thread count, read in main()
 SMALL_ROW_BYTES = 32 * 1024 * 1024  # rows below this time 4x the epochs (host/bench/runner.cpp)
 TRUE_B = 4.2
 NOISE = 0.01
@@ -184,21 +185,23 @@ class Timer:
         return time.perf_counter() - self.t0
 
 
-def eager_epoch(torch, X, y, batch, net, loss, trainer, max_steps=None):
-    """One epoch of section 5's loop over slices of a randperm copy. Returns the steps run."""
-    n = X.shape[0]
-    perm = torch.randperm(n, device=X.device)
-    Xp, yp = X[perm], y[perm]
-    steps = 0
-    for i in range(0, n, batch):
+def eager_steps(Xp, yp, batch, net, loss, trainer, first=0, count=None):
+    """Section 5's step over consecutive slices of the permuted copy, from batch `first`."""
+    n = Xp.shape[0]
+    starts = range(first * batch, n, batch)
+    if count is not None:
+        starts = starts[:count]
+    for i in starts:
         l = loss(net(Xp[i:i + batch]), yp[i:i + batch])
         trainer.zero_grad()
         l.backward()
         trainer.step()
-        steps += 1
-        if max_steps is not None and steps >= max_steps:
-            break
-    return steps
+
+
+def eager_epoch(torch, X, y, batch, net, loss, trainer):
+    """One epoch of section 5's loop over slices of a per-epoch randperm copy."""
+    perm = torch.randperm(X.shape[0], device=X.device)
+    eager_steps(X[perm], y[perm], batch, net, loss, trainer)
 
 
 class GraphStep:
@@ -212,10 +215,10 @@ class GraphStep:
         # and the optimizer's state exist before capture; then capture each size with zero_grad
         # inside, so that every replay is a whole step.
         side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
         for size in sizes:
             x = torch.zeros(size, d, device=device)
             y = torch.zeros(size, 1, device=device)
+            side.wait_stream(torch.cuda.current_stream())  # after x and y are written
             with torch.cuda.stream(side):
                 for _ in range(3):
                     trainer.zero_grad(set_to_none=False)
@@ -262,8 +265,7 @@ def run_row(torch, args, problem, device, mode, threads, note_prefix=""):
     def note(text):
         row["note"] = f"{row['note']}; {text}" if row["note"] else text
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads if threads is not None else DEFAULT_THREADS[0])
     n = n_asked
     # Memory: X and y, their per-epoch permuted copy, and generation scratch.
     need = 3 * bytes_per_epoch(n, d) + 64 * 2**20
@@ -293,15 +295,26 @@ def run_row(torch, args, problem, device, mode, threads, note_prefix=""):
     gen_seconds = time.perf_counter() - t_gen
     net, loss, trainer = make_model(torch, d, lr, device, args.seed)
 
-    # CPU time budget: time a few eager steps on this data, predict the row, and take fewer
-    # epochs (down to --epochs), then fewer examples, when it would run past --budget.
+    # CPU time budget: time the epoch's parts on this data (the permuted copy, a few warm eager
+    # steps, one evaluation), predict the row, and take fewer epochs (down to --epochs), then
+    # fewer examples, when it would run past --budget.
     if device.type == "cpu" and args.budget > 0:
-        probe_steps = min(math.ceil(n / batch), 30)
+        steps = math.ceil(n / batch)
         t0 = time.perf_counter()
-        eager_epoch(torch, X, y, batch, net, loss, trainer, max_steps=probe_steps)
-        per_step = (time.perf_counter() - t0) / probe_steps
-        epoch_est = per_step * math.ceil(n / batch)
-        per_epoch = 2 * epoch_est  # the SGD pass and the evaluation, roughly
+        perm = torch.randperm(n)
+        Xp, yp = X[perm], y[perm]
+        t_copy = time.perf_counter() - t0
+        warm = min(steps, 3)
+        eager_steps(Xp, yp, batch, net, loss, trainer, 0, warm)
+        probe = min(steps - warm, 30)
+        t0 = time.perf_counter()
+        eager_steps(Xp, yp, batch, net, loss, trainer, warm, probe)
+        per_step = (time.perf_counter() - t0) / probe if probe > 0 else 0.0
+        del Xp, yp, perm
+        t0 = time.perf_counter()
+        full_loss(torch, net, loss, X, y)
+        t_eval = time.perf_counter() - t0
+        per_epoch = t_copy + per_step * steps + t_eval
         predicted = gen_seconds + (args.warmup + timed) * per_epoch
         if predicted > args.budget and timed > args.epochs:
             timed = args.epochs
@@ -318,7 +331,7 @@ def run_row(torch, args, problem, device, mode, threads, note_prefix=""):
             note(f"scaled from {count_label(n)} to {count_label(scaled)} examples: {why}")
             n = scaled
             row["examples"] = n
-            X, y = X[:n].contiguous(), y[:n].contiguous()
+            X, y = X[:n].clone(), y[:n].clone()
         net, loss, trainer = make_model(torch, d, lr, device, args.seed)
 
     graph = GraphStep(torch, d, batch, n, net, loss, trainer, device) if mode == "graph" else None
@@ -449,6 +462,7 @@ def main(argv=None):
     except ImportError as e:
         fail(f"PyTorch is not installed ({e}); the C++ bench (`linreg bench`) does not need it")
 
+    DEFAULT_THREADS[0] = torch.get_num_threads()
     notes = []
     cuda = torch.cuda.is_available()
     devices = []

@@ -282,6 +282,10 @@ void run_gpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev,
     for (size_t k = 0; !skip && k < rows.size(); ++k) {
       try {
         time_fit(*trainer, s, timed, strategies[k], rows[k]);
+      } catch (const InputError& e) {
+        // The trainer turns down a strategy that does not fit the shape; its message names it.
+        rows[k].skipped = true;
+        add_note(rows[k], std::string("skipped: ") + e.what());
       } catch (const std::exception& e) {
         rows[k].skipped = true;
         add_note(rows[k], std::string("skipped: ") + strategy_name(strategies[k]) + " failed: " + e.what());
