@@ -6,6 +6,7 @@
 // --plot) this is the lab's synthetic run exactly as before: the data is generated where the
 // trainer lives (cuRAND on the GPU). With them, the data is prepared on the host (read or
 // generated, split, standardised) and copied to the device once.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "host/cli/commands.hpp"
 #include "host/config.hpp"
@@ -194,7 +196,7 @@ struct Fit {
 };
 
 Fit fit_sgd(TrainFlags& f, DeviceChoice device, const HostDataset& train, const HostDataset* val,
-            const data::Scaling& scaling) {
+            const data::Scaling& scaling, const std::string& header) {
   validate_train(f.opt, train.n);
   Fit fit;
   std::unique_ptr<Trainer> trainer = make_trainer(device, &fit.note);
@@ -214,7 +216,7 @@ Fit fit_sgd(TrainFlags& f, DeviceChoice device, const HostDataset& train, const 
     }
     trainer->load(tr, val ? &va : nullptr);
   }
-  if (!f.json) std::cout << "device: " << fit.device << " (" << fit.backend << ")" << std::endl;
+  if (!f.json) std::cout << header << "device: " << fit.device << " (" << fit.backend << ")" << std::endl;
   Progress progress(!f.quiet, f.opt.epochs, train.n);
   fit.result = trainer->fit(f.opt, [&](const EpochReport& rep) {
     progress.epoch(rep);
@@ -233,7 +235,7 @@ Fit fit_sgd(TrainFlags& f, DeviceChoice device, const HostDataset& train, const 
   return fit;
 }
 
-Fit fit_normal(TrainFlags& f, DeviceChoice device, const HostDataset& train) {
+Fit fit_normal(TrainFlags& f, DeviceChoice device, const HostDataset& train, const std::string& header) {
   Fit fit;
   data::NormalSolution sol;
   bool gpu = false;
@@ -245,10 +247,10 @@ Fit fit_normal(TrainFlags& f, DeviceChoice device, const HostDataset& train) {
       throw DeviceUnavailable("--device gpu: " + probe.reason);
     } else {
       fit.note = "no usable GPU (" + probe.reason + "); solving on the CPU";
-      std::cerr << "linreg: note: " << fit.note << '\n';
     }
   }
   sol = gpu ? data::solve_normal_gpu(train) : data::solve_normal_cpu(train);
+  if (!fit.note.empty()) std::cerr << "linreg: note: " << fit.note << '\n';  // after the solve: an error stays one line
   fit.device = sol.device;
   fit.backend = gpu ? "cuda" : "cpu";
   fit.w = sol.w;
@@ -258,7 +260,7 @@ Fit fit_normal(TrainFlags& f, DeviceChoice device, const HostDataset& train) {
   fit.result.train_seconds = sol.seconds;
   fit.result.strategy = gpu ? "normal-equations (cuBLAS Dsyrk + cuSOLVER Cholesky, double)"
                             : "normal-equations (CPU, double)";
-  if (!f.json) std::cout << "device: " << fit.device << " (" << fit.backend << ")" << std::endl;
+  if (!f.json) std::cout << header << "device: " << fit.device << " (" << fit.backend << ")" << std::endl;
   return fit;
 }
 
@@ -286,6 +288,7 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
 
   HostDataset full;
   const bool synthetic = f.data.empty();
+  double read_seconds = 0, read_bytes = 0;
   if (synthetic) {
     full = generate_synthetic_host(f.spec);
     for (int64_t j = 0; j < full.d; ++j) full.feature_names.push_back("x" + std::to_string(j));
@@ -294,7 +297,11 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
     data::CsvOptions copt;
     copt.target = f.target;
     if (!f.columns.empty()) copt.columns = data::split_names(f.columns, "--columns");
+    const auto t0 = Clock::now();
     full = data::read_csv(f.data, copt).data;
+    read_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    struct stat st {};
+    if (::stat(f.data.c_str(), &st) == 0) read_bytes = static_cast<double>(st.st_size);
   }
   int64_t plot_feature = 0;
   if (!f.plot_feature.empty()) {
@@ -304,9 +311,20 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
     plot_feature = it - full.feature_names.begin();
   }
 
-  auto [train, val] = data::split_validation(full, f.val_fraction, f.opt.seed);
+  HostDataset train, val;
+  if (f.val_fraction > 0) std::tie(train, val) = data::split_validation(full, f.val_fraction, f.opt.seed);
+  else train = std::move(full);  // no copy of a large file's data
+  full = HostDataset{};           // free it
   const bool has_val = val.n > 0;
-  full = HostDataset{};  // free it
+  std::string header;  // printed with the device line, once the inputs have passed every check
+  if (!f.json && !synthetic) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "data: %s: %lld rows (%lld train, %lld validation), %lld features, target '%s'; read in %.3f s (%.0f MB/s)\n",
+                  f.data.c_str(), static_cast<long long>(train.n + val.n), static_cast<long long>(train.n),
+                  static_cast<long long>(val.n), static_cast<long long>(train.d), train.target_name.c_str(), read_seconds,
+                  read_seconds > 0 ? read_bytes / read_seconds / 1e6 : 0.0);
+    header = buf;
+  }
 
   data::Scaling scaling;
   if (f.standardize) {
@@ -316,8 +334,8 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
                 << "' is constant in the training rows; its weight is not determined by the data\n";
   }
 
-  Fit fit = solver == Solver::Sgd ? fit_sgd(f, device, train, has_val ? &val : nullptr, scaling)
-                                  : fit_normal(f, device, train);
+  Fit fit = solver == Solver::Sgd ? fit_sgd(f, device, train, has_val ? &val : nullptr, scaling, header)
+                                  : fit_normal(f, device, train, header);
   const data::Metrics mt = data::compute_metrics(train, fit.w, fit.b);
   data::Metrics mv;
   if (has_val) mv = data::compute_metrics(val, fit.w, fit.b);
@@ -373,7 +391,9 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
     in.train_losses = fit.result.epoch_losses;
     in.val_losses = fit.result.epoch_val_losses;
     in.loss_name = loss_name(f.opt.loss);
-    in.title = (synthetic ? std::string("synthetic data") : f.data) + (solver == Solver::Normal ? " (normal equations)" : "");
+    const std::string base = synthetic ? std::string("synthetic data") : f.data.substr(f.data.find_last_of('/') + 1);
+    in.title = base + ": " + train.target_name + " against " + train.feature_names[static_cast<size_t>(plot_feature)] +
+               (solver == Solver::Normal ? " (normal equations)" : "");
     in.seed = f.opt.seed;
     plot_text = data::render_fit_plot(in);
   }
@@ -398,6 +418,10 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
       j["solve_seconds"] = fit.result.train_seconds;
     }
     j["data"] = synthetic ? nlohmann::json(nullptr) : nlohmann::json(f.data);
+    if (!synthetic) {
+      j["read_seconds"] = read_seconds;
+      j["read_bytes"] = read_bytes;
+    }
     j["target"] = train.target_name;
     j["feature_names"] = train.feature_names;
     j["standardize"] = f.standardize;
@@ -454,7 +478,7 @@ int run_train(TrainFlags& f, const CLI::App& sub) {
   if (sub.count("--save") && f.save.empty()) throw InputError("--save: empty path");
   if (sub.count("--plot") && f.plot.empty()) throw InputError("--plot: empty path");
 
-  if (!f.true_w.empty()) {
+  if (sub.count("--true-w") != 0) {  // given, even if empty: an empty list is an error
     f.spec.true_w = parse_float_list(f.true_w, "--true-w");
     // --true-w alone sets the feature count; with --features they must agree.
     if (sub.count("--features") == 0) f.spec.features = static_cast<int64_t>(f.spec.true_w.size());
