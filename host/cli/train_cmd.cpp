@@ -90,11 +90,17 @@ class Progress {
   Progress(bool enabled, int64_t epochs, int64_t examples)
       : on_(enabled && ::isatty(STDERR_FILENO) == 1), epochs_(epochs), examples_(examples) {}
   ~Progress() { finish(); }
-  void epoch(const EpochReport& rep) {
+  // Clears the progress line so that a line can be printed on the same terminal (stdout).
+  void clear() {
+    if (on_ && drawn_) std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+  }
+  // force: redraw even within 100 ms of the last one (after clear()).
+  void epoch(const EpochReport& rep, bool force = false) {
     if (!on_) return;
     train_s_ += rep.epoch_seconds;
     const auto now = Clock::now();
-    if (drawn_ && rep.epoch < epochs_ && now - last_ < std::chrono::milliseconds(100)) return;
+    if (!force && drawn_ && rep.epoch < epochs_ && now - last_ < std::chrono::milliseconds(100)) return;
     last_ = now;
     drawn_ = true;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -155,8 +161,11 @@ int run_synthetic(TrainFlags& f, DeviceChoice device) {
   if (!f.json) std::cout << "device: " << info.device << " (" << info.backend << ")" << std::endl;
   Progress progress(!f.quiet, f.opt.epochs, f.spec.examples);
   const TrainResult result = trainer->fit(f.opt, [&](const EpochReport& rep) {
-    progress.epoch(rep);
-    if (!f.json) std::cout << epoch_line(rep) << std::endl;
+    if (!f.json) {
+      progress.clear();
+      std::cout << epoch_line(rep) << std::endl;
+    }
+    progress.epoch(rep, !f.json);
   });
   progress.finish();
 
@@ -219,8 +228,11 @@ Fit fit_sgd(TrainFlags& f, DeviceChoice device, const HostDataset& train, const 
   if (!f.json) std::cout << header << "device: " << fit.device << " (" << fit.backend << ")" << std::endl;
   Progress progress(!f.quiet, f.opt.epochs, train.n);
   fit.result = trainer->fit(f.opt, [&](const EpochReport& rep) {
-    progress.epoch(rep);
-    if (!f.json) std::cout << epoch_line(rep) << std::endl;
+    if (!f.json) {
+      progress.clear();
+      std::cout << epoch_line(rep) << std::endl;
+    }
+    progress.epoch(rep, !f.json);
   });
   progress.finish();
   if (fit.result.diverged) {
