@@ -190,6 +190,14 @@ TEST(TensorAutograd, GradFnNamesAsPyTorch) {
   EXPECT_EQ(repr(x.sum()), "tensor(6., grad_fn=<SumBackward0>)");
 }
 
+TEST(TensorAutograd, ToDtypeCarriesTheGradientBack) {
+  Tensor x = T::tensor({1.0, 2.0}, T::kFloat64).requires_grad_();
+  (x.to(T::kFloat32) * 3).sum().backward();
+  EXPECT_EQ(x.grad().dtype(), T::kFloat64);
+  EXPECT_EQ(repr(x.grad()), "tensor([3., 3.], dtype=torch.float64)");
+  EXPECT_FALSE(x.to(T::kInt64).requires_grad());  // integers carry no gradient
+}
+
 TEST(TensorAutograd, GradAccumulatesUntilZeroed) {
   Tensor x = T::tensor({1.0, 2.0}).requires_grad_();
   EXPECT_EQ(repr(x.grad()), "None");
