@@ -29,6 +29,10 @@ void check_shape(const HostDataset& ds) {
   if (ds.n <= 0 || ds.d <= 0) throw InputError("the normal solver needs a non-empty dataset");
   if (ds.X.size() != static_cast<size_t>(ds.n * ds.d) || ds.y.size() != static_cast<size_t>(ds.n))
     throw InputError("the normal solver needs labels for every row");
+}
+
+// A unique solution needs at least d + 1 rows (d weights and the bias).
+void check_rows(const HostDataset& ds) {
   if (ds.n < ds.d + 1)
     throw InputError("--solver normal: " + std::to_string(ds.n) + " rows cannot determine " + std::to_string(ds.d) +
                      " weights and a bias (it needs at least " + std::to_string(ds.d + 1) +
@@ -160,6 +164,7 @@ void throw_singular(const CenteredSystem& sys, int64_t k, const std::vector<std:
 NormalSolution solve_normal_cpu(const HostDataset& ds) {
   const auto t0 = Clock::now();
   check_shape(ds);
+  check_rows(ds);
   const CenteredSystem sys = center_system(augmented_gram_cpu(ds), ds);
   check_system(sys, names_of(ds));
   std::vector<double> L = sys.G;
@@ -179,6 +184,7 @@ NormalSolution solve_normal_gpu(const HostDataset& ds) {
   if (!probe.usable) throw DeviceUnavailable("--solver normal on the GPU: " + probe.reason);
   const auto t0 = Clock::now();
   check_shape(ds);
+  check_rows(ds);
   const int64_t d = ds.d, k = d + 2;
   std::vector<double> aug(static_cast<size_t>(k * k));
   gram_augmented_gpu(ds.X.data(), ds.y.data(), ds.n, d, aug.data());

@@ -11,6 +11,7 @@
 
 #include "host/data/csv.hpp"
 #include "host/data/model_io.hpp"
+#include "host/trainer.hpp"
 #include "support.hpp"
 
 namespace linreg::test {
@@ -154,6 +155,37 @@ TEST(DataCliPipeline, SyntheticRunsReportMetricsToo) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["metrics"]["train"]["r2"].get<double>(), 0.9999);
   EXPECT_EQ(j["solver"], "sgd");
+}
+
+TEST(DataCliPipelineGpu, NormalAndSgdOnTheGpuMatchTheCpu) {
+  const GpuProbe probe = probe_gpu();
+  if (!probe.usable) GTEST_SKIP() << "no usable GPU: " << probe.reason;
+  // Normal equations: cuBLAS Dsyrk + cuSOLVER against the CPU's double solve of the same data.
+  const RunOutput g = run_linreg("train --data " + q(kDiabetes) + " --solver normal --device gpu --json");
+  const RunOutput c = run_linreg("train --data " + q(kDiabetes) + " --solver normal --device cpu --json");
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const auto jg = nlohmann::json::parse(g.out), jc = nlohmann::json::parse(c.out);
+  EXPECT_EQ(jg["backend"], "cuda");
+  // Both are double solves of the same system, summed in another order: κ(G) of diabetes ~ 1e3 (scaled)
+  // times ~n·ε of accumulation leaves ~1e-10 relative; 1e-8 is the empirical bound used here.
+  for (int j = 0; j < 10; ++j)
+    EXPECT_NEAR(jg["w"][j].get<double>(), jc["w"][j].get<double>(), 1e-8 * (1 + std::fabs(jc["w"][j].get<double>()))) << j;
+  EXPECT_NEAR(jg["b"].get<double>(), jc["b"].get<double>(), 1e-6);
+  // SGD with --standardize on the GPU: the same data loaded once; close to the CPU trainer's result
+  // (float reductions in another order; empirical tolerance on R²).
+  const RunOutput sg = run_linreg("train --data " + q(kDiabetes) + " --standardize --epochs 20 --lr 0.01 --device gpu --json");
+  const RunOutput sc = run_linreg("train --data " + q(kDiabetes) + " --standardize --epochs 20 --lr 0.01 --device cpu --json");
+  ASSERT_EQ(sg.exit_code, 0) << sg.err;
+  ASSERT_EQ(sc.exit_code, 0) << sc.err;
+  const auto a = nlohmann::json::parse(sg.out), b = nlohmann::json::parse(sc.out);
+  EXPECT_NEAR(a["metrics"]["train"]["r2"].get<double>(), b["metrics"]["train"]["r2"].get<double>(), 1e-3);
+  // A singular system on the GPU is refused with the same message as on the CPU.
+  TempDir dir;
+  std::ofstream(dir.file("s.csv")) << "a,b,y\n1,1,2\n2,2,3\n3,3,5\n4,4,4\n";
+  const RunOutput s = run_linreg("train --data " + q(dir.file("s.csv")) + " --solver normal --device gpu");
+  EXPECT_NE(s.exit_code, 0);
+  EXPECT_NE(s.err.find("column 'b' duplicates column 'a'"), std::string::npos) << s.err;
 }
 
 }  // namespace

@@ -292,6 +292,18 @@ TEST(NormalSolver, LargerProblemBlocksAgree) {
   expect_matches_reference(ds, solve_normal_cpu(ds));
 }
 
+TEST(NormalSolver, GramOfOneRowIsTheShiftedZero) {
+  // Z = [x − x_0, 1, y − y_0] of the only row is [0, ..., 0, 1, 0]: ZᵀZ has a single 1.
+  HostDataset ds;
+  ds.n = 1;
+  ds.d = 3;
+  ds.X = {1.5f, -2, 7};
+  ds.y = {4};
+  const std::vector<double> g = augmented_gram_cpu(ds);
+  ASSERT_EQ(g.size(), 25u);
+  for (size_t i = 0; i < g.size(); ++i) EXPECT_EQ(g[i], i == 3 * 5 + 3 ? 1.0 : 0.0) << i;
+}
+
 // --- GPU ------------------------------------------------------------------------------------
 
 #define SKIP_WITHOUT_GPU()                                                       \
