@@ -267,15 +267,15 @@ def run_row(torch, args, problem, device, mode, threads, note_prefix=""):
 
     torch.set_num_threads(threads if threads is not None else DEFAULT_THREADS[0])
     n = n_asked
-    # Memory: X and y, their per-epoch permuted copy, and generation scratch.
-    need = 3 * bytes_per_epoch(n, d) + 64 * 2**20
+    # Memory: X and y and their per-epoch permuted copy (generation's temporaries are n-sized).
+    need = 2 * bytes_per_epoch(n, d) + 64 * 2**20
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info()
         usable, where = 0.9 * free, "device memory free"
     else:
         usable, where = 0.6 * host_available_memory(), "host memory available"
     if usable > 0 and need > usable:
-        per_row = 3 * (d + 1) * 4
+        per_row = 2 * (d + 1) * 4
         scaled = nice_floor(int((usable - 64 * 2**20) / per_row))
         why = f"{need / 1e9:.2f} GB needed, {usable / 1e9:.2f} GB usable ({where})"
         if scaled < batch:
