@@ -27,6 +27,8 @@ struct PredictFlags {
 int run_predict(PredictFlags& f) {
   if (f.model.empty()) throw InputError("--model: empty path");
   if (f.data.empty()) throw InputError("--data: empty path");
+  if (f.json && (f.out.empty() || f.out == "-"))
+    throw InputError("--json: needs --out FILE (without it the predictions themselves go to stdout)");
   const data::Model model = data::load_model(f.model);
 
   data::CsvOptions opt;

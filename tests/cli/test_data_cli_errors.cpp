@@ -84,6 +84,7 @@ TEST(DataCliErrors, BadFlagsNameTheFlag) {
       {"generate without out", "", "generate --examples 10", {"--out"}, true},
       {"generate bad examples", "", "generate --examples 0 --out {dir}/g.csv", {"--examples"}, true},
       {"predict without model", csv, "predict --data {in} --out {dir}/p.csv", {"--model"}},
+      {"predict --json to stdout", csv, "predict --model {in} --data {in} --json", {"--json", "--out"}},
   };
   for (const auto& c : cases) check_case(c);
 }
