@@ -339,7 +339,10 @@ int run_host_data(TrainFlags& f, DeviceChoice device, Solver solver) {
   }
 
   data::Scaling scaling;
-  if (f.standardize) {
+  if (f.standardize && solver == Solver::Normal) {
+    std::cerr << "linreg: note: --standardize does not change --solver normal (the exact solution does not depend on "
+                 "the feature scales; the centred system is solved in double)\n";
+  } else if (f.standardize) {
     scaling = data::fit_scaling(train);
     for (size_t j : scaling.constant)
       std::cerr << "linreg: warning: column '" << train.feature_names[j]
