@@ -510,7 +510,8 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
   cuts.push_back(end);
   threads = static_cast<int>(cuts.size()) - 1;
 
-  // Upper bound on the rows of each chunk: its line ends (+1 for a last line without one).
+  // Upper bound on the rows of each chunk: its line ends (+1 for the chunk that ends the file, whose
+  // last line may lack one). Exact without blank lines, so the compaction below moves nothing.
   std::vector<int64_t> newlines(static_cast<size_t>(threads), 0);
   {
     auto count = [&](int t) {
@@ -523,7 +524,7 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
   }
   std::vector<int64_t> row_base(static_cast<size_t>(threads) + 1, 0), line_base(static_cast<size_t>(threads), line);
   for (int t = 0; t < threads; ++t) {
-    row_base[t + 1] = row_base[t] + newlines[t] + 1;
+    row_base[t + 1] = row_base[t] + newlines[t] + (cuts[t + 1] == end ? 1 : 0);
     if (t > 0) line_base[t] = line_base[t - 1] + newlines[t - 1];
   }
   const int64_t max_rows = row_base[threads];
@@ -556,9 +557,10 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
   int64_t n = rows[0];
   for (int t = 1; t < threads; ++t) {
     if (rows[t] == 0) continue;
-    std::memmove(ds.X.data() + n * pl.d, ds.X.data() + row_base[t] * pl.d,
+    if (n != row_base[t]) std::memmove(ds.X.data() + n * pl.d, ds.X.data() + row_base[t] * pl.d,
                  static_cast<size_t>(rows[t] * pl.d) * sizeof(float));
-    if (pl.has_target) std::memmove(ds.y.data() + n, ds.y.data() + row_base[t], static_cast<size_t>(rows[t]) * sizeof(float));
+    if (pl.has_target && n != row_base[t])
+      std::memmove(ds.y.data() + n, ds.y.data() + row_base[t], static_cast<size_t>(rows[t]) * sizeof(float));
     n += rows[t];
   }
   if (n == 0) throw InputError(source + ": the header has no data rows under it");
