@@ -19,8 +19,10 @@ constexpr int64_t kZChunkBytes = int64_t{64} << 20;  // one chunk of Z in double
 // Z (rows, k) row-major (= column-major k × rows, ld k), k = d + 2:
 //   Z[i, j] = X[i, j] − x0[j] (j < d),   Z[i, d] = 1,   Z[i, d + 1] = y[i] − y0[0].
 // X: (rows, d) row-major; x0: the shift row (d); y0: the label shift (1 value).
-__global__ void __launch_bounds__(kern::kBlockSize) build_z_kernel(int64_t total, int64_t d, const float* __restrict__ X, const float* __restrict__ y,
-                               const float* __restrict__ x0, const float* __restrict__ y0, double* __restrict__ Z) {
+// x0 and y0 point into X and y (row 0): read-only aliasing, which __restrict__ allows.
+__global__ void __launch_bounds__(kern::kBlockSize)
+    build_z_kernel(int64_t total, int64_t d, const float* __restrict__ X, const float* __restrict__ y,
+                   const float* __restrict__ x0, const float* __restrict__ y0, double* __restrict__ Z) {
   const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= total) return;
   const int64_t k = d + 2;
