@@ -51,8 +51,8 @@ std::string format_table(const Report& rep) {
   for (const DeviceInfo& d : rep.devices) {
     os << d.device << ": " << d.name << ", copy bandwidth " << rate(d.copy.bandwidth);
     if (d.device == "cpu") {
-      os << " (" << d.copy.threads << " threads";
-      if (d.copy_one_thread) os << "; 1 thread " << rate(d.copy_one_thread->bandwidth);
+      os << " (" << d.copy.threads << (d.copy.threads == 1 ? " thread" : " threads");
+      if (d.copy_one_thread && d.copy.threads != 1) os << "; 1 thread " << rate(d.copy_one_thread->bandwidth);
       os << ")";
     }
     os << ", read + written, median of " << d.copy.seconds.size() << " copies of " << fmt("%.0f", d.copy.bytes / 1048576.0)

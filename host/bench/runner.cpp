@@ -395,7 +395,13 @@ Report run_bench(const Settings& s) {
     if (s.progress) *s.progress << "bench: measuring the CPU's copy bandwidth" << std::endl;
     cpu_dev.copy_one_thread = cpu_copy_bandwidth(bytes, 1, 7);
     const int threads = cpu_threads();
-    cpu_dev.copy = threads > 1 ? cpu_copy_bandwidth(bytes, threads, 7) : *cpu_dev.copy_one_thread;
+    cpu_dev.copy = *cpu_dev.copy_one_thread;
+    if (threads > 1) {
+      // The yardstick is the best copy the machine managed: on a busy or small machine one
+      // thread can beat all of them.
+      CopyProbe all = cpu_copy_bandwidth(bytes, threads, 7);
+      if (all.bandwidth >= cpu_dev.copy.bandwidth) cpu_dev.copy = std::move(all);
+    }
     rep.devices.push_back(cpu_dev);
   }
   DeviceInfo gpu_dev;

@@ -36,7 +36,7 @@ struct Settings {
 struct DeviceInfo {
   std::string device;                 // "cpu" or "gpu"
   std::string name;                   // CPU model or GPU name
-  CopyProbe copy;                     // all threads on the CPU (the yardstick)
+  CopyProbe copy;                     // the yardstick: on the CPU the better of 1 and all threads
   std::optional<CopyProbe> copy_one_thread;  // CPU only
 };
 
