@@ -325,7 +325,9 @@ double cpu_row_bytes(int64_t examples, int64_t features) {
 }
 
 double gpu_row_bytes(int64_t examples, int64_t features) {
-  return 2.0 * bytes_per_epoch(std::max<int64_t>(examples, 0), features) * (examples > 0) + 256 * kMiB;
+  // X and y, plus a same-sized permuted copy or generation scratch; 256 MiB for the rest.
+  const double n = static_cast<double>(examples), d = static_cast<double>(features);
+  return 2.0 * n * (d + 1.0) * 4.0 + 256 * kMiB;
 }
 
 void derive_row(Row& row, double copy_bw) {

@@ -170,6 +170,14 @@ TEST(BenchPlan, NiceFloorAndLearningRate) {
   // Memory estimates grow with the problem and include X twice at generation's peak.
   EXPECT_GT(cpu_row_bytes(1000000, 256), 2.0 * 1000000 * 256 * 4);
   EXPECT_GT(gpu_row_bytes(1000000, 256), bytes_per_epoch(1000000, 256));
+  // Linear in the examples with a finite intercept (the scaling solves for n from both).
+  for (auto bytes : {cpu_row_bytes, gpu_row_bytes}) {
+    const double at0 = bytes(0, 256), at1 = bytes(1, 256), at2 = bytes(2, 256);
+    EXPECT_TRUE(std::isfinite(at0));
+    EXPECT_GT(at0, 0);
+    EXPECT_NEAR(at2 - at1, at1 - at0, 1e-6);
+    EXPECT_NEAR(bytes(1000, 256), at0 + 1000 * (at1 - at0), 1e-3);
+  }
 }
 
 }  // namespace
