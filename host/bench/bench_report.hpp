@@ -37,8 +37,6 @@ struct ChartLine {
 // One line per device and strategy, and per PyTorch device and mode when compared.
 std::vector<ChartLine> chart_lines(const Report& report);
 
-// Whether this build has the SVG module (host/plot) that render_chart_svg needs.
-bool chart_supported();
 // The chart as an SVG document (host/plot); throws InputError when this build has no plot module.
 std::string render_chart_svg(const Report& report);
 

@@ -67,7 +67,7 @@ TEST(BenchCli, CustomRowsCompareAndPlot) {
   }
   std::string args = "bench --device cpu --rows 2000x4:b20:e2 --epochs 5 --json '" + dir.file("b.json") +
                      "' --compare '" + dir.file("torch.json") + "'";
-  if (bench::chart_supported()) args += " --plot '" + dir.file("b.svg") + "'";
+  args += " --plot '" + dir.file("b.svg") + "'";
   const auto r = run_linreg(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("torch eager ms"), std::string::npos) << r.out;
@@ -79,12 +79,10 @@ TEST(BenchCli, CustomRowsCompareAndPlot) {
   EXPECT_EQ(row["epochs"], 2);
   EXPECT_DOUBLE_EQ(row["torch_eager_epoch_seconds"].get<double>(), 0.05);
   EXPECT_NEAR(row["speedup_vs_torch_eager"].get<double>(), 0.05 / row["epoch_seconds"].get<double>(), 1e-9);
-  if (bench::chart_supported()) {
-    const std::string svg = read_text(dir.file("b.svg"));
-    EXPECT_NE(svg.find("<svg"), std::string::npos);
-    EXPECT_NE(svg.find("linreg cpu"), std::string::npos);
-    EXPECT_NE(svg.find("PyTorch cpu eager"), std::string::npos);
-  }
+  const std::string svg = read_text(dir.file("b.svg"));
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("linreg cpu"), std::string::npos);
+  EXPECT_NE(svg.find("PyTorch cpu eager"), std::string::npos);
 }
 
 TEST(BenchCli, BadFlagsExitWithOneLine) {
