@@ -204,14 +204,7 @@ class CpuTrainer final : public Trainer {
 
   TrainResult fit_with_permutations(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>& perms,
                                     const EpochCallback& on_epoch) override {
-    if (static_cast<int64_t>(perms.size()) < opt.epochs)
-      throw InputError("fit_with_permutations: " + std::to_string(perms.size()) + " permutations for " +
-                       std::to_string(opt.epochs) + " epochs");
-    for (const auto& p : perms) {
-      if (static_cast<int64_t>(p.size()) != n_) throw InputError("fit_with_permutations: permutation of the wrong length");
-      for (uint32_t v : p)
-        if (v >= n_) throw InputError("fit_with_permutations: index out of range");
-    }
+    check_permutations(perms, opt.epochs, n_);
     return run(opt, &perms, on_epoch);
   }
 

@@ -67,6 +67,10 @@ class Trainer {
   virtual double loss(const std::vector<float>& w, float b, LossKind kind) const = 0;
 };
 
+// fit_with_permutations' precondition, shared by the backends: at least `epochs` permutations,
+// each of n indices below n (an index out of range would read out of bounds). Throws InputError.
+void check_permutations(const std::vector<std::vector<uint32_t>>& perms, int64_t epochs, int64_t n);
+
 // Whether a GPU is usable, and if not, why (shown when --device auto falls back).
 struct GpuProbe {
   bool usable = false;

@@ -21,6 +21,18 @@ void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out) {
   thrust_compatible_permutation(n, shuffle_seed(seed, epoch), out, 1);
 }
 
+void check_permutations(const std::vector<std::vector<uint32_t>>& perms, int64_t epochs, int64_t n) {
+  if (static_cast<int64_t>(perms.size()) < epochs)
+    throw InputError("fit_with_permutations: " + std::to_string(perms.size()) + " permutations for " +
+                     std::to_string(epochs) + " epochs");
+  for (int64_t e = 0; e < epochs; ++e) {
+    const auto& p = perms[static_cast<size_t>(e)];
+    if (static_cast<int64_t>(p.size()) != n) throw InputError("fit_with_permutations: permutation of the wrong length");
+    for (uint32_t v : p)
+      if (v >= n) throw InputError("fit_with_permutations: index out of range");
+  }
+}
+
 std::unique_ptr<Trainer> make_trainer(DeviceChoice choice, std::string* fallback_note) {
   if (choice == DeviceChoice::Cpu) return make_cpu_trainer();
   const GpuProbe probe = probe_gpu();

@@ -24,6 +24,9 @@ struct RunOutput {
 // Runs LINREG_BINARY with the given argument string (shell-quoted by the caller where needed).
 RunOutput run_linreg(const std::string& args);
 
+// The whole file as a string (empty if it cannot be read).
+std::string read_file(const std::string& path);
+
 // Number of '\n'-terminated lines in s (a trailing partial line counts as one).
 int count_lines(const std::string& s);
 

@@ -17,12 +17,6 @@
 namespace linreg::test {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string q(const std::string& s) { return "'" + s + "'"; }
 
@@ -34,7 +28,7 @@ TEST(DataCliPipeline, GenerateTrainPredict) {
                     plot = dir.file("fit.svg");
   RunOutput r = run_linreg("generate --examples 1000 --seed 7 --out " + q(data));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(slurp(data).substr(0, 8), "x0,x1,y\n");
+  EXPECT_EQ(read_file(data).substr(0, 8), "x0,x1,y\n");
 
   r = run_linreg("train --data " + q(data) + " --device cpu --standardize --val-fraction 0.2 --epochs 5 --save " +
                  q(model) + " --plot " + q(plot) + " --json");
@@ -52,7 +46,7 @@ TEST(DataCliPipeline, GenerateTrainPredict) {
   EXPECT_NEAR(j["b"].get<double>(), 4.2, 5e-3);
 
   // The plot: a small standalone SVG.
-  const std::string svg = slurp(plot);
+  const std::string svg = read_file(plot);
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_LT(svg.size(), 200000u);
@@ -64,7 +58,7 @@ TEST(DataCliPipeline, GenerateTrainPredict) {
   const data::Model m = data::load_model(model);
   data::CsvOptions all;
   const data::CsvRead in = data::read_csv(data, all);
-  std::istringstream lines(slurp(pred));
+  std::istringstream lines(read_file(pred));
   std::string line;
   std::getline(lines, line);
   EXPECT_EQ(line, "prediction");
