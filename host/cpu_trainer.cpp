@@ -201,6 +201,11 @@ class CpuTrainer final : public Trainer {
   std::string backend() const override { return "cpu"; }
 
   void generate(const SyntheticSpec& spec) override {
+    // Peak: the generator's buffer (X and the noise) plus the huge-page copy of X, and y.
+    const uint64_t n = static_cast<uint64_t>(spec.examples), d = static_cast<uint64_t>(spec.features);
+    check_memory_fits("host", (2 * n * d + 2 * n) * sizeof(float), host_memory_available(), spec.examples,
+                      spec.features);
+    release();
     HostDataset ds = generate_synthetic_host(spec);
     adopt(std::move(ds));
     has_val_ = false;
@@ -314,6 +319,14 @@ class CpuTrainer final : public Trainer {
       }
     }
     return res;
+  }
+
+  // Frees the current data before new data is made, so that both never coexist.
+  void release() {
+    X_ = HostBuffer<float>();
+    y_ = {};
+    meta_ = HostDataset{};
+    n_ = d_ = 0;
   }
 
   // Takes the training data: X into huge-page memory (rows are read in random order), the rest kept.

@@ -2,8 +2,14 @@
 // the shared formulas, so that the CPU path sees the very dataset the GPU path generates.
 #include "host/dataset.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "host/error.hpp"
 #include "host/formulas.hpp"
@@ -63,6 +69,28 @@ HostDataset generate_synthetic_host(const SyntheticSpec& spec) {
   z.shrink_to_fit();
   ds.X = std::move(z);
   return ds;
+}
+
+uint64_t host_memory_available() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  const long pages = ::sysconf(_SC_AVPHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : UINT64_MAX;
+}
+
+void check_memory_fits(const char* where, uint64_t need_bytes, uint64_t available_bytes, int64_t n, int64_t d) {
+  if (need_bytes <= available_bytes) return;
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "--examples %lld x --features %lld needs %.3g GB of %s memory, but %.3g GB is available; "
+                "use fewer examples or features",
+                static_cast<long long>(n), static_cast<long long>(d), static_cast<double>(need_bytes) / 1e9, where,
+                static_cast<double>(available_bytes) / 1e9);
+  throw InputError(buf);
 }
 
 std::vector<float> initial_weights(int64_t d, uint64_t seed) {

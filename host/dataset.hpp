@@ -31,6 +31,13 @@ void host_uniforms(uint64_t seed, float* out, int64_t count);
 // the same spec in CUDA builds (see formulas.hpp).
 HostDataset generate_synthetic_host(const SyntheticSpec& spec);
 
+// Bytes of host memory the system can still give us (MemAvailable; sysconf where that is absent).
+uint64_t host_memory_available();
+
+// Throws InputError when `need_bytes` of `where` memory is more than `available_bytes`, naming
+// the sizes asked for (--examples × --features) and both amounts.
+void check_memory_fits(const char* where, uint64_t need_bytes, uint64_t available_bytes, int64_t n, int64_t d);
+
 // Initial parameters, as the lab: w ~ N(0, 0.01²) from `seed`, b = 0. Computed on the host for
 // both backends, so both start from the same point.
 std::vector<float> initial_weights(int64_t d, uint64_t seed);

@@ -154,7 +154,8 @@ void add_bench_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--budget", f->budget,
                   "wall-clock seconds a CPU row may take, data generation included; larger rows are scaled "
                   "down with a note (default 120, 15 with --quick)");
-  sub->add_option("--seed", f->seed, "seed of the synthetic data and the shuffles")->capture_default_str();
+  sub->add_option("--seed", f->seed, "seed of the synthetic data and the shuffles")->capture_default_str()
+      ->check(non_negative_integer());
   sub->add_option("--json", f->json, "write every row, the device names and copy bandwidths to this JSON file");
   sub->add_option("--plot", f->plot, "write the samples/s chart to this SVG file");
   sub->add_option("--compare", f->compare,

@@ -62,7 +62,8 @@ void add_generate_command(CLI::App& root, Commands& cmds) {
                   "true weights, comma list (default: 2,-3.4 for 2 features, else w_j = 4j/d - 2)");
   sub->add_option("--true-b", f->spec.true_b, "true bias")->capture_default_str();
   sub->add_option("--noise", f->spec.noise, "standard deviation of the label noise")->capture_default_str();
-  sub->add_option("--seed", f->spec.seed, "seed (the same data as `linreg train --seed`)")->capture_default_str();
+  sub->add_option("--seed", f->spec.seed, "seed (the same data as `linreg train --seed`)")->capture_default_str()
+      ->check(non_negative_integer());
   sub->add_option("--out", f->out, "the CSV file to write (header x0,...,x{d-1},y)")->required();
   cmds.emplace_back(sub, [f, sub] { return run_generate(*f, *sub); });
 }

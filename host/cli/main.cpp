@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <new>
 
 #include "host/cli/commands.hpp"
 
@@ -35,6 +36,10 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return run();
     std::cerr << "linreg: error: no command given (see linreg --help)\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::cerr << "linreg: error: out of host memory; try fewer --examples or --features\n";
+    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::cerr << "linreg: error: " << e.what() << "\n";

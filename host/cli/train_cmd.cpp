@@ -534,7 +534,8 @@ void add_train_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--epochs", f->opt.epochs, "passes over the data")->capture_default_str();
   sub->add_option("--seed", f->opt.seed,
                   "seed for the data, the initial weights, the shuffles and the validation split")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative_integer());
   sub->add_option("--loss", f->loss,
                   "half-mse: the lab's section 4, (y'-y)^2/2 averaged over the batch; "
                   "mse: section 5's nn.MSELoss, mean (y'-y)^2")

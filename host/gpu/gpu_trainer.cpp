@@ -136,6 +136,13 @@ class GpuTrainer final : public Trainer {
     true_w.upload(spec.true_w.data(), static_cast<size_t>(d), stream());
     // X's buffer first receives all synthetic_uniform_count(n, d) draws (X then the noise), as
     // on the host; the noise tail stays unused after the labels are made.
+    {
+      // Fail with the sizes named rather than with cudaMalloc's bare "out of memory".
+      size_t free_b = 0, total_b = 0;
+      LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
+      const uint64_t need = (static_cast<uint64_t>(synthetic_uniform_count(n, d)) + static_cast<uint64_t>(n)) * sizeof(float);
+      check_memory_fits("GPU", need, static_cast<uint64_t>(free_b) + X_.bytes() + y_.bytes(), n, d);
+    }
     X_.resize(static_cast<size_t>(synthetic_uniform_count(n, d)));
     y_.resize(static_cast<size_t>(n));
     kern::generate_synthetic(spec.seed, n, d, true_w.data(), static_cast<double>(spec.true_b),

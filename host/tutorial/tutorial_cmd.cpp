@@ -18,7 +18,8 @@ void add_tutorial_command(CLI::App& root, Commands& cmds) {
       ->check(CLI::Range(2, 5));
   sub->add_option("--plot", opt->plot_path, "write section 4's scatter plot of feature 1 vs labels to this SVG file");
   sub->add_flag("--show-cpp", opt->show_cpp, "print the C++ of each step under the lab's Python");
-  sub->add_option("--seed", opt->seed, "seed of the data, initial weights, shuffles and randn")->capture_default_str();
+  sub->add_option("--seed", opt->seed, "seed of the data, initial weights, shuffles and randn")->capture_default_str()
+      ->check(non_negative_integer());
   cmds.emplace_back(sub, [opt] {
     if (!opt->plot_path.empty()) {
       const std::string& p = opt->plot_path;

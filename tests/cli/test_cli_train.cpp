@@ -143,3 +143,26 @@ TEST(Cli, HelpReadsWell) {
 
 }  // namespace
 }  // namespace linreg
+
+namespace linreg {
+namespace {
+
+TEST(CliTrain, TooLargeForMemoryIsOneClearLine) {
+  // 10^9 × 4096 floats: 16 TB, more than any machine running this suite has.
+  const auto r = test::run_linreg("train --device cpu --examples 1000000000 --features 4096 --batch-size 10");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--examples"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("GB"), std::string::npos) << r.err;
+}
+
+TEST(CliTrain, NegativeSeedIsRefused) {
+  const auto r = test::run_linreg("train --device cpu --seed -1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("--seed"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace linreg
