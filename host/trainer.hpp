@@ -55,16 +55,20 @@ class Trainer {
 
   // Minibatch SGD from initial_weights(d, opt.seed) and b = 0. Stops early (diverged = true)
   // at the first epoch whose loss is not finite. `on_epoch` is called after every epoch.
-  virtual TrainResult fit(const TrainOptions& opt, const EpochCallback& on_epoch = {}) = 0;
+  TrainResult fit(const TrainOptions& opt, const EpochCallback& on_epoch = {}) { return run(opt, nullptr, on_epoch); }
 
   // Same as fit() but with given permutations: perms[e] is epoch e's row order (n entries).
   // Lets tests drive both backends through identical minibatches.
-  virtual TrainResult fit_with_permutations(const TrainOptions& opt,
-                                            const std::vector<std::vector<uint32_t>>& perms,
-                                            const EpochCallback& on_epoch = {}) = 0;
+  TrainResult fit_with_permutations(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>& perms,
+                                    const EpochCallback& on_epoch = {});
 
   // Full-dataset loss of (w, b) on the training data, accumulated in double.
   virtual double loss(const std::vector<float>& w, float b, LossKind kind) const = 0;
+
+ protected:
+  // The backend's training loop; perms is null for fit() (the backend shuffles), else checked.
+  virtual TrainResult run(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms,
+                          const EpochCallback& on_epoch) = 0;
 };
 
 // fit_with_permutations' precondition, shared by the backends: at least `epochs` permutations,

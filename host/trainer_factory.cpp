@@ -33,6 +33,12 @@ void check_permutations(const std::vector<std::vector<uint32_t>>& perms, int64_t
   }
 }
 
+TrainResult Trainer::fit_with_permutations(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>& perms,
+                                           const EpochCallback& on_epoch) {
+  check_permutations(perms, opt.epochs, examples());
+  return run(opt, &perms, on_epoch);
+}
+
 std::unique_ptr<Trainer> make_trainer(DeviceChoice choice, std::string* fallback_note) {
   if (choice == DeviceChoice::Cpu) return make_cpu_trainer();
   const GpuProbe probe = probe_gpu();

@@ -193,16 +193,6 @@ class GpuTrainer final : public Trainer {
     return ds;
   }
 
-  TrainResult fit(const TrainOptions& opt, const EpochCallback& on_epoch) override {
-    return run(opt, nullptr, on_epoch);
-  }
-
-  TrainResult fit_with_permutations(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>& perms,
-                                    const EpochCallback& on_epoch) override {
-    check_permutations(perms, opt.epochs, n_);
-    return run(opt, &perms, on_epoch);
-  }
-
   double loss(const std::vector<float>& w, float b, LossKind kind) const override {
     if (static_cast<int64_t>(w.size()) != d_) throw InputError("loss: w has the wrong length");
     if (n_ <= 0) throw InputError("no training data loaded");
@@ -237,7 +227,8 @@ class GpuTrainer final : public Trainer {
     nv_ = 0;
   }
 
-  TrainResult run(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms, const EpochCallback& cb) {
+  TrainResult run(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms,
+                  const EpochCallback& cb) override {
     if (n_ <= 0) throw InputError("no training data loaded");
     validate_train(opt, n_);
     set_device();
