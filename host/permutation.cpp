@@ -44,29 +44,37 @@ struct Feistel {
 // f(base + lane) for kLanes consecutive inputs, as GCC/Clang vectors of 64-bit lanes (the
 // inputs stay below 2^32, so Thrust's 64-bit product M0·s is exact and its low/high 32-bit
 // halves are masks and shifts). Plain loops over lanes were not vectorised by GCC 12.
-constexpr int kLanes = 16;
+// kVecs independent vectors go through each round together: one vector's 24 rounds are a
+// dependent chain (multiply → add → xor), so interleaving eight hides most of it.
+constexpr int kVecs = 8;
+constexpr int kLanes = 8 * kVecs;
 typedef uint64_t V8 __attribute__((vector_size(64)));  // 8 lanes
+
 
 inline void feistel_block(const Feistel& f, uint64_t base, uint32_t* out) {
   constexpr uint64_t kM0lo = 0xB1CE6E93u, kM0hi = 0xD2B74407u;  // M0 = 0xD2B74407B1CE6E93
   constexpr uint64_t k32 = 0xFFFFFFFFu;
   const uint64_t up = f.right_bits - f.left_bits, down = f.left_bits;
   const V8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  for (int half = 0; half < 2; ++half) {
-    const V8 v = lane + (base + 8u * static_cast<uint64_t>(half));
-    V8 s0 = v >> f.right_bits;
-    V8 s1 = v & f.right_mask;
-    for (int r = 0; r < kRounds; ++r) {
-      // Both operands < 2^32: written with explicit masks so the compiler can use the
-      // 32×32→64 multiply (vpmuludq) instead of a full 64-bit one.
-      const V8 p = (s0 & k32) * kM0lo;
-      const V8 hi = ((p >> 32) + (s0 & k32) * kM0hi) & k32;
-      const V8 lo = ((p & k32) << up) | (s1 >> down);
-      s0 = ((hi ^ f.key[r]) ^ s1) & f.left_mask;
-      s1 = lo & f.right_mask;
+  V8 s0[kVecs], s1[kVecs];
+  for (int v = 0; v < kVecs; ++v) {
+    const V8 x = lane + (base + 8u * static_cast<uint64_t>(v));
+    s0[v] = x >> f.right_bits;
+    s1[v] = x & f.right_mask;
+  }
+  for (int r = 0; r < kRounds; ++r) {
+    const uint64_t key = f.key[r];
+    for (int v = 0; v < kVecs; ++v) {
+      const V8 p = s0[v] * kM0lo;
+      const V8 hi = ((p >> 32) + s0[v] * kM0hi) & k32;
+      const V8 lo = ((p & k32) << up) | (s1[v] >> down);
+      s0[v] = ((hi ^ key) ^ s1[v]) & f.left_mask;
+      s1[v] = lo & f.right_mask;
     }
-    const V8 res = (s0 << f.right_bits) | s1;
-    for (int l = 0; l < 8; ++l) out[8 * half + l] = static_cast<uint32_t>(res[l]);
+  }
+  for (int v = 0; v < kVecs; ++v) {
+    const V8 res = (s0[v] << f.right_bits) | s1[v];
+    for (int l = 0; l < 8; ++l) out[8 * v + l] = static_cast<uint32_t>(res[l]);
   }
 }
 
@@ -98,13 +106,15 @@ void emit_all(const Feistel& f, uint64_t n, uint32_t* out, std::atomic<uint64_t>
   uint64_t blocks = 0;
   for (uint64_t base = 0; base < domain; base += kLanes) {
     feistel_block(f, base, vals);
-    if (count + kLanes <= limit) {
+    if (count + kLanes <= limit && base + kLanes <= domain) {
       for (int l = 0; l < kLanes; ++l) {
         out[count] = vals[l];
         count += vals[l] < n;
       }
     } else {
-      for (int l = 0; l < kLanes; ++l)
+      // Inputs base + l ≥ domain are not in the bijection's domain (domain 16 < kLanes).
+      const int valid = static_cast<int>(std::min<uint64_t>(kLanes, domain - base));
+      for (int l = 0; l < valid; ++l)
         if (vals[l] < n) out[count++] = vals[l];
     }
     if (progress && (++blocks & 31) == 0) {
@@ -120,7 +130,7 @@ void emit_all(const Feistel& f, uint64_t n, uint32_t* out, std::atomic<uint64_t>
 void thrust_compatible_permutation(int64_t n, uint32_t engine_seed, uint32_t* out, int threads) {
   if (n <= 0) return;
   const Feistel f(static_cast<uint64_t>(n), engine_seed);
-  const uint64_t domain = f.domain();  // ≥ 16, a multiple of kLanes
+  const uint64_t domain = f.domain();  // ≥ 16; ≥ 2^16 (a multiple of kLanes) on the parallel path
   const uint64_t un = static_cast<uint64_t>(n);
   if (threads <= 1 || n < (1 << 16)) {
     emit_all(f, static_cast<uint64_t>(n), out, nullptr, 0, nullptr);
