@@ -4,6 +4,9 @@
 // TensorImpl: a strided view of a Storage plus the autograd fields.
 // Node: one recorded op — its inputs (edges) and a closure mapping the output gradient to one
 // gradient per input.
+// Also the helpers that the Tensor core's op files (tensor.cpp, creation.cpp, elementwise.cpp,
+// reductions.cpp, shape_ops.cpp, inplace.cpp) share; they are defined in tensor_impl.cpp,
+// except binary_raw (elementwise.cpp).
 #pragma once
 
 #include <cstdint>
@@ -100,5 +103,26 @@ IntList broadcast_strides(const Tensor& t, const IntList& out);
 // Records a Node for `out` when grad mode is on and an input requires grad.
 void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardFn fn,
             const std::vector<Tensor>& saved = {});
+
+// ---- helpers shared by the op files ----
+
+// t's impl; throws TensorError for an undefined tensor (None).
+const TensorImpl& I(const Tensor& t);
+// A view sharing t's storage (no autograd fields).
+Tensor alias(const Tensor& t, IntList sizes, IntList strides, int64_t offset);
+// A C++ scalar as a 0-dim tensor flagged wrapped_number (it then promotes as a Python number).
+Tensor wrap_scalar(const Scalar& s);
+// Throws unless t may be written in place (grad mode off, or t does not require grad).
+void check_inplace(const Tensor& t);
+// Bumps the version of t's storage (after an in-place write).
+void bump(const Tensor& t);
+// Copies src (broadcast to dst's shape) into dst element by element, converting to dst's dtype,
+// then bumps dst's version. src may overlap dst. No autograd.
+void copy_into(const Tensor& dst, const Tensor& src);
+
+enum class Bin { Add, Sub, Mul, Div, Pow, Eq, Ne, Lt, Le, Gt, Ge };
+
+// The element-wise kernel: broadcast, promote, compute, store. No autograd. (elementwise.cpp)
+Tensor binary_raw(const Tensor& a, const Tensor& b, Bin op);
 
 }  // namespace linreg::tensor::detail
