@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "host/data/csv.hpp"
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

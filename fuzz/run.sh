@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the CSV reader's libFuzzer target with clang (ASan + UBSan) and runs it, starting from
-# and growing the kept corpus tests/data/csv_corpus/ (replayed by the test suite), then merges the
+# and growing the kept corpus tests/fixtures/csv_corpus/ (replayed by the test suite), then merges the
 # new finds back into it, minimised. Crashes are written to build-fuzz/ (crash-*).
 #   fuzz/run.sh [seconds=180] [jobs=1]
 # Needs clang++ and libclang-rt-dev (Debian: apt-get install clang libclang-rt-14-dev).
@@ -17,7 +17,7 @@ out=build-fuzz
 mkdir -p "$out/work"
 "$CXX" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -I. fuzz/csv_fuzz.cpp host/data/csv.cpp -lpthread -o "$out/csv_fuzz"
-corpus=tests/data/csv_corpus
+corpus=tests/fixtures/csv_corpus
 cp -n "$corpus"/* "$out/work/" 2>/dev/null || true
 jobs_flags=(); [[ "$jobs" -gt 1 ]] && jobs_flags=(-jobs="$jobs" -workers="$jobs")
 "$out/csv_fuzz" -max_total_time="$secs" -max_len=512 -timeout=10 "${jobs_flags[@]}" \

@@ -1,14 +1,21 @@
-# Host (C++) sources of linreg_core. CUDA-build-only host files go to LINREG_CUDA_SOURCES.
+# Host (C++) sources of linreg_core: everything the `linreg` binary runs without CUDA.
 list(APPEND LINREG_HOST_SOURCES
-  ${CMAKE_CURRENT_LIST_DIR}/config.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/cpu_trainer.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/step_pool.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/permutation.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/trainer_factory.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/report.cpp
+  # Basics every part uses (the GPU module too): configuration, datasets, the shared formulas.
+  ${CMAKE_CURRENT_LIST_DIR}/core/config.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/core/dataset.cpp
+  # Training: the fitting interface, the route of a run, the device choice and module loader,
+  # the CPU backend, permutations, and the exact solver.
+  ${CMAKE_CURRENT_LIST_DIR}/train/trainer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/fit.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/pipeline.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/device.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/cpu_trainer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/step_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/permutation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/normal_solver.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io/atomic_file.cpp
 )
-list(APPEND LINREG_CUDA_SOURCES
+# The GPU module's host side (CUDA builds only): the GPU trainer and the module's entry point.
+list(APPEND LINREG_GPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/gpu/gpu_trainer.cpp
 )

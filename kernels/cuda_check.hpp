@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg::detail {
 

@@ -1,15 +1,15 @@
 // Synthetic data on the device. The uniforms come from cuRAND's device Philox4x32-10 generator
 // (default ordering, offset 0), which is bit-identical to the host generator that
 // host_uniforms() uses; Box-Muller and the labels call the very __host__ __device__ formulas the
-// host path calls (host/formulas.hpp), so the device dataset equals generate_synthetic_host()'s,
+// host path calls (host/core/formulas.hpp), so the device dataset equals generate_synthetic_host()'s,
 // except where CUDA's double log/sin/cos and the host libm differ in the last place of a double
 // and that difference straddles a float rounding boundary (a 1-ulp difference, rare).
 #include "kernels/generate.hpp"
 
 #include <curand.h>
 
-#include "host/dataset.hpp"
-#include "host/formulas.hpp"
+#include "host/core/dataset.hpp"
+#include "host/core/formulas.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/launch.hpp"
 

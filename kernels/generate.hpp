@@ -1,6 +1,6 @@
 // Synthetic data on the device: cuRAND's device Philox4x32-10 generator (same seed, default
 // ordering as host_uniforms() in host/dataset.cpp, hence the same uniforms), then the shared
-// Box-Muller and label formulas of host/formulas.hpp. Launchers only: no __global__ here.
+// Box-Muller and label formulas of host/core/formulas.hpp. Launchers only: no __global__ here.
 #pragma once
 
 #include <cstdint>

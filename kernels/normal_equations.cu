@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "kernels/cuda_check.hpp"
-#include "kernels/device_buffer.hpp"
+#include "kernels/device_resources.hpp"
 #include "kernels/launch.hpp"
 
 namespace linreg {
@@ -43,17 +43,6 @@ void build_z(int64_t rows, int64_t d, const float* d_X, const float* d_y, const 
                                                                                        d_y0, d_Z);
   LINREG_CHECK_LAUNCH();
 }
-
-class CusolverHandle {
- public:
-  CusolverHandle() { LINREG_CHECK(cusolverDnCreate(&h_)); }
-  ~CusolverHandle() { if (h_) cusolverDnDestroy(h_); }
-  CusolverHandle(const CusolverHandle&) = delete;
-  CusolverHandle& operator=(const CusolverHandle&) = delete;
-  cusolverDnHandle_t get() const { return h_; }
- private:
-  cusolverDnHandle_t h_ = nullptr;
-};
 
 int to_int(int64_t v, const char* what) {
   if (v < 0 || v > 0x7fffffff) throw CudaError(std::string("normal equations: ") + what + " does not fit an int");

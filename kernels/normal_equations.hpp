@@ -1,4 +1,4 @@
-// The GPU half of the normal-equation solver (host/data/normal_solver.hpp has the math).
+// The GPU half of the normal-equation solver (host/train/normal_solver.hpp has the math).
 // Launchers only, host pointers in and out; seen by plain .cpp files of CUDA builds.
 //
 // Precision: X and y stay float32 on the device (uploaded once); each chunk of rows is turned

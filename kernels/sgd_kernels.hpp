@@ -4,7 +4,7 @@
 // perm (n) uint32 row order of the epoch. A minibatch is rows perm[start .. start + bt).
 // Residual r = (x·w + b) − y; per-row loss loss_term(r, kind); gradient of the minibatch loss
 // with respect to w_j is grad_scale(kind) · Σ r·x_j / bt (and Σ r / bt for b), applied with
-// sgd_step() from host/formulas.hpp.
+// sgd_step() from host/core/formulas.hpp.
 //
 // Three strategies build on these (host/gpu/gpu_trainer.cpp):
 //   cublas      gather_residual → cublas_xt_r (Sgemv, device pointer mode) → sgd_update
@@ -18,7 +18,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include "host/formulas.hpp"
+#include "host/core/formulas.hpp"
 #include "kernels/launch.hpp"
 
 namespace linreg::kern {

@@ -17,8 +17,8 @@
 #include <cstddef>
 #include <numeric>
 
-#include "host/formulas.hpp"
-#include "host/trainer.hpp"
+#include "host/core/formulas.hpp"
+#include "host/train/trainer.hpp"
 #include "kernels/cuda_check.hpp"
 
 namespace linreg {

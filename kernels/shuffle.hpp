@@ -1,6 +1,6 @@
 // Per-epoch row permutations. The device one runs thrust's shuffle (a Feistel bijection plus a
 // scan) on a stream, with thrust::default_random_engine(shuffle_seed(seed, epoch)); the host
-// one, host_permutation() in host/trainer.hpp, is host/permutation.cpp's vectorised copy of the
+// one, host_permutation() in host/train/trainer.hpp, is host/permutation.cpp's vectorised copy of the
 // same algorithm (Thrust's generic host path is ~40x slower), so both backends walk the same
 // minibatches. Launchers only: no __global__ here.
 #pragma once

@@ -50,10 +50,22 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+std::string from_env(const char* name, const char* compiled) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : compiled;
+}
+}  // namespace
+
+std::string binary_path() { return from_env("LINREG_BINARY", LINREG_BINARY); }
+std::string source_path(const std::string& relative) {
+  return from_env("LINREG_SOURCE_DIR", LINREG_SOURCE_DIR) + "/" + relative;
+}
+
 RunOutput run_linreg(const std::string& args) {
   TempDir dir;
   const std::string out = dir.file("stdout"), err = dir.file("stderr");
-  const std::string cmd = std::string("'") + LINREG_BINARY + "' " + args + " </dev/null >'" + out + "' 2>'" + err + "'";
+  const std::string cmd = "'" + binary_path() + "' " + args + " </dev/null >'" + out + "' 2>'" + err + "'";
   const int status = std::system(cmd.c_str());
   RunOutput r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

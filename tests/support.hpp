@@ -21,7 +21,13 @@ struct RunOutput {
   std::string err;  // stderr
 };
 
-// Runs LINREG_BINARY with the given argument string (shell-quoted by the caller where needed).
+// The linreg binary and a file of the source tree. Read from the environment (LINREG_BINARY,
+// LINREG_SOURCE_DIR) when set, so that a build moved to another machine still finds them; else
+// the paths the build was configured with.
+std::string binary_path();
+std::string source_path(const std::string& relative);
+
+// Runs binary_path() with the given argument string (shell-quoted by the caller where needed).
 RunOutput run_linreg(const std::string& args);
 
 // The whole file as a string (empty if it cannot be read).

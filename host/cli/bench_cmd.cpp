@@ -9,14 +9,15 @@
 #include <sstream>
 #include <string>
 
-#include "host/bench/bench_report.hpp"
-#include "host/bench/grid.hpp"
-#include "host/bench/runner.hpp"
+#include "bench/bench_report.hpp"
+#include "bench/grid.hpp"
+#include "bench/runner.hpp"
 #include "host/cli/commands.hpp"
-#include "host/config.hpp"
-#include "host/error.hpp"
+#include "host/train/device.hpp"
+#include "host/core/config.hpp"
+#include "host/core/error.hpp"
 #include "host/io/atomic_file.hpp"
-#include "host/trainer.hpp"
+#include "host/train/trainer.hpp"
 
 namespace linreg::cli {
 namespace {

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "host/cli/commands.hpp"
-#include "host/config.hpp"
+#include "host/core/config.hpp"
 #include "host/data/csv.hpp"
-#include "host/dataset.hpp"
-#include "host/error.hpp"
+#include "host/core/dataset.hpp"
+#include "host/core/error.hpp"
 #include "host/io/atomic_file.hpp"
 
 namespace linreg::cli {

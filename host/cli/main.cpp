@@ -5,6 +5,7 @@
 #include <new>
 
 #include "host/cli/commands.hpp"
+#include "host/core/error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"linreg: GPU-first linear regression by minibatch SGD (CUDA, with a CPU fallback)"};
@@ -39,6 +40,16 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::fflush(stdout);
     std::cerr << "linreg: error: out of host memory; try fewer --examples or --features\n";
+    return 1;
+  } catch (const linreg::SettingError& e) {
+    // Library code names the setting; the command line names the flag it came from.
+    std::fflush(stdout);
+    std::cerr << "linreg: error: " << linreg::cli::flag_of_setting(e.setting()) << ": " << e.what() << "\n";
+    return 1;
+  } catch (const linreg::DeviceUnavailable& e) {
+    // Only --device gpu makes the GPU a requirement.
+    std::fflush(stdout);
+    std::cerr << "linreg: error: --device gpu: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -11,7 +11,7 @@
 #include "host/data/csv.hpp"
 #include "host/data/metrics.hpp"
 #include "host/data/model_io.hpp"
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 #include "host/io/atomic_file.hpp"
 
 namespace linreg::cli {

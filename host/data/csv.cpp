@@ -21,7 +21,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg::data {
 namespace {

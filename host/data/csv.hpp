@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host/dataset.hpp"
+#include "host/core/dataset.hpp"
 
 namespace linreg::data {
 

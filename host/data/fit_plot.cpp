@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "host/error.hpp"
-#include "host/formulas.hpp"
+#include "host/core/error.hpp"
+#include "host/core/formulas.hpp"
 #include "host/plot/svg_plot.hpp"
 
 namespace linreg::data {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "host/dataset.hpp"
+#include "host/core/dataset.hpp"
 
 namespace linreg::data {
 

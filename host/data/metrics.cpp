@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <limits>
 
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg::data {
 

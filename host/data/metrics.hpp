@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host/dataset.hpp"
+#include "host/core/dataset.hpp"
 
 namespace linreg::data {
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "host/data/csv.hpp"
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 #include "host/io/atomic_file.hpp"
 
 namespace linreg::data {

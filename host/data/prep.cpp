@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "host/error.hpp"
-#include "host/formulas.hpp"
+#include "host/core/error.hpp"
+#include "host/core/formulas.hpp"
 
 namespace linreg::data {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "host/dataset.hpp"
+#include "host/core/dataset.hpp"
 
 namespace linreg::data {
 

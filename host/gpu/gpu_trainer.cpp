@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "host/error.hpp"
-#include "host/formulas.hpp"
-#include "host/trainer.hpp"
+#include "host/core/error.hpp"
+#include "host/core/formulas.hpp"
+#include "host/train/trainer.hpp"
 #include "kernels/cuda_check.hpp"
-#include "kernels/device_buffer.hpp"
+#include "kernels/device_resources.hpp"
 #include "kernels/generate.hpp"
 #include "kernels/sgd_kernels.hpp"
 #include "kernels/shuffle.hpp"
@@ -29,64 +29,6 @@ namespace linreg {
 namespace {
 
 constexpr int64_t kPersistentAutoMaxBatch = 256;
-
-// Pinned host memory for the per-epoch loss copy (a true asynchronous copy).
-template <typename T>
-class PinnedBuffer {
- public:
-  explicit PinnedBuffer(size_t count) {
-    void* p = nullptr;
-    LINREG_CHECK(cudaMallocHost(&p, count * sizeof(T)));
-    ptr_ = static_cast<T*>(p);
-  }
-  ~PinnedBuffer() {
-    if (ptr_) cudaFreeHost(ptr_);
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  T* data() { return ptr_; }
-
- private:
-  T* ptr_ = nullptr;
-};
-
-// An instantiated CUDA graph (owns both the graph and its executable).
-class Graph {
- public:
-  Graph() = default;
-  ~Graph() { reset(); }
-  Graph(const Graph&) = delete;
-  Graph& operator=(const Graph&) = delete;
-  void reset() noexcept {
-    if (exec_) cudaGraphExecDestroy(exec_);
-    if (graph_) cudaGraphDestroy(graph_);
-    exec_ = nullptr;
-    graph_ = nullptr;
-  }
-  // Captures whatever `enqueue` launches on `stream`. On an exception the capture is ended (so
-  // the stream is usable again) and the exception passes on.
-  template <typename F>
-  void capture(cudaStream_t stream, F&& enqueue) {
-    reset();
-    LINREG_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    try {
-      enqueue();
-    } catch (...) {
-      cudaGraph_t g = nullptr;
-      cudaStreamEndCapture(stream, &g);
-      if (g) cudaGraphDestroy(g);
-      cudaGetLastError();  // clear a capture-invalidation error, if any
-      throw;
-    }
-    LINREG_CHECK(cudaStreamEndCapture(stream, &graph_));
-    LINREG_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
-  }
-  void launch(cudaStream_t stream) const { LINREG_CHECK(cudaGraphLaunch(exec_, stream)); }
-
- private:
-  cudaGraph_t graph_ = nullptr;
-  cudaGraphExec_t exec_ = nullptr;
-};
 
 const char* strategy_label(Strategy s) {
   switch (s) {
@@ -375,45 +317,7 @@ bool strategy_supported(Strategy s, int64_t d, int64_t batch, const char** why) 
   return reason == nullptr;
 }
 
-std::unique_ptr<Trainer> make_gpu_trainer(int device) { return std::make_unique<GpuTrainer>(device); }
+std::unique_ptr<Trainer> create_gpu_trainer(int device) { return std::make_unique<GpuTrainer>(device); }
 
-// Never throws: every failure becomes a reason string.
-GpuProbe probe_gpu() {
-  GpuProbe p;
-  try {
-    int count = 0;
-    const cudaError_t st = cudaGetDeviceCount(&count);
-    if (st != cudaSuccess) {
-      cudaGetLastError();  // clear the sticky-free error state
-      switch (st) {
-        case cudaErrorNoDevice: p.reason = "no CUDA device"; break;
-        case cudaErrorInsufficientDriver:
-          p.reason = "no CUDA driver found, or it is older than this build's CUDA runtime";
-          break;
-        default: p.reason = std::string("CUDA unavailable: ") + cudaGetErrorString(st); break;
-      }
-      return p;
-    }
-    if (count <= 0) {
-      p.reason = "no CUDA device";
-      return p;
-    }
-    cudaDeviceProp prop{};
-    cudaError_t e = cudaGetDeviceProperties(&prop, 0);
-    if (e == cudaSuccess) e = cudaSetDevice(0);
-    if (e == cudaSuccess) e = cudaFree(nullptr);  // creates the context: usable means this works
-    if (e != cudaSuccess) {
-      cudaGetLastError();
-      p.reason = std::string("cannot create a CUDA context: ") + cudaGetErrorString(e);
-      return p;
-    }
-    p.usable = true;
-    p.name = prop.name;
-  } catch (...) {
-    p.usable = false;
-    if (p.reason.empty()) p.reason = "CUDA probe failed";
-  }
-  return p;
-}
 
 }  // namespace linreg

@@ -1,12 +1,18 @@
-// The GPU trainer's strategy rule, visible to the CLI and the bench (the trainer itself is
-// reached through make_gpu_trainer() in host/trainer.hpp). CUDA builds only.
+// The GPU trainer (minibatch SGD with every array resident on one GPU) and its strategy rule.
+// Part of the GPU module: the rest of linreg reaches it through GpuBackend
+// (host/train/gpu_backend.hpp); the GPU tests link it directly.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
-#include "host/config.hpp"
+#include "host/core/config.hpp"
+#include "host/train/trainer.hpp"
 
 namespace linreg {
+
+// Binds to `device` and creates its stream and cuBLAS handle; throws CudaError when it cannot.
+std::unique_ptr<Trainer> create_gpu_trainer(int device);
 
 // What --strategy auto runs for an (n, d, batch) problem (docs/PERFORMANCE.md explains why):
 //   persistent  d ≤ 16 and batch ≤ 256 (and the batch fits the kernel's staging buffers):

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg {
 

@@ -1,4 +1,4 @@
-# The SVG chart writer (issue 3; used by the tutorial's scatter plot and the bench charts).
+# The SVG chart writer (used by the tutorial's scatter plot and the bench charts).
 list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/svg_plot.cpp
 )

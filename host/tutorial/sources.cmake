@@ -1,5 +1,4 @@
-# `linreg tutorial` (issue 3): the lab's sections 2-5 with the host Tensor library.
+# `linreg tutorial`: the lab's sections 2-5 with the host Tensor library.
 list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/tutorial.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/tutorial_cmd.cpp
 )

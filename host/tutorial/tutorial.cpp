@@ -8,12 +8,15 @@
 #include <ostream>
 #include <sstream>
 
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/plot/svg_plot.hpp"
 #include "host/tensor/nn.hpp"
 #include "host/tensor/tensor.hpp"
-#include "host/trainer.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/trainer.hpp"
 
 namespace linreg::tutorial {
 

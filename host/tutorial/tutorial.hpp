@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "host/config.hpp"
-#include "host/dataset.hpp"
+#include "host/core/config.hpp"
+#include "host/core/dataset.hpp"
 
 namespace linreg::tutorial {
 

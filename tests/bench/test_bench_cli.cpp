@@ -8,8 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "host/bench/bench_report.hpp"
-#include "host/trainer.hpp"
+#include "host/train/device.hpp"
+#include "bench/bench_report.hpp"
+#include "host/train/trainer.hpp"
 #include "support.hpp"
 
 namespace linreg::test {

@@ -6,10 +6,10 @@
 
 #include <cmath>
 
-#include "host/bench/bench_math.hpp"
-#include "host/bench/grid.hpp"
-#include "host/bench/runner.hpp"
-#include "host/error.hpp"
+#include "bench/bench_math.hpp"
+#include "bench/grid.hpp"
+#include "bench/runner.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg::bench {
 namespace {

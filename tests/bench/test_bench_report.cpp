@@ -6,8 +6,8 @@
 #include <cmath>
 #include <map>
 
-#include "host/bench/bench_report.hpp"
-#include "host/error.hpp"
+#include "bench/bench_report.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg::bench {
 namespace {

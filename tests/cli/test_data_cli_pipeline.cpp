@@ -9,9 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include "host/train/device.hpp"
 #include "host/data/csv.hpp"
 #include "host/data/model_io.hpp"
-#include "host/trainer.hpp"
+#include "host/train/trainer.hpp"
 #include "support.hpp"
 
 namespace linreg::test {
@@ -20,7 +21,7 @@ namespace {
 
 std::string q(const std::string& s) { return "'" + s + "'"; }
 
-const std::string kDiabetes = std::string(LINREG_SOURCE_DIR) + "/tests/data/diabetes.csv";
+const std::string kDiabetes = ::linreg::test::source_path("tests/fixtures/diabetes.csv");
 
 TEST(DataCliPipeline, GenerateTrainPredict) {
   TempDir dir;

@@ -1,4 +1,4 @@
-// Replays the CSV fuzzer's kept corpus (tests/data/csv_corpus/, grown by fuzz/run.sh) through
+// Replays the CSV fuzzer's kept corpus (tests/fixtures/csv_corpus/, grown by fuzz/run.sh) through
 // the reader with the same option decoding as fuzz/csv_fuzz.cpp: no input may crash it, and the
 // only exception allowed is InputError, with a one-line message.
 #include <gtest/gtest.h>
@@ -8,14 +8,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support.hpp"
 #include "host/data/csv.hpp"
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 
 namespace linreg::data {
 namespace {
 
 TEST(CsvCorpus, ReplaysWithoutCrashesAndOnlyInputErrors) {
-  const std::filesystem::path dir = std::filesystem::path(LINREG_SOURCE_DIR) / "tests/data/csv_corpus";
+  const std::filesystem::path dir = std::filesystem::path(::linreg::test::source_path("tests/fixtures/csv_corpus"));
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
   int files = 0, parsed = 0, refused = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

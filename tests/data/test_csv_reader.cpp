@@ -12,7 +12,7 @@
 #include <string>
 
 #include "host/data/csv.hpp"
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 #include "support.hpp"
 
 namespace linreg::data {

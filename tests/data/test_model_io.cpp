@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "host/data/model_io.hpp"
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 #include "support.hpp"
 
 namespace linreg::data {

@@ -8,10 +8,13 @@
 
 #include "host/data/csv.hpp"
 #include "host/data/metrics.hpp"
-#include "host/data/normal_solver.hpp"
+#include "host/train/normal_solver.hpp"
 #include "host/data/prep.hpp"
-#include "host/error.hpp"
-#include "host/trainer.hpp"
+#include "host/core/error.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/trainer.hpp"
 #include "support.hpp"
 
 namespace linreg::data {
@@ -163,7 +166,7 @@ TEST(SgdStandardized, DiabetesFullBatchAgainstNormalSolution) {
   // The real dataset: correlated serum columns make it harder (κ of the correlation matrix ~ 10³),
   // so many full-batch epochs at an lr below 2/λ_max (λ_max ≈ 4); the fit's R² must reach the
   // exact solution's to 1e-4 (empirical).
-  const CsvRead r = read_csv(std::string(LINREG_SOURCE_DIR) + "/tests/data/diabetes.csv", {});
+  const CsvRead r = read_csv(::linreg::test::source_path("tests/fixtures/diabetes.csv"), {});
   const NormalSolution exact = solve_normal_cpu(r.data);
   TrainOptions opt;
   opt.batch_size = r.data.n;

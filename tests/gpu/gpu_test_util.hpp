@@ -26,9 +26,13 @@
 #include <string>
 #include <vector>
 
-#include "host/dataset.hpp"
-#include "host/formulas.hpp"
-#include "host/trainer.hpp"
+#include "host/core/dataset.hpp"
+#include "host/core/formulas.hpp"
+#include "host/train/device.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/trainer.hpp"
 
 namespace linreg::gputest {
 

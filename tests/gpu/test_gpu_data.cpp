@@ -18,7 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "host/trainer.hpp"
+#include "host/gpu/gpu_trainer.hpp"
+#include "host/train/trainer.hpp"
 #include "tests/gpu/gpu_test_util.hpp"
 
 namespace linreg {
@@ -49,7 +50,7 @@ TEST_P(GpuData, DeviceDatasetEqualsHostDataset) {
   spec.noise = 0.3f;
   validate_synthetic(spec);
   const HostDataset host = generate_synthetic_host(spec);
-  auto gpu = make_gpu_trainer(0);
+  auto gpu = create_gpu_trainer(0);
   gpu->generate(spec);
   ASSERT_EQ(gpu->examples(), spec.examples);
   ASSERT_EQ(gpu->features(), spec.features);

@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "host/trainer.hpp"
-#include "kernels/device_buffer.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/trainer.hpp"
+#include "kernels/device_resources.hpp"
 #include "kernels/shuffle.hpp"
 #include "tests/gpu/gpu_test_util.hpp"
 

@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "host/error.hpp"
+#include "host/core/error.hpp"
 #include "host/gpu/gpu_trainer.hpp"
-#include "host/trainer.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/trainer.hpp"
 #include "tests/gpu/gpu_test_util.hpp"
 
 namespace linreg {
@@ -52,7 +55,7 @@ class GpuVsCpu : public ::testing::TestWithParam<Shape> {};
 TEST_P(GpuVsCpu, TrajectoriesAgreeWithinDerivedBound) {
   LINREG_REQUIRE_GPU();
   const Shape s = GetParam();
-  auto gpu = make_gpu_trainer(0);
+  auto gpu = create_gpu_trainer(0);
   gpu->generate(spec_for(s, 1234));
   const HostDataset ds = gpu->download();  // exactly the GPU's data, so only the SGD differs
   auto cpu = make_cpu_trainer();
@@ -129,7 +132,7 @@ TEST(GpuTrainer, DeterministicAndDeviceShuffleMatchesHost) {
   const Shape shapes[] = {{1000, 2, 10, 3, LossKind::HalfMse}, {20011, 16, 1024, 2, LossKind::HalfMse},
                           {40009, 256, 4096, 2, LossKind::Mse}};
   for (const Shape& s : shapes) {
-    auto gpu = make_gpu_trainer(0);
+    auto gpu = create_gpu_trainer(0);
     gpu->generate(spec_for(s, 5));
     for (Strategy st : kStrategies) {
       if (!strategy_supported(st, s.d, s.batch)) continue;
@@ -152,7 +155,7 @@ TEST(GpuTrainer, DeterministicAndDeviceShuffleMatchesHost) {
 // The lab's problem (issue 2, test 1) on every strategy.
 TEST(GpuTrainer, LabProblemConverges) {
   LINREG_REQUIRE_GPU();
-  auto gpu = make_gpu_trainer(0);
+  auto gpu = create_gpu_trainer(0);
   SyntheticSpec spec;  // 1000 × 2, w = [2, −3.4], b = 4.2, noise 0.01
   validate_synthetic(spec);
   gpu->generate(spec);
@@ -193,7 +196,7 @@ TEST(GpuTrainer, AutoRule) {
 TEST(GpuTrainer, DivergenceStopsAtFirstNonFiniteEpoch) {
   LINREG_REQUIRE_GPU();
   const Shape s{1000, 2, 10, 20, LossKind::HalfMse};
-  auto gpu = make_gpu_trainer(0);
+  auto gpu = create_gpu_trainer(0);
   gpu->generate(spec_for(s, 3));
   auto cpu = make_cpu_trainer();
   cpu->load(gpu->download());
@@ -226,7 +229,7 @@ TEST(GpuTrainer, ValidationAndLossEvaluation) {
     Shape vs = s;
     vs.n = 301;
     const HostDataset val = generate_synthetic_host(spec_for(vs, 12));
-    auto gpu = make_gpu_trainer(0);
+    auto gpu = create_gpu_trainer(0);
     gpu->load(train, &val);
     EXPECT_EQ(gpu->examples(), s.n);
     EXPECT_EQ(gpu->features(), s.d);
@@ -252,7 +255,7 @@ TEST(GpuTrainer, ValidationAndLossEvaluation) {
 
 TEST(GpuTrainer, RejectsBadInput) {
   LINREG_REQUIRE_GPU();
-  auto gpu = make_gpu_trainer(0);
+  auto gpu = create_gpu_trainer(0);
   TrainOptions opt;
   EXPECT_THROW(gpu->fit(opt), InputError);  // no data
   gpu->generate(spec_for(Shape{100, 20, 10, 1, LossKind::HalfMse}, 1));

@@ -1,4 +1,4 @@
-// Every step of PyTorch's reference output (tests/data/pytorch-reference.txt, a copy of
+// Every step of PyTorch's reference output (tests/fixtures/pytorch-reference.txt, a copy of
 // ../shared/tutorial/pytorch-reference.txt) is one test case: `linreg tutorial` must print the
 // same expression and, character for character, the same result. Plus the command itself.
 #include <gtest/gtest.h>
@@ -21,7 +21,7 @@ struct RefStep {
 };
 
 std::vector<RefStep> load_reference() {
-  const std::string path = std::string(LINREG_SOURCE_DIR) + "/tests/data/pytorch-reference.txt";
+  const std::string path = ::linreg::test::source_path("tests/fixtures/pytorch-reference.txt");
   std::ifstream in(path);
   std::vector<RefStep> steps;
   std::string line;

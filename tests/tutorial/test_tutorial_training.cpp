@@ -15,7 +15,10 @@
 #include <numeric>
 
 #include "host/tutorial/tutorial.hpp"
-#include "host/trainer.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/trainer.hpp"
 #include "support.hpp"
 
 namespace {

@@ -1,0 +1,250 @@
+#include "host/cli/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "host/core/config.hpp"
+#include "host/data/metrics.hpp"
+
+namespace linreg {
+
+std::string epoch_line(const EpochReport& rep) {
+  char buf[128];
+  if (rep.val_loss >= 0)
+    std::snprintf(buf, sizeof buf, "epoch %lld, loss %f, val loss %f", static_cast<long long>(rep.epoch), rep.train_loss,
+                  rep.val_loss);
+  else
+    std::snprintf(buf, sizeof buf, "epoch %lld, loss %f", static_cast<long long>(rep.epoch), rep.train_loss);
+  return buf;
+}
+
+std::string format_values(const std::vector<float>& v, size_t max_items) {
+  std::ostringstream os;
+  os << '[';
+  const size_t shown = std::min(v.size(), max_items);
+  for (size_t i = 0; i < shown; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v[i]));
+    os << (i ? ", " : "") << buf;
+  }
+  if (shown < v.size()) os << ", ... (" << v.size() << " values)";
+  os << ']';
+  return os.str();
+}
+
+// A float as the shortest decimal that reads back as the same float (0.03f → 0.03, not
+// 0.029999999329447746), so JSON shows what the user typed.
+double json_float(float v) {
+  if (!std::isfinite(v)) return static_cast<double>(v);
+  char buf[32];
+  for (int prec = 6; prec <= 9; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
+nlohmann::json json_floats(const std::vector<float>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (float x : v) a.push_back(json_float(x));
+  return a;
+}
+
+double samples_per_second(int64_t examples, int64_t epochs, double seconds) {
+  if (seconds <= 0) return 0;
+  return static_cast<double>(examples) * static_cast<double>(epochs) / seconds;
+}
+
+namespace {
+
+std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+// The weights as JSON: SGD's float32 values in their shortest form, doubles as they are.
+nlohmann::json weights_json(const FitResult& f) {
+  if (f.float32) return json_floats(to_float(f.w));
+  return f.w;
+}
+nlohmann::json bias_json(const FitResult& f) {
+  if (f.float32) return json_float(static_cast<float>(f.b));
+  return f.b;
+}
+
+double run_samples_per_second(const TrainOutcome& o) {
+  return samples_per_second(o.train_rows, o.fit.epochs_run, o.fit.train_seconds);
+}
+
+double final_loss(const TrainPlan& p, const TrainOutcome& o) {
+  if (!o.fit.epoch_losses.empty()) return o.fit.epoch_losses.back();
+  const double mse = o.train_metrics.mse;  // the exact solver: the loss of its solution
+  return p.sgd.loss == LossKind::HalfMse ? 0.5 * mse : mse;
+}
+
+// The lab's summary: learned beside true parameters, with the errors.
+std::string synthetic_summary(const TrainPlan& p, const TrainOutcome& o) {
+  std::ostringstream os;
+  char buf[256];
+  const std::vector<float> w = to_float(o.fit.w);
+  const float b = static_cast<float>(o.fit.b);
+  const auto& tw = p.synthetic.true_w;
+  std::vector<float> err(tw.size());
+  double max_err = 0;
+  for (size_t j = 0; j < tw.size() && j < w.size(); ++j) {
+    err[j] = tw[j] - w[j];
+    max_err = std::max(max_err, std::fabs(static_cast<double>(err[j])));
+  }
+  os << "w: " << format_values(w) << '\n';
+  os << "true w: " << format_values(tw) << '\n';
+  std::snprintf(buf, sizeof buf, "error in w (true - learned): %s, max |error| %.3g\n", format_values(err).c_str(),
+                max_err);
+  os << buf;
+  std::snprintf(buf, sizeof buf, "b: %.6g   true b: %.6g   error in b: %.3g\n", static_cast<double>(b),
+                static_cast<double>(p.synthetic.true_b), static_cast<double>(p.synthetic.true_b - b));
+  os << buf;
+  std::snprintf(buf, sizeof buf,
+                "trained %lld epochs of %lld examples in %.3f ms (%.3g samples/s, %s); loss evaluation %.3f ms\n",
+                static_cast<long long>(o.fit.epochs_run), static_cast<long long>(o.train_rows),
+                o.fit.train_seconds * 1e3, run_samples_per_second(o), o.fit.method.c_str(), o.fit.eval_seconds * 1e3);
+  os << buf;
+  return os.str();
+}
+
+// Named weights of a model fitted on a file (or a scaled or exact fit), in original units.
+std::string weights_table(const std::vector<std::string>& names, const std::vector<double>& w, double b) {
+  size_t width = 4;
+  for (const auto& n : names) width = std::max(width, std::min<size_t>(n.size(), 32));
+  std::string out;
+  char buf[160];
+  const size_t shown = std::min<size_t>(w.size(), 64);
+  for (size_t j = 0; j < shown; ++j) {
+    std::snprintf(buf, sizeof buf, "  %-*.*s  %.9g\n", static_cast<int>(width), 32, names[j].c_str(), w[j]);
+    out += buf;
+  }
+  if (shown < w.size()) out += "  ... (" + std::to_string(w.size()) + " weights; all in --save)\n";
+  std::snprintf(buf, sizeof buf, "  %-*s  %.9g\n", static_cast<int>(width), "bias", b);
+  return out + buf;
+}
+
+// The settings of a run: shared by the --json object and the model file.
+nlohmann::json settings_json(const RunReport& r) {
+  const TrainPlan& p = *r.plan;
+  const TrainOutcome& o = *r.outcome;
+  nlohmann::json j;
+  j["solver"] = method_name(p.method);
+  j["device"] = o.device;
+  j["backend"] = o.backend;
+  j["data"] = o.synthetic ? nlohmann::json(nullptr) : nlohmann::json(p.csv_path);
+  j["standardize"] = p.standardize;
+  j["val_fraction"] = p.val_fraction;
+  j["seed"] = p.sgd.seed;
+  if (p.method == Method::Sgd) {
+    j["epochs"] = p.sgd.epochs;
+    j["epochs_run"] = o.fit.epochs_run;
+    j["batch_size"] = p.sgd.batch_size;
+    j["lr"] = json_float(p.sgd.lr);
+    j["loss"] = loss_name(p.sgd.loss);
+    j["strategy"] = o.fit.method;
+  }
+  return j;
+}
+
+nlohmann::json metrics_block(const TrainOutcome& o) {
+  nlohmann::json m = nlohmann::json::object();
+  if (!o.has_metrics) return m;
+  m["train"] = data::metrics_json(o.train_metrics);
+  if (o.validation_rows > 0) m["validation"] = data::metrics_json(o.validation_metrics);
+  return m;
+}
+
+}  // namespace
+
+std::string text_report(const RunReport& r) {
+  const TrainPlan& p = *r.plan;
+  const TrainOutcome& o = *r.outcome;
+  std::ostringstream os;
+  const bool lab_summary = o.synthetic && p.method == Method::Sgd && o.fit.float32;
+  if (lab_summary) {
+    os << synthetic_summary(p, o);
+  } else {
+    os << "weights (original units):\n" << weights_table(o.feature_names, o.fit.w, o.fit.b);
+    char buf[256];
+    if (p.method == Method::Sgd)
+      std::snprintf(buf, sizeof buf, "trained %lld epochs of %lld examples in %.3f ms (%.3g samples/s, %s)\n",
+                    static_cast<long long>(o.fit.epochs_run), static_cast<long long>(o.train_rows),
+                    o.fit.train_seconds * 1e3, run_samples_per_second(o), o.fit.method.c_str());
+    else
+      std::snprintf(buf, sizeof buf, "solved the normal equations of %lld examples in %.3f ms (%s)\n",
+                    static_cast<long long>(o.train_rows), o.fit.train_seconds * 1e3, o.fit.method.c_str());
+    os << buf;
+  }
+  if (o.has_metrics) {
+    const bool val = o.validation_rows > 0;
+    os << (val ? "train:      " : "train: ") << data::metrics_text(o.train_metrics) << '\n';
+    if (val) os << "validation: " << data::metrics_text(o.validation_metrics) << '\n';
+  }
+  if (!r.model_path.empty()) os << "model saved to " << r.model_path << '\n';
+  if (!r.plot_path.empty()) os << "plot saved to " << r.plot_path << '\n';
+  return os.str();
+}
+
+nlohmann::json run_json(const RunReport& r) {
+  const TrainPlan& p = *r.plan;
+  const TrainOutcome& o = *r.outcome;
+  nlohmann::json j = settings_json(r);
+  if (!o.note.empty()) j["note"] = o.note;
+  j["examples"] = o.train_rows;
+  j["features"] = o.features;
+  if (p.method == Method::Normal) {
+    // The SGD settings as given, for a uniform schema; the solver does not use them.
+    j["strategy"] = o.fit.method;
+    j["batch_size"] = p.sgd.batch_size;
+    j["lr"] = json_float(p.sgd.lr);
+    j["epochs"] = p.sgd.epochs;
+    j["epochs_run"] = o.fit.epochs_run;
+    j["solve_seconds"] = o.fit.train_seconds;
+  }
+  j.erase("loss");
+  j["loss_kind"] = loss_name(p.sgd.loss);
+  j["loss"] = final_loss(p, o);
+  j["epoch_losses"] = o.fit.epoch_losses;
+  if (!o.fit.epoch_val_losses.empty()) j["epoch_val_losses"] = o.fit.epoch_val_losses;
+  j["w"] = weights_json(o.fit);
+  j["b"] = bias_json(o.fit);
+  if (o.synthetic) {
+    j["true_w"] = json_floats(p.synthetic.true_w);
+    j["true_b"] = json_float(p.synthetic.true_b);
+    j["noise"] = json_float(p.synthetic.noise);
+  } else {
+    j["read_seconds"] = o.read_seconds;
+    j["read_bytes"] = o.read_bytes;
+  }
+  j["train_seconds"] = o.fit.train_seconds;
+  j["eval_seconds"] = o.fit.eval_seconds;
+  j["samples_per_second"] = run_samples_per_second(o);
+  j["target"] = o.target_name;
+  j["feature_names"] = o.feature_names;
+  j["validation_examples"] = o.validation_rows;
+  j["metrics"] = metrics_block(o);
+  if (!r.model_path.empty()) j["model"] = r.model_path;
+  if (!r.plot_path.empty()) j["plot"] = r.plot_path;
+  return j;
+}
+
+data::Model run_model(const RunReport& r) {
+  const TrainOutcome& o = *r.outcome;
+  data::Model m;
+  m.target = o.target_name;
+  m.features = o.feature_names;
+  m.w = o.fit.w;
+  m.b = o.fit.b;
+  m.scaling = o.scaling;
+  m.training = settings_json(r);
+  m.training["train_examples"] = o.train_rows;
+  m.training["validation_examples"] = o.validation_rows;
+  m.metrics = metrics_block(o);
+  return m;
+}
+
+}  // namespace linreg

@@ -1,0 +1,37 @@
+// `linreg tutorial [--section N] [--plot FILE.svg] [--show-cpp] [--seed S]`: the lab's sections
+// 2-5 in C++ (see host/tutorial/tutorial.hpp).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "host/cli/commands.hpp"
+#include "host/core/error.hpp"
+#include "host/tutorial/tutorial.hpp"
+
+namespace linreg::cli {
+
+void add_tutorial_command(CLI::App& root, Commands& cmds) {
+  auto opt = std::make_shared<tutorial::Options>();
+  CLI::App* sub = root.add_subcommand(
+      "tutorial", "Walk the lab's sections 2-5 with linreg's C++ Tensor library, printing each step as PyTorch does");
+  sub->add_option("--section", opt->section, "only this section: 2 tensors, 3 autograd, 4 from scratch, 5 concise")
+      ->check(CLI::Range(2, 5));
+  sub->add_option("--plot", opt->plot_path, "write section 4's scatter plot of feature 1 vs labels to this SVG file");
+  sub->add_flag("--show-cpp", opt->show_cpp, "print the C++ of each step under the lab's Python");
+  sub->add_option("--seed", opt->seed, "seed of the data, initial weights, shuffles and randn")->capture_default_str()
+      ->check(non_negative_integer());
+  cmds.emplace_back(sub, [opt] {
+    if (!opt->plot_path.empty()) {
+      const std::string& p = opt->plot_path;
+      if (p.size() < 4 || p.compare(p.size() - 4, 4, ".svg") != 0)
+        throw InputError("--plot " + p + ": the plot is SVG; name the file *.svg");
+      if (opt->section != 0 && opt->section != 4)
+        throw InputError("--plot: the scatter plot belongs to section 4 (use --section 4 or no --section)");
+    }
+    tutorial::run(*opt, std::cout);
+    std::cout.flush();
+    return 0;
+  });
+}
+
+}  // namespace linreg::cli

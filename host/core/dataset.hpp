@@ -1,0 +1,46 @@
+// A dataset held in host memory: X row-major (n, d) float32, y (n) float32.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/core/config.hpp"
+
+namespace linreg {
+
+struct HostDataset {
+  int64_t n = 0;
+  int64_t d = 0;
+  std::vector<float> X;  // (n, d) row-major
+  std::vector<float> y;  // (n)
+  std::vector<std::string> feature_names;  // empty for synthetic data
+  std::string target_name;
+};
+
+// Number of uniforms the synthetic generator draws: n·d for X plus n for the noise, rounded up
+// to even so that Box-Muller works in pairs. Both backends draw exactly this stream.
+int64_t synthetic_uniform_count(int64_t n, int64_t d);
+
+// Fills out[0..count) with uniforms in (0, 1]: exactly the numbers cuRAND's Philox4x32-10
+// generator gives for curandGenerateUniform with this seed (default ordering, offset 0; host and
+// device generators agree), computed without cuRAND by host/core/philox.hpp, so every build,
+// with or without CUDA, draws the same stream. Nothing is written when count <= 0.
+void host_uniforms(uint64_t seed, float* out, int64_t count);
+
+// The lab's synthetic_data(w, b, n), drawn on the host. Same numbers as the GPU generator for
+// the same spec in CUDA builds (see formulas.hpp).
+HostDataset generate_synthetic_host(const SyntheticSpec& spec);
+
+// Bytes of host memory the system can still give us (MemAvailable; sysconf where that is absent).
+uint64_t host_memory_available();
+
+// Throws InputError when `need_bytes` of `where` memory is more than `available_bytes`, naming
+// the sizes asked for (--examples × --features) and both amounts.
+void check_memory_fits(const char* where, uint64_t need_bytes, uint64_t available_bytes, int64_t n, int64_t d);
+
+// Initial parameters, as the lab: w ~ N(0, 0.01²) from `seed`, b = 0. Computed on the host for
+// both backends, so both start from the same point.
+std::vector<float> initial_weights(int64_t d, uint64_t seed);
+
+}  // namespace linreg

@@ -1,0 +1,107 @@
+// The GPU module's entry point: the GpuBackend that host/train/device.cpp finds with dlsym after
+// loading liblinreg_gpu.so. Everything here runs only once the module is loaded, so this is the
+// one place that talks to the CUDA runtime before a trainer exists (the probe).
+#include <cuda_runtime_api.h>
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/core/error.hpp"
+#include "host/gpu/gpu_trainer.hpp"
+#include "host/train/gpu_backend.hpp"
+#include "kernels/cuda_check.hpp"
+#include "kernels/device_resources.hpp"
+#include "kernels/normal_equations.hpp"
+
+namespace linreg {
+namespace {
+
+class CudaBackend final : public GpuBackend {
+ public:
+  GpuProbe probe() const override {
+    GpuProbe p;
+    try {
+      int count = 0;
+      const cudaError_t st = cudaGetDeviceCount(&count);
+      if (st != cudaSuccess) {
+        cudaGetLastError();  // leave no error behind for the next runtime call
+        switch (st) {
+          case cudaErrorNoDevice: p.reason = "no CUDA device"; break;
+          case cudaErrorInsufficientDriver:
+            p.reason = "the NVIDIA driver is older than this build's CUDA runtime (CUDA " +
+                       std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) + ")";
+            break;
+          default: p.reason = std::string("CUDA unavailable: ") + cudaGetErrorString(st); break;
+        }
+        return p;
+      }
+      if (count <= 0) {
+        p.reason = "no CUDA device";
+        return p;
+      }
+      cudaDeviceProp prop{};
+      cudaError_t e = cudaGetDeviceProperties(&prop, 0);
+      if (e == cudaSuccess) e = cudaSetDevice(0);
+      if (e == cudaSuccess) e = cudaFree(nullptr);  // creates the context: usable means this works
+      if (e != cudaSuccess) {
+        cudaGetLastError();
+        p.reason = std::string("cannot create a CUDA context: ") + cudaGetErrorString(e);
+        return p;
+      }
+      p.usable = true;
+      p.name = prop.name;
+    } catch (const std::exception& ex) {
+      p.usable = false;
+      p.reason = std::string("CUDA probe failed: ") + ex.what();
+    }
+    return p;
+  }
+
+  std::unique_ptr<Trainer> make_trainer(int device) const override { return create_gpu_trainer(device); }
+
+  void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const override {
+    gram_augmented_gpu(X, y, n, d, gram);
+  }
+
+  int cholesky_solve(const double* A, const double* rhs, int64_t d, double* x, double* ldiag) const override {
+    return cholesky_solve_gpu(A, rhs, d, x, ldiag);
+  }
+
+  std::vector<double> copy_seconds(int64_t bytes, int repeats) const override {
+    if (bytes <= 0 || repeats <= 0) throw InputError("GPU copy probe: the size and the repeat count must be positive");
+    const size_t n = static_cast<size_t>(bytes);
+    DeviceBuffer<unsigned char> src(n), dst(n);
+    CudaStream stream;
+    CudaEvent start, stop;
+    LINREG_CHECK(cudaMemsetAsync(src.data(), 1, n, stream.get()));
+    LINREG_CHECK(cudaMemsetAsync(dst.data(), 0, n, stream.get()));
+    // Warm-up copy (first touch, clocks up), untimed.
+    LINREG_CHECK(cudaMemcpyAsync(dst.data(), src.data(), n, cudaMemcpyDeviceToDevice, stream.get()));
+    LINREG_CHECK(cudaStreamSynchronize(stream.get()));
+    std::vector<double> seconds;
+    for (int r = 0; r < repeats; ++r) {
+      start.record(stream.get());
+      LINREG_CHECK(cudaMemcpyAsync(dst.data(), src.data(), n, cudaMemcpyDeviceToDevice, stream.get()));
+      stop.record(stream.get());
+      seconds.push_back(static_cast<double>(stop.since(start)) * 1e-3);
+    }
+    return seconds;
+  }
+
+  void memory_info(int64_t* free_bytes, int64_t* total_bytes) const override {
+    size_t f = 0, t = 0;
+    LINREG_CHECK(cudaMemGetInfo(&f, &t));
+    if (free_bytes) *free_bytes = static_cast<int64_t>(f);
+    if (total_bytes) *total_bytes = static_cast<int64_t>(t);
+  }
+};
+
+}  // namespace
+}  // namespace linreg
+
+extern "C" __attribute__((visibility("default"))) const linreg::GpuBackend* linreg_gpu_backend(int abi) {
+  static const linreg::CudaBackend backend;
+  return abi == linreg::kGpuModuleAbi ? &backend : nullptr;
+}

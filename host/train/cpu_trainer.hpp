@@ -1,0 +1,24 @@
+// The CPU backend of minibatch SGD: double-precision sums, prefetched rows, and a fork-join pool
+// (step_pool.hpp) for large steps. Always built; the fallback when no GPU is usable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "host/core/dataset.hpp"
+#include "host/core/formulas.hpp"
+#include "host/train/trainer.hpp"
+
+namespace linreg {
+
+// threads: for large minibatch steps (batch·d ≥ 65536); 0 = one per hardware thread (≤ 8).
+// Results are bit-identical run to run for a given thread count.
+std::unique_ptr<Trainer> make_cpu_trainer(int threads = 0);
+
+// The CPU trainer's analytic gradient of the mean minibatch loss over `rows` (count of them):
+// grad_w = scale·Σ r·x / count, grad_b = scale·Σ r / count. Exposed for the gradient tests.
+void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t count, const std::vector<float>& w,
+                        float b, LossKind kind, std::vector<double>& grad_w, double& grad_b);
+
+}  // namespace linreg

@@ -1,0 +1,89 @@
+// The two fitters behind the Fitter interface: SGD wraps a Trainer (CPU or GPU backend), the
+// exact solver calls the normal-equation solver on the placed device.
+#include "host/train/fit.hpp"
+
+#include "host/core/error.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/normal_solver.hpp"
+
+namespace linreg {
+namespace {
+
+class SgdFitter final : public Fitter {
+ public:
+  SgdFitter(std::unique_ptr<Trainer> trainer, const TrainOptions& opt) : trainer_(std::move(trainer)), opt_(opt) {}
+  std::string device_name() const override { return trainer_->device_name(); }
+  std::string backend() const override { return trainer_->backend(); }
+  void load(const HostDataset& train, const HostDataset* validation) override { trainer_->load(train, validation); }
+  void generate(const SyntheticSpec& spec) override { trainer_->generate(spec); }
+  HostDataset rows() const override { return trainer_->download(); }
+
+  FitResult fit(const EpochCallback& on_epoch) override {
+    validate_train(opt_, trainer_->examples());
+    TrainResult r = trainer_->fit(opt_, on_epoch);
+    FitResult f;
+    f.w.assign(r.w.begin(), r.w.end());
+    f.b = static_cast<double>(r.b);
+    f.float32 = true;
+    f.epoch_losses = std::move(r.epoch_losses);
+    f.epoch_val_losses = std::move(r.epoch_val_losses);
+    f.epochs_run = r.epochs_run;
+    f.diverged = r.diverged;
+    f.train_seconds = r.train_seconds;
+    f.eval_seconds = r.eval_seconds;
+    f.method = std::move(r.strategy);
+    return f;
+  }
+
+ private:
+  std::unique_ptr<Trainer> trainer_;
+  TrainOptions opt_;
+};
+
+class ExactFitter final : public Fitter {
+ public:
+  explicit ExactFitter(const GpuBackend* gpu, std::string gpu_name) : gpu_(gpu), gpu_name_(std::move(gpu_name)) {}
+  std::string device_name() const override { return gpu_ ? gpu_name_ : "cpu"; }
+  std::string backend() const override { return gpu_ ? "cuda" : "cpu"; }
+  void load(const HostDataset& train, const HostDataset*) override {
+    owned_ = HostDataset{};
+    data_ = &train;
+  }
+  void generate(const SyntheticSpec& spec) override {
+    owned_ = generate_synthetic_host(spec);
+    data_ = &owned_;
+  }
+  HostDataset rows() const override { return data_ ? *data_ : HostDataset{}; }
+
+  FitResult fit(const EpochCallback&) override {
+    if (!data_) throw InputError("the exact solver was given no data");
+    const NormalSolution sol = gpu_ ? solve_normal_gpu(*data_) : solve_normal_cpu(*data_);
+    FitResult f;
+    f.w = sol.w;
+    f.b = sol.b;
+    f.train_seconds = sol.seconds;
+    f.method = gpu_ ? "normal-equations (cuBLAS Dsyrk + cuSOLVER Cholesky, double)" : "normal-equations (CPU, double)";
+    return f;
+  }
+
+ private:
+  const GpuBackend* gpu_;
+  std::string gpu_name_;
+  const HostDataset* data_ = nullptr;
+  HostDataset owned_;
+};
+
+}  // namespace
+
+std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
+                                    std::string* fallback_note) {
+  const Placement p = place(device);
+  if (fallback_note) *fallback_note = p.note;
+  if (method == Method::Normal) return std::make_unique<ExactFitter>(p.gpu, p.gpu_name);
+  return std::make_unique<SgdFitter>(p.gpu ? p.gpu->make_trainer(0) : make_cpu_trainer(), sgd);
+}
+
+const char* method_name(Method m) { return m == Method::Normal ? "normal" : "sgd"; }
+
+}  // namespace linreg

@@ -1,0 +1,61 @@
+// The model-fitting interface: minibatch SGD and the exact solver both implement it, on either
+// device. Data and options go in; a fitted model, its per-epoch history and timings come out.
+// No flags and no printing here: the command layer does both.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/core/config.hpp"
+#include "host/core/dataset.hpp"
+#include "host/train/trainer.hpp"
+
+namespace linreg {
+
+enum class Method { Sgd, Normal };  // minibatch SGD; exact least squares by the normal equations
+
+// A fitted model, in the units of the data the fitter was given.
+struct FitResult {
+  std::vector<double> w;
+  double b = 0;
+  bool float32 = false;  // w and b are float32 values widened (SGD); the exact solver's are doubles
+  std::vector<double> epoch_losses;      // SGD: full-dataset training loss after each epoch
+  std::vector<double> epoch_val_losses;  // SGD with a validation set
+  int64_t epochs_run = 0;
+  bool diverged = false;       // SGD's loss became non-finite; training stopped at that epoch
+  double train_seconds = 0;    // SGD passes (shuffles included), or building and solving the system
+  double eval_seconds = 0;     // SGD's per-epoch loss evaluations
+  std::string method;          // what ran: the SGD strategy ("cpu", "cublas", ...) or the solver
+};
+
+class Fitter {
+ public:
+  virtual ~Fitter() = default;
+  Fitter() = default;
+  Fitter(const Fitter&) = delete;
+  Fitter& operator=(const Fitter&) = delete;
+
+  virtual std::string device_name() const = 0;  // "cpu" or the GPU's name
+  virtual std::string backend() const = 0;      // "cpu" or "cuda"
+
+  // The data, given once before fit(): host rows (kept by reference until fit() returns; an
+  // optional validation set is scored each epoch), or the synthetic problem, generated where the
+  // fitter runs (cuRAND on the GPU).
+  virtual void load(const HostDataset& train, const HostDataset* validation) = 0;
+  virtual void generate(const SyntheticSpec& spec) = 0;
+  // The training rows on the host (copied back from the device where they live there).
+  virtual HostDataset rows() const = 0;
+
+  virtual FitResult fit(const EpochCallback& on_epoch) = 0;
+};
+
+// A fitter for `method` placed on `device` (host/train/device.hpp: auto falls back to the CPU and
+// sets *fallback_note; gpu without a usable GPU throws DeviceUnavailable). `sgd` is used by SGD.
+std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
+                                    std::string* fallback_note = nullptr);
+
+const char* method_name(Method m);  // "sgd" | "normal"
+
+}  // namespace linreg

@@ -1,0 +1,57 @@
+// The GPU backend as the rest of linreg sees it. In a CUDA build everything that needs the CUDA
+// libraries (kernels, the GPU trainer, the GPU half of the exact solver, the bench's GPU probes)
+// is a separate shared library, liblinreg_gpu.so, that host/train/device.cpp loads only when the
+// GPU is asked for. This header is the whole contract between the two: host types in, host types
+// out, no CUDA header. Both sides are built from the same tree by the same compiler, and the
+// module checks kGpuModuleAbi, so plain C++ types may cross.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/train/trainer.hpp"
+
+namespace linreg {
+
+// Bumped whenever GpuBackend or a type it passes changes shape.
+constexpr int kGpuModuleAbi = 1;
+
+// Whether a GPU is usable, and if not, why (shown when --device auto falls back).
+struct GpuProbe {
+  bool usable = false;
+  std::string name;    // device name when usable
+  std::string reason;  // why not, when not usable
+};
+
+class GpuBackend {
+ public:
+  virtual ~GpuBackend() = default;
+
+  // Device 0 through the CUDA runtime: a driver new enough for this build, a device, a context.
+  // Never throws: every failure becomes the reason.
+  virtual GpuProbe probe() const = 0;
+
+  // Minibatch SGD with the data resident on `device`.
+  virtual std::unique_ptr<Trainer> make_trainer(int device) const = 0;
+
+  // The exact solver's two GPU steps (host/train/normal_solver.cpp holds the math around them).
+  // ZᵀZ (k×k, k = d + 2, row-major) of Z = [x − s, 1, y − s_y], s = row 0 of X, s_y = y[0].
+  virtual void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const = 0;
+  // A x = rhs for a d×d symmetric positive definite A by Cholesky; returns the factorisation's
+  // info (0 on success, i > 0: the leading minor of order i is not positive definite) and the
+  // factor's diagonal in ldiag.
+  virtual int cholesky_solve(const double* A, const double* rhs, int64_t d, double* x, double* ldiag) const = 0;
+
+  // The bench's yardsticks: seconds of each of `repeats` timed device-to-device copies of
+  // `bytes` (after an untimed warm-up), and device 0's free and total memory.
+  virtual std::vector<double> copy_seconds(int64_t bytes, int repeats) const = 0;
+  virtual void memory_info(int64_t* free_bytes, int64_t* total_bytes) const = 0;
+};
+
+}  // namespace linreg
+
+// The module's one exported symbol: its backend when `abi` equals the module's kGpuModuleAbi,
+// else null (a module from another version of linreg).
+extern "C" const linreg::GpuBackend* linreg_gpu_backend(int abi);

@@ -1,0 +1,203 @@
+// The normal-equation solver, CPU side and the host half of the GPU path (see normal_solver.hpp).
+#include "host/train/normal_solver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "host/core/error.hpp"
+#include "host/train/device.hpp"
+
+namespace linreg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string column_name(const std::vector<std::string>& names, int64_t j) {
+  if (j >= 0 && j < static_cast<int64_t>(names.size()) && !names[j].empty()) return "'" + names[j] + "'";
+  return "x" + std::to_string(j);
+}
+
+std::vector<std::string> names_of(const HostDataset& ds) { return ds.feature_names; }
+
+void check_shape(const HostDataset& ds) {
+  if (ds.n <= 0 || ds.d <= 0) throw InputError("the normal solver needs a non-empty dataset");
+  if (ds.X.size() != static_cast<size_t>(ds.n * ds.d) || ds.y.size() != static_cast<size_t>(ds.n))
+    throw InputError("the normal solver needs labels for every row");
+}
+
+// A unique solution needs at least d + 1 rows (d weights and the bias).
+void check_rows(const HostDataset& ds) {
+  if (ds.n < ds.d + 1)
+    throw InputError("--solver normal: " + std::to_string(ds.n) + " rows cannot determine " + std::to_string(ds.d) +
+                     " weights and a bias (it needs at least " + std::to_string(ds.d + 1) +
+                     " rows); use more data or fewer --columns");
+}
+
+// Column j is constant (to float32 precision): no spread around its mean.
+bool is_constant(const CenteredSystem& sys, int64_t j) {
+  const double var = sys.G[j * sys.d + j] / static_cast<double>(sys.n);
+  return !(var > 1e-12 * sys.mean_x[j] * sys.mean_x[j]) || var == 0.0;
+}
+
+// w from G w = c given G's Cholesky factor L (lower, in place).
+std::vector<double> cholesky_solve(const std::vector<double>& L, const std::vector<double>& c, int64_t d) {
+  std::vector<double> z(c);
+  for (int64_t i = 0; i < d; ++i) {
+    double s = z[i];
+    for (int64_t k = 0; k < i; ++k) s -= L[i * d + k] * z[k];
+    z[i] = s / L[i * d + i];
+  }
+  for (int64_t i = d - 1; i >= 0; --i) {
+    double s = z[i];
+    for (int64_t k = i + 1; k < d; ++k) s -= L[k * d + i] * z[k];
+    z[i] = s / L[i * d + i];
+  }
+  return z;
+}
+
+double intercept(const CenteredSystem& sys, const std::vector<double>& w) {
+  double b = sys.mean_y;
+  for (int64_t j = 0; j < sys.d; ++j) b -= sys.mean_x[j] * w[j];
+  return b;
+}
+
+}  // namespace
+
+std::vector<double> augmented_gram_cpu(const HostDataset& ds) {
+  check_shape(ds);
+  const int64_t n = ds.n, d = ds.d, k = d + 2;
+  const float* x0 = ds.X.data();
+  const double y0 = ds.y[0];
+  std::vector<double> total(static_cast<size_t>(k * k), 0.0), block(static_cast<size_t>(k * k));
+  std::vector<double> z(static_cast<size_t>(k));
+  // Rows are summed in blocks, then the blocks: rounding grows with block + n/block, not n.
+  constexpr int64_t kRowsPerBlock = 1024;
+  for (int64_t start = 0; start < n; start += kRowsPerBlock) {
+    std::fill(block.begin(), block.end(), 0.0);
+    const int64_t stop = std::min(n, start + kRowsPerBlock);
+    for (int64_t i = start; i < stop; ++i) {
+      const float* x = ds.X.data() + i * d;
+      for (int64_t j = 0; j < d; ++j) z[j] = static_cast<double>(x[j]) - static_cast<double>(x0[j]);
+      z[d] = 1.0;
+      z[d + 1] = static_cast<double>(ds.y[i]) - y0;
+      for (int64_t a = 0; a < k; ++a) {
+        const double za = z[a];
+        double* row = block.data() + a * k;
+        const double* zp = z.data();
+#pragma omp simd
+        for (int64_t c = 0; c <= a; ++c) row[c] += za * zp[c];
+      }
+    }
+    for (size_t t = 0; t < total.size(); ++t) total[t] += block[t];
+  }
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t c = a + 1; c < k; ++c) total[a * k + c] = total[c * k + a];
+  return total;
+}
+
+CenteredSystem center_system(const std::vector<double>& aug, const HostDataset& ds) {
+  const int64_t d = ds.d, k = d + 2;
+  if (static_cast<int64_t>(aug.size()) != k * k) throw InputError("center_system: Gram matrix of the wrong size");
+  CenteredSystem sys;
+  sys.n = ds.n;
+  sys.d = d;
+  const double n = aug[d * k + d];  // Σ 1·1
+  const auto A = [&](int64_t r, int64_t c) { return aug[r * k + c]; };
+  sys.G.resize(static_cast<size_t>(d * d));
+  sys.c.resize(static_cast<size_t>(d));
+  sys.mean_x.resize(static_cast<size_t>(d));
+  for (int64_t a = 0; a < d; ++a) {
+    for (int64_t c = 0; c < d; ++c) sys.G[a * d + c] = A(a, c) - A(a, d) * A(c, d) / n;
+    sys.c[a] = A(a, d + 1) - A(a, d) * A(d, d + 1) / n;
+    sys.mean_x[a] = static_cast<double>(ds.X[a]) + A(a, d) / n;
+  }
+  sys.mean_y = static_cast<double>(ds.y[0]) + A(d, d + 1) / n;
+  return sys;
+}
+
+void check_system(const CenteredSystem& sys, const std::vector<std::string>& names) {
+  for (int64_t j = 0; j < sys.d; ++j)
+    if (is_constant(sys, j)) throw_singular(sys, j, names);
+}
+
+int64_t cholesky_in_place(std::vector<double>& A, int64_t d) {
+  for (int64_t j = 0; j < d; ++j) {
+    double p = A[j * d + j];
+    for (int64_t k = 0; k < j; ++k) p -= A[j * d + k] * A[j * d + k];
+    if (!(p > kPivotTolerance * A[j * d + j])) return j;
+    const double l = std::sqrt(p);
+    A[j * d + j] = l;
+    for (int64_t i = j + 1; i < d; ++i) {
+      double s = A[i * d + j];
+      for (int64_t k = 0; k < j; ++k) s -= A[i * d + k] * A[j * d + k];
+      A[i * d + j] = s / l;
+    }
+  }
+  return -1;
+}
+
+void throw_singular(const CenteredSystem& sys, int64_t k, const std::vector<std::string>& names) {
+  const int64_t d = sys.d;
+  const std::string tail = "; X^T X is singular, so the least-squares weights are not unique: drop the column (--columns) "
+                           "or use --solver sgd";
+  if (is_constant(sys, k))
+    throw InputError("--solver normal: column " + column_name(names, k) +
+                     " is constant; with the intercept (bias) a constant column is collinear with it" + tail);
+  for (int64_t j = 0; j < d; ++j) {
+    if (j == k || is_constant(sys, j)) continue;
+    const double corr = sys.G[k * d + j] / std::sqrt(sys.G[k * d + k] * sys.G[j * d + j]);
+    if (std::fabs(corr) >= 1.0 - 1e-9)
+      throw InputError("--solver normal: column " + column_name(names, k) + " duplicates column " +
+                       column_name(names, j) + " (up to scale and offset: correlation " +
+                       (corr > 0 ? "+1" : "-1") + ")" + tail);
+  }
+  throw InputError("--solver normal: column " + column_name(names, k) +
+                   " is a linear combination of the columns before it" + tail);
+}
+
+NormalSolution solve_normal_cpu(const HostDataset& ds) {
+  const auto t0 = Clock::now();
+  check_shape(ds);
+  check_rows(ds);
+  const CenteredSystem sys = center_system(augmented_gram_cpu(ds), ds);
+  check_system(sys, names_of(ds));
+  std::vector<double> L = sys.G;
+  const int64_t bad = cholesky_in_place(L, sys.d);
+  if (bad >= 0) throw_singular(sys, bad, names_of(ds));
+  NormalSolution sol;
+  sol.w = cholesky_solve(L, sys.c, sys.d);
+  sol.b = intercept(sys, sol.w);
+  sol.device = "cpu";
+  sol.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return sol;
+}
+
+NormalSolution solve_normal_gpu(const HostDataset& ds) {
+  const GpuBackend& gpu = gpu_backend();
+  const auto t0 = Clock::now();
+  check_shape(ds);
+  check_rows(ds);
+  const int64_t d = ds.d, k = d + 2;
+  std::vector<double> aug(static_cast<size_t>(k * k));
+  gpu.gram_augmented(ds.X.data(), ds.y.data(), ds.n, d, aug.data());
+  const CenteredSystem sys = center_system(aug, ds);
+  check_system(sys, names_of(ds));
+  NormalSolution sol;
+  sol.w.resize(static_cast<size_t>(d));
+  std::vector<double> ldiag(static_cast<size_t>(d));
+  const int info = gpu.cholesky_solve(sys.G.data(), sys.c.data(), d, sol.w.data(), ldiag.data());
+  // The same pivot test as the CPU Cholesky (p_j = L_jj²), over the columns potrf factored; then
+  // potrf's own failure (info = j + 1: the leading minor of order j + 1 is not positive definite).
+  const int64_t factored = info > 0 ? info - 1 : d;
+  for (int64_t j = 0; j < factored; ++j)
+    if (!(ldiag[j] * ldiag[j] > kPivotTolerance * sys.G[j * d + j])) throw_singular(sys, j, names_of(ds));
+  if (info > 0) throw_singular(sys, info - 1, names_of(ds));
+  sol.b = intercept(sys, sol.w);
+  sol.device = probe_gpu().name;
+  sol.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return sol;
+}
+
+}  // namespace linreg

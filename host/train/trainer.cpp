@@ -1,0 +1,29 @@
+// The parts of the Trainer interface that both backends share: the check of caller-given
+// permutations, done once here before either backend's training loop sees them.
+#include "host/train/trainer.hpp"
+
+#include <string>
+
+#include "host/core/error.hpp"
+
+namespace linreg {
+
+void check_permutations(const std::vector<std::vector<uint32_t>>& perms, int64_t epochs, int64_t n) {
+  if (static_cast<int64_t>(perms.size()) < epochs)
+    throw InputError("fit_with_permutations: " + std::to_string(perms.size()) + " permutations for " +
+                     std::to_string(epochs) + " epochs");
+  for (int64_t e = 0; e < epochs; ++e) {
+    const auto& p = perms[static_cast<size_t>(e)];
+    if (static_cast<int64_t>(p.size()) != n) throw InputError("fit_with_permutations: permutation of the wrong length");
+    for (uint32_t v : p)
+      if (v >= n) throw InputError("fit_with_permutations: index out of range");
+  }
+}
+
+TrainResult Trainer::fit_with_permutations(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>& perms,
+                                           const EpochCallback& on_epoch) {
+  check_permutations(perms, opt.epochs, examples());
+  return run(opt, &perms, on_epoch);
+}
+
+}  // namespace linreg
