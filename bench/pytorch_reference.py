@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 
-# Keep in sync with host/bench/grid.cpp (default_grid, quick_grid).
+# Keep in sync with bench/grid.cpp (default_grid, quick_grid).
 DEFAULT_GRID = [  # (examples, features, batch, problem epochs)
     (1000, 2, 10, 3),
     (100000, 2, 10, 1),
@@ -48,7 +48,7 @@ QUICK_GRID = [
     (100000, 256, 4096, 3),
 ]
 DEFAULT_THREADS = [1]  # torch's own default thread count, read in main()
-SMALL_ROW_BYTES = 32 * 1024 * 1024  # rows below this time 4x the epochs (host/bench/runner.cpp)
+SMALL_ROW_BYTES = 32 * 1024 * 1024  # rows below this time 4x the epochs (bench/runner.cpp)
 TRUE_B = 4.2
 NOISE = 0.01
 
@@ -64,12 +64,12 @@ def bytes_per_epoch(n, d):
 
 
 def bench_lr(d, batch):
-    """The lab's 0.03 unless d/batch would make minibatch SGD diverge (host/bench/runner.cpp)."""
+    """The lab's 0.03 unless d/batch would make minibatch SGD diverge (bench/runner.cpp)."""
     return min(0.03, 0.5 / (1.0 + d / max(batch, 1)))
 
 
 def nice_floor(n):
-    """Largest 1, 2, 2.5 or 5 x 10^k <= n (host/bench/runner.cpp nice_floor)."""
+    """Largest 1, 2, 2.5 or 5 x 10^k <= n (bench/runner.cpp nice_floor)."""
     if n < 10:
         return n
     decade = 1
@@ -136,7 +136,7 @@ def parse_rows(text, grid):
 
 
 def true_w(d, torch):
-    """The lab's [2, -3.4] for d = 2; otherwise w_j = 4j/d - 2 (host/config.cpp default_true_w)."""
+    """The lab's [2, -3.4] for d = 2; otherwise w_j = 4j/d - 2 (host/core/config.cpp default_true_w)."""
     if d == 2:
         return torch.tensor([2.0, -3.4])
     return torch.arange(d, dtype=torch.float64).div(d).mul(4).sub(2).float()

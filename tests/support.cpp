@@ -62,10 +62,10 @@ std::string source_path(const std::string& relative) {
   return from_env("LINREG_SOURCE_DIR", LINREG_SOURCE_DIR) + "/" + relative;
 }
 
-RunOutput run_linreg(const std::string& args) {
+RunOutput run_linreg(const std::string& args, const std::string& prefix) {
   TempDir dir;
   const std::string out = dir.file("stdout"), err = dir.file("stderr");
-  const std::string cmd = "'" + binary_path() + "' " + args + " </dev/null >'" + out + "' 2>'" + err + "'";
+  const std::string cmd = prefix + (prefix.empty() ? "" : " ") + "'" + binary_path() + "' " + args + " </dev/null >'" + out + "' 2>'" + err + "'";
   const int status = std::system(cmd.c_str());
   RunOutput r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -28,7 +28,8 @@ std::string binary_path();
 std::string source_path(const std::string& relative);
 
 // Runs binary_path() with the given argument string (shell-quoted by the caller where needed).
-RunOutput run_linreg(const std::string& args);
+// `prefix` goes before the binary on the shell line, e.g. "env LINREG_GPU_MODULE=/x".
+RunOutput run_linreg(const std::string& args, const std::string& prefix = "");
 
 // The whole file as a string (empty if it cannot be read).
 std::string read_file(const std::string& path);

@@ -11,7 +11,7 @@ namespace linreg {
 
 enum class DeviceChoice { Auto, Gpu, Cpu };
 
-// How the GPU runs an SGD step. cublas: the design card's pipeline (residual kernel, cuBLAS
+// How the GPU runs an SGD step. cublas: the classic pipeline (residual kernel, cuBLAS
 // gemv for Xᵀr, fused SGD kernel), a few launches per step. fused: one kernel per step reads each
 // minibatch row once (residual, loss and gradient partials), deterministic reduction + update,
 // an epoch captured in a CUDA graph. persistent: small problems, many steps inside one kernel
@@ -38,7 +38,7 @@ struct TrainOptions {
 };
 
 // The lab's [2, -3.4] for d = 2; otherwise w_j = 4·j/d − 2 (evenly spaced in [-2, 2)),
-// the same vector ../shared/ANCHORS.md uses for PyTorch's reference runs.
+// the same vector the PyTorch reference runs (bench/pytorch_reference.py) use.
 std::vector<float> default_true_w(int64_t features);
 
 // Parses "2,-3.4" into floats; throws InputError, its message starting with `what`, on a non-number.

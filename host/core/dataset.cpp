@@ -1,5 +1,6 @@
-// Host-side synthetic data: uniforms from cuRAND's host generator, Box-Muller and labels from
-// the shared formulas, so that the CPU path sees the very dataset the GPU path generates.
+// Host-side synthetic data: cuRAND's Philox4x32-10 uniforms computed by our own Philox
+// (philox.hpp), Box-Muller and labels from the shared formulas, so that the CPU path of every
+// build sees the very dataset the GPU path generates.
 #include "host/core/dataset.hpp"
 
 #include <unistd.h>

@@ -28,8 +28,9 @@ int64_t synthetic_uniform_count(int64_t n, int64_t d);
 // with or without CUDA, draws the same stream. Nothing is written when count <= 0.
 void host_uniforms(uint64_t seed, float* out, int64_t count);
 
-// The lab's synthetic_data(w, b, n), drawn on the host. Same numbers as the GPU generator for
-// the same spec in CUDA builds (see formulas.hpp).
+// The lab's synthetic_data(w, b, n), drawn on the host: the same numbers, in every build, as the
+// GPU generator draws for the same spec (up to the rare last-bit libm difference that
+// kernels/generate.cu describes).
 HostDataset generate_synthetic_host(const SyntheticSpec& spec);
 
 // Bytes of host memory the system can still give us (MemAvailable; sysconf where that is absent).

@@ -1,6 +1,6 @@
 // `linreg tutorial`: the lab's sections 2-5 done with the C++ Tensor library (host/tensor).
 // Each step prints "## id: <the lab's Python expression>" and then the result exactly as PyTorch
-// prints it (../shared/tutorial/pytorch-reference.txt holds PyTorch's own output for the
+// prints it (tests/fixtures/pytorch-reference.txt holds PyTorch's own output for the
 // deterministic steps of sections 2 and 3). Steps that draw random numbers are seeded and print
 // shapes. Sections 4 and 5 train on linreg's own synthetic data (generate_synthetic_host), the
 // same dataset, initial weights and epoch orders as `linreg train --device cpu` uses.

@@ -27,7 +27,7 @@ TEST(BenchMath, MedianOddEvenEmpty) {
 
 TEST(BenchMath, BytesPerEpochIsXPlusY) {
   EXPECT_DOUBLE_EQ(bytes_per_epoch(1000, 2), 1000.0 * 3 * 4);
-  EXPECT_DOUBLE_EQ(bytes_per_epoch(1000000, 256), 1028000000.0);  // ANCHORS: 1.03 GB per epoch
+  EXPECT_DOUBLE_EQ(bytes_per_epoch(1000000, 256), 1028000000.0);  // 1.03 GB per epoch: the figure the PyTorch reference runs use
   EXPECT_DOUBLE_EQ(bytes_per_epoch(10000000, 256), 10280000000.0);
   EXPECT_TRUE(std::isnan(bytes_per_epoch(0, 2)));
   EXPECT_TRUE(std::isnan(bytes_per_epoch(5, 0)));

@@ -1,4 +1,4 @@
-// CUDA builds: host/permutation.cpp's fast twin equals thrust::shuffle on thrust::host, bit for
+// CUDA builds: host/train/permutation.cpp's fast twin equals thrust::shuffle on thrust::host, bit for
 // bit, for many sizes and seeds. Runs without a GPU (Thrust's host system needs none).
 #include <gtest/gtest.h>
 

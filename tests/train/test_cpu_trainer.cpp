@@ -112,7 +112,7 @@ std::vector<std::vector<uint32_t>> host_perms(int64_t n, uint64_t seed, int64_t 
 }
 
 TEST(CpuTrainer, LabProblemConverges) {
-  // Issue 2, test 1: the lab's problem (1000×2, batch 10, lr 0.03, 3 epochs, half-MSE).
+  // The lab's problem (1000×2, batch 10, lr 0.03, 3 epochs, half-MSE).
   SyntheticSpec spec = spec_for(1000, 2, 42);
   auto t = make_cpu_trainer();
   t->generate(spec);
@@ -146,7 +146,7 @@ struct LsCase {
 class CpuTrainerLeastSquares : public ::testing::TestWithParam<LsCase> {};
 
 TEST_P(CpuTrainerLeastSquares, FullBatchMatchesNormalEquations) {
-  // Issue 2, test 2. With batch = n, SGD is gradient descent on a strongly convex quadratic and
+  // With batch = n, SGD is gradient descent on a strongly convex quadratic and
   // converges linearly to the least-squares solution; after enough epochs only float rounding
   // of the parameters remains: a few ulps of |θ| (≤ 4 here), so atol 1e-5.
   const auto [n, d] = GetParam();
@@ -193,7 +193,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CpuTrainerLeastSquares,
 class CpuGradient : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(CpuGradient, MatchesCentralFiniteDifferences) {
-  // Issue 2, test 3. The loss is quadratic in (w, b), so a central difference is exact up to
+  // The loss is quadratic in (w, b), so a central difference is exact up to
   // rounding: with h = 1e-3 the error is ~ eps_double·|L|/h ≈ 1e-12; we allow 1e-7 relative.
   const int64_t d = GetParam();
   SyntheticSpec spec = spec_for(257, d, 99, 0.3f);
@@ -241,7 +241,7 @@ struct RefCase {
 class CpuTrainerVsReference : public ::testing::TestWithParam<RefCase> {};
 
 TEST_P(CpuTrainerVsReference, SameTrajectoryAsPlainLoops) {
-  // Issue 2, test 4 (n not a multiple of the batch: the last batch divides by its true size),
+  // n not a multiple of the batch (the last batch divides by its true size),
   // for every inner-loop specialisation. Both sides sum in double and round each update once;
   // only the order of the double sums differs (16 lanes vs one): ≤ B·eps_double relative per
   // gradient, far below float rounding, so parameters agree to a few float ulps.
@@ -299,7 +299,7 @@ TEST(CpuTrainer, ThreadedStepsAreDeterministicAndMatchOneThread) {
 }
 
 TEST(CpuTrainer, DivergenceStopsAtTheFirstNonFiniteEpoch) {
-  // Issue 2, test 7 (library side): lr far past 2/λ_max makes the iterates blow up.
+  // Library side of divergence: lr far past 2/λ_max makes the iterates blow up.
   SyntheticSpec spec = spec_for(1000, 2, 1);
   auto t = make_cpu_trainer();
   t->generate(spec);

@@ -1,5 +1,5 @@
-// Every step of PyTorch's reference output (tests/fixtures/pytorch-reference.txt, a copy of
-// ../shared/tutorial/pytorch-reference.txt) is one test case: `linreg tutorial` must print the
+// Every step of PyTorch's reference output (tests/fixtures/pytorch-reference.txt: what PyTorch
+// prints for the lab's deterministic steps, recorded by running the lab's code) is one test case: `linreg tutorial` must print the
 // same expression and, character for character, the same result. Plus the command itself.
 #include <gtest/gtest.h>
 
