@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The `linreg bench` grid in PyTorch, with the lab's loops, for side-by-side numbers.
 
+One script on purpose (past 500 lines): it is copied alone to machines that have PyTorch but not
+this repository.
+
     python3 bench/pytorch_reference.py --json torch.json          # default grid, every device
     python3 bench/pytorch_reference.py --quick --device cpu --json torch.json
     linreg bench --compare torch.json                               # joins on shape and device

@@ -2,6 +2,8 @@
 // int mode, scientific mode, precision 4, width of the widest element, line width 80,
 // summarisation above 1000 elements with 3 edge items, the dtype / grad_fn suffixes),
 // Python's repr of a float (shortest round-trip) and NumPy's array repr (for X.numpy()).
+// One subject, kept in one file past 500 lines: the three printers share the float-formatting
+// core, and PyTorch's rules read best in one place beside each other.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,6 +1,7 @@
 // The lab's sections 2-5, step by step, with host/tensor (see tutorial.hpp). Each step keeps
 // the lab's Python as its title and the equivalent C++ beside it, so a learner can read the two
-// side by side (`linreg tutorial --show-cpp`).
+// side by side (`linreg tutorial --show-cpp`). One file for the four sections, in the lab's
+// order, so that it reads top to bottom like the lab itself.
 #include "host/tutorial/tutorial.hpp"
 
 #include <cmath>
