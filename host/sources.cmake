@@ -13,6 +13,8 @@ list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/train/step_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/permutation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/normal_solver.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/least_squares.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/inference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io/atomic_file.cpp
 )
 # The GPU module's host side (CUDA builds only): the GPU trainer and the module's entry point.

@@ -1,4 +1,5 @@
-// A dataset held in host memory: X row-major (n, d) float32, y (n) float32.
+// A dataset held in host memory: X row-major (n, d) float32, y (n) float32, and, where the source
+// had more precision than float32 (a CSV file), the same values in double for the exact solvers.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +15,20 @@ struct HostDataset {
   int64_t d = 0;
   std::vector<float> X;  // (n, d) row-major
   std::vector<float> y;  // (n)
+  // The values as read, in double: empty when X and y hold them exactly (synthetic data).
+  // SGD trains on the float32 copies; the exact solvers, metrics and predictions use these.
+  std::vector<double> X64;  // (n, d) row-major, or empty
+  std::vector<double> y64;  // (n), or empty
   std::vector<std::string> feature_names;  // empty for synthetic data
   std::string target_name;
+
+  double x(int64_t i, int64_t j) const {
+    const size_t k = static_cast<size_t>(i * d + j);
+    return X64.empty() ? static_cast<double>(X[k]) : X64[k];
+  }
+  double label(int64_t i) const {
+    return y64.empty() ? static_cast<double>(y[static_cast<size_t>(i)]) : y64[static_cast<size_t>(i)];
+  }
 };
 
 // Number of uniforms the synthetic generator draws: n·d for X plus n for the noise, rounded up

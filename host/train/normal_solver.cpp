@@ -8,6 +8,7 @@
 
 #include "host/core/error.hpp"
 #include "host/train/device.hpp"
+#include "host/train/least_squares.hpp"
 
 namespace linreg {
 namespace {
@@ -30,7 +31,7 @@ void check_shape(const HostDataset& ds) {
 // A unique solution needs at least d + 1 rows (d weights and the bias).
 void check_rows(const HostDataset& ds) {
   if (ds.n < ds.d + 1)
-    throw InputError("--solver normal: " + std::to_string(ds.n) + " rows cannot determine " + std::to_string(ds.d) +
+    throw InputError("the normal equations: " + std::to_string(ds.n) + " rows cannot determine " + std::to_string(ds.d) +
                      " weights and a bias (it needs at least " + std::to_string(ds.d + 1) +
                      " rows); use more data or fewer --columns");
 }
@@ -39,22 +40,6 @@ void check_rows(const HostDataset& ds) {
 bool is_constant(const CenteredSystem& sys, int64_t j) {
   const double var = sys.G[j * sys.d + j] / static_cast<double>(sys.n);
   return !(var > 1e-12 * sys.mean_x[j] * sys.mean_x[j]) || var == 0.0;
-}
-
-// w from G w = c given G's Cholesky factor L (lower, in place).
-std::vector<double> cholesky_solve(const std::vector<double>& L, const std::vector<double>& c, int64_t d) {
-  std::vector<double> z(c);
-  for (int64_t i = 0; i < d; ++i) {
-    double s = z[i];
-    for (int64_t k = 0; k < i; ++k) s -= L[i * d + k] * z[k];
-    z[i] = s / L[i * d + i];
-  }
-  for (int64_t i = d - 1; i >= 0; --i) {
-    double s = z[i];
-    for (int64_t k = i + 1; k < d; ++k) s -= L[k * d + i] * z[k];
-    z[i] = s / L[i * d + i];
-  }
-  return z;
 }
 
 double intercept(const CenteredSystem& sys, const std::vector<double>& w) {
@@ -122,55 +107,38 @@ void check_system(const CenteredSystem& sys, const std::vector<std::string>& nam
     if (is_constant(sys, j)) throw_singular(sys, j, names);
 }
 
-int64_t cholesky_in_place(std::vector<double>& A, int64_t d) {
-  for (int64_t j = 0; j < d; ++j) {
-    double p = A[j * d + j];
-    for (int64_t k = 0; k < j; ++k) p -= A[j * d + k] * A[j * d + k];
-    if (!(p > kPivotTolerance * A[j * d + j])) return j;
-    const double l = std::sqrt(p);
-    A[j * d + j] = l;
-    for (int64_t i = j + 1; i < d; ++i) {
-      double s = A[i * d + j];
-      for (int64_t k = 0; k < j; ++k) s -= A[i * d + k] * A[j * d + k];
-      A[i * d + j] = s / l;
-    }
-  }
-  return -1;
-}
 
 void throw_singular(const CenteredSystem& sys, int64_t k, const std::vector<std::string>& names) {
   const int64_t d = sys.d;
-  const std::string tail = "; X^T X is singular, so the least-squares weights are not unique: drop the column (--columns) "
-                           "or use --solver sgd";
+  const std::string tail = ": the least-squares weights are not unique; drop the column, or use the SVD solver for the "
+                           "minimum-norm solution";
   if (is_constant(sys, k))
-    throw InputError("--solver normal: column " + column_name(names, k) +
+    throw InputError("column " + column_name(names, k) +
                      " is constant; with the intercept (bias) a constant column is collinear with it" + tail);
   for (int64_t j = 0; j < d; ++j) {
     if (j == k || is_constant(sys, j)) continue;
     const double corr = sys.G[k * d + j] / std::sqrt(sys.G[k * d + k] * sys.G[j * d + j]);
     if (std::fabs(corr) >= 1.0 - 1e-9)
-      throw InputError("--solver normal: column " + column_name(names, k) + " duplicates column " +
+      throw InputError("column " + column_name(names, k) + " duplicates column " +
                        column_name(names, j) + " (up to scale and offset: correlation " +
                        (corr > 0 ? "+1" : "-1") + ")" + tail);
   }
-  throw InputError("--solver normal: column " + column_name(names, k) +
+  throw InputError("column " + column_name(names, k) +
                    " is a linear combination of the columns before it" + tail);
 }
 
+// The CPU path is LAPACK's (least_squares.hpp, Cholesky of the column-scaled Gram matrix).
 NormalSolution solve_normal_cpu(const HostDataset& ds) {
-  const auto t0 = Clock::now();
   check_shape(ds);
   check_rows(ds);
-  const CenteredSystem sys = center_system(augmented_gram_cpu(ds), ds);
-  check_system(sys, names_of(ds));
-  std::vector<double> L = sys.G;
-  const int64_t bad = cholesky_in_place(L, sys.d);
-  if (bad >= 0) throw_singular(sys, bad, names_of(ds));
+  LeastSquaresOptions opt;
+  opt.method = ExactMethod::Cholesky;
+  const LeastSquaresFit fit = least_squares(ds, opt);
   NormalSolution sol;
-  sol.w = cholesky_solve(L, sys.c, sys.d);
-  sol.b = intercept(sys, sol.w);
+  sol.w = fit.w;
+  sol.b = fit.b;
   sol.device = "cpu";
-  sol.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  sol.seconds = fit.seconds;
   return sol;
 }
 

@@ -6,9 +6,9 @@
 // offsets before any product is formed). From it, on the host and in double, the centred system
 //     G = Σ (x − x̄)(x − x̄)ᵀ,   c = Σ (x − x̄)(y − ȳ),   G w = c,   b = ȳ − x̄·w
 // which is the intercept problem with the bias eliminated (far better conditioned than [X 1]ᵀ[X 1]).
-// CPU: ZᵀZ in blocks of rows in double, Cholesky in double. GPU (CUDA builds, kernels/
-// normal_equations.cu): ZᵀZ with cublasDsyrk on double chunks of Z, G w = c with cuSOLVER
-// Dpotrf/Dpotrs. A singular G (a constant column, a duplicated column, a linear combination) is
+// CPU: LAPACK through least_squares.hpp (the column-scaled Gram matrix by dsyrk, dpotrf). GPU
+// (kernels/normal_equations.cu, in the GPU module): ZᵀZ with cublasDsyrk on double chunks of Z,
+// G w = c with cuSOLVER Dpotrf/Dpotrs, the pivots checked here. A singular G (a constant column, a duplicated column, a linear combination) is
 // refused with a message naming the column.
 #pragma once
 
@@ -50,10 +50,6 @@ CenteredSystem center_system(const std::vector<double>& aug, const HostDataset& 
 
 // Throws InputError when the system cannot be solved: fewer rows than d + 1, a constant column.
 void check_system(const CenteredSystem& sys, const std::vector<std::string>& names);
-
-// In-place lower Cholesky of the d×d row-major A (upper part left alone). Returns −1 on success,
-// else the index of the first pivot that fails the kPivotTolerance test.
-int64_t cholesky_in_place(std::vector<double>& A, int64_t d);
 
 // Names the problem at failed pivot k (constant, a copy of column j, or a combination) and throws.
 [[noreturn]] void throw_singular(const CenteredSystem& sys, int64_t k, const std::vector<std::string>& names);

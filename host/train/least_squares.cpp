@@ -1,0 +1,528 @@
+// Exact least squares through LAPACK (see least_squares.hpp). The data is read in row chunks into
+// a column-major buffer of the scaled design [x̃, 1̃, y] (one buffer, reused), so the same code
+// serves data of any height: the Gram matrix is accumulated chunk by chunk (dsyrk), and the QR
+// factor is carried from chunk to chunk (each chunk factored below the previous R).
+#include "host/train/least_squares.hpp"
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "host/core/error.hpp"
+
+namespace linreg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The column-scaled design: the intercept column c_int first (when fitted; first, as R orders
+// it, so that a dependency is blamed on the later feature column), then x̃_ij = (x_ij − s_j)·c_j,
+// then y − s_y; every entry of row i multiplied by √v_i. With an intercept, s is the first row
+// (a shift that removes large offsets before any product); without, s = 0. c makes each column
+// unit-norm. Design column jj holds feature jj − o, o = 1 with an intercept, else 0.
+struct Design {
+  const HostDataset* ds = nullptr;
+  const std::vector<double>* v = nullptr;
+  bool intercept = true;
+  int64_t n = 0, d = 0, k = 0;  // k = d + intercept: the coefficients
+  std::vector<double> shift;    // (d)
+  double shift_y = 0;
+  std::vector<double> scale;    // (k) per design column: c_int (with an intercept), then c_j
+  int64_t observations = 0;
+  int64_t o = 0;                // design column of feature 0
+
+  bool is_intercept(int64_t jj) const { return intercept && jj == 0; }
+
+  double weight(int64_t i) const { return v ? (*v)[static_cast<size_t>(i)] : 1.0; }
+
+  // Rows [i0, i0 + m) into A (column-major, leading dimension lda) from row r0, columns 0..k.
+  void fill(int64_t i0, int64_t m, double* A, int64_t lda, int64_t r0) const {
+    for (int64_t r = 0; r < m; ++r) {
+      const int64_t i = i0 + r;
+      const double sv = std::sqrt(weight(i));
+      double* a = A + r0 + r;
+      if (intercept) a[0] = sv * scale[0];
+      for (int64_t j = 0; j < d; ++j) a[(j + o) * lda] = sv * (ds->x(i, j) - shift[j]) * scale[j + o];
+      a[k * lda] = sv * (ds->label(i) - shift_y);
+    }
+  }
+};
+
+std::string feature_name(const HostDataset& ds, int64_t j) {
+  if (j < static_cast<int64_t>(ds.feature_names.size()) && !ds.feature_names[j].empty())
+    return "column '" + ds.feature_names[j] + "'";
+  return "column x" + std::to_string(j);
+}
+
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
+// Checks the data and the options, and fixes the shift, the scales and the observation count.
+Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
+  Design z;
+  z.ds = &ds;
+  z.v = opt.weights;
+  z.intercept = opt.intercept;
+  z.n = ds.n;
+  z.d = ds.d;
+  z.k = ds.d + (opt.intercept ? 1 : 0);
+  z.o = opt.intercept ? 1 : 0;
+  if (ds.n <= 0 || ds.d <= 0) throw InputError("least squares needs at least one row and one feature");
+  if (!(opt.ridge >= 0) || !std::isfinite(opt.ridge))
+    throw InputError("the ridge penalty must be a finite number >= 0 (got " + num(opt.ridge) + ")");
+  if (opt.weights && static_cast<int64_t>(opt.weights->size()) != ds.n)
+    throw InputError("there must be one weight per row");
+  double weight_sum = 0;
+  for (int64_t i = 0; i < ds.n; ++i) {
+    const double w = z.weight(i);
+    if (!(w >= 0) || !std::isfinite(w))
+      throw InputError("row " + std::to_string(i + 1) + ": the weight must be a finite number >= 0 (got " + num(w) + ")");
+    weight_sum += w;
+    z.observations += w > 0;
+  }
+  if (!(weight_sum > 0)) throw InputError("every weight is zero: there is nothing to fit");
+  if (opt.ridge == 0 && z.observations <= z.k)
+    throw InputError(std::to_string(z.observations) + " observations for " + std::to_string(z.k) +
+                     " coefficients: least squares needs more rows than coefficients");
+
+  z.shift.assign(static_cast<size_t>(z.d), 0.0);
+  if (opt.intercept) {
+    for (int64_t j = 0; j < z.d; ++j) z.shift[j] = ds.x(0, j);
+    z.shift_y = ds.label(0);
+  }
+  std::vector<double> sumsq(static_cast<size_t>(z.d), 0.0);
+  for (int64_t i = 0; i < ds.n; ++i) {
+    const double w = z.weight(i);
+    for (int64_t j = 0; j < z.d; ++j) {
+      const double x = ds.x(i, j);
+      if (!std::isfinite(x))
+        throw InputError(feature_name(ds, j) + ", row " + std::to_string(i + 1) + ": not a finite number");
+      const double t = x - z.shift[j];
+      sumsq[j] += w * t * t;
+    }
+    if (!std::isfinite(ds.label(i)))
+      throw InputError("the target, row " + std::to_string(i + 1) + ": not a finite number");
+  }
+  z.scale.resize(static_cast<size_t>(z.k));
+  for (int64_t j = 0; j < z.d; ++j) z.scale[j + z.o] = sumsq[j] > 0 ? 1.0 / std::sqrt(sumsq[j]) : 1.0;
+  if (opt.intercept) z.scale[0] = 1.0 / std::sqrt(weight_sum);
+  return z;
+}
+
+int64_t chunk_rows(const Design& z) { return std::min<int64_t>(z.n, std::max<int64_t>(4096, 8 * (z.k + 1))); }
+
+void lapack_check(lapack_int info, const char* what) {
+  if (info < 0) throw std::logic_error(std::string(what) + ": argument " + std::to_string(-info) + " is invalid");
+}
+
+// The (k+1)² Gram matrix of [x̃, 1̃, y] (upper triangle, column-major), by dsyrk per chunk.
+std::vector<double> gram(const Design& z) {
+  const int64_t c = z.k + 1, m = chunk_rows(z);
+  std::vector<double> G(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>(m * c));
+  for (int64_t i0 = 0; i0 < z.n; i0 += m) {
+    const int64_t rows = std::min(m, z.n - i0);
+    z.fill(i0, rows, A.data(), rows, 0);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(),
+                static_cast<int>(rows), 1.0, G.data(), static_cast<int>(c));
+  }
+  return G;
+}
+
+// The R factor of [x̃, 1̃, y] ((k+1)², upper triangle, column-major), carried through the chunks:
+// each chunk is stacked below the R so far and factored again (dgeqrf). Ridge rows √α·c_j come last.
+std::vector<double> qr_factor(const Design& z, double ridge) {
+  const int64_t c = z.k + 1, m = chunk_rows(z);
+  std::vector<double> R(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>((c + m) * c)), tau(static_cast<size_t>(c));
+  int64_t have = 0;  // rows of R carried (≤ c)
+  auto factor = [&](int64_t rows, const auto& fill_rows) {
+    const int64_t lda = have + rows;
+    std::fill(A.begin(), A.begin() + lda * c, 0.0);
+    for (int64_t col = 0; col < c; ++col)
+      for (int64_t r = 0; r < have && r <= col; ++r) A[col * lda + r] = R[col * c + r];
+    fill_rows(A.data(), lda, have);
+    lapack_check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, static_cast<lapack_int>(lda), static_cast<lapack_int>(c), A.data(),
+                                static_cast<lapack_int>(lda), tau.data()),
+                 "dgeqrf");
+    have = std::min(lda, c);
+    std::fill(R.begin(), R.end(), 0.0);
+    for (int64_t col = 0; col < c; ++col)
+      for (int64_t r = 0; r < have && r <= col; ++r) R[col * c + r] = A[col * lda + r];
+  };
+  for (int64_t i0 = 0; i0 < z.n; i0 += m) {
+    const int64_t rows = std::min(m, z.n - i0);
+    factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
+  }
+  if (ridge > 0)
+    factor(z.d, [&](double* a, int64_t lda, int64_t r0) {
+      for (int64_t j = 0; j < z.d; ++j) a[(j + z.o) * lda + r0 + j] = std::sqrt(ridge) * z.scale[j + z.o];
+    });
+  return R;
+}
+
+// Singular values of the k×k upper-left block of a column-major matrix with leading dimension ld.
+std::vector<double> singular_values(const std::vector<double>& M, int64_t k, int64_t ld, bool symmetric) {
+  std::vector<double> a(static_cast<size_t>(k * k)), s(static_cast<size_t>(k));
+  for (int64_t col = 0; col < k; ++col)
+    for (int64_t r = 0; r < k; ++r) {
+      const bool upper = r <= col;
+      a[col * k + r] = upper ? M[col * ld + r] : (symmetric ? M[r * ld + col] : 0.0);
+    }
+  if (symmetric) {  // eigenvalues of the Gram matrix: σ² of the design
+    lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', static_cast<lapack_int>(k), a.data(),
+                                static_cast<lapack_int>(k), s.data()),
+                 "dsyevd");
+    for (double& x : s) x = std::sqrt(std::max(x, 0.0));
+  } else {
+    lapack_check(LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', static_cast<lapack_int>(k), static_cast<lapack_int>(k), a.data(),
+                                static_cast<lapack_int>(k), s.data(), nullptr, 1, nullptr, 1),
+                 "dgesdd");
+  }
+  return s;
+}
+
+double condition_of(const std::vector<double>& s) {
+  const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
+  return *lo > 0 ? *hi / *lo : kInf;
+}
+
+// The relative size below which a (unit-norm) column's part outside the span of the earlier
+// columns counts as zero. Data held in double: numpy lstsq's eps · max(n, k), at most 1e-9.
+// Data that came as float32 (synthetic, or float copies only) is itself rounded at 6e-8, so a
+// column that is a combination of others up to float rounding leaves a residual near 1e-7:
+// 1e-6 is the tolerance there.
+double rank_tolerance(const Design& z) {
+  if (z.ds->X64.empty()) return 1e-6;
+  return std::min(1e-9, kEps * static_cast<double>(std::max(z.n, z.k)));
+}
+
+// Columns whose R diagonal is negligible (see rank_tolerance), relative to the largest.
+std::vector<int64_t> dependent_columns(const std::vector<double>& R, int64_t k, int64_t ld, double rel_tol) {
+  double top = 0;
+  for (int64_t j = 0; j < k; ++j) top = std::max(top, std::fabs(R[j * ld + j]));
+  const double tol = rel_tol * top;
+  std::vector<int64_t> out;
+  for (int64_t j = 0; j < k; ++j)
+    if (!(std::fabs(R[j * ld + j]) > tol)) out.push_back(j);
+  return out;
+}
+
+// The message for a design whose column j depends on the earlier ones. G: the scaled Gram matrix
+// (unit diagonal for non-constant columns), so |G_ij| ≈ 1 names a duplicate (up to scale).
+[[noreturn]] void throw_dependent(const Design& z, int64_t jj, const std::vector<double>& RtR, int64_t ld) {
+  const HostDataset& ds = *z.ds;
+  std::string what;
+  if (z.is_intercept(jj)) {
+    what = "the intercept cannot be fitted";  // only a zero-weight design gets here
+  } else if (RtR[jj * ld + jj] == 0.0) {
+    what = feature_name(ds, jj - z.o) + (z.intercept ? " is constant, so it is collinear with the intercept and its "
+                                                       "weight is not determined"
+                                                     : " is all zeros, so its weight is not determined");
+  } else {
+    for (int64_t i = z.o; i < jj && what.empty(); ++i)
+      if (std::fabs(std::fabs(RtR[jj * ld + i]) - 1.0) < 1e-9)
+        what = feature_name(ds, jj - z.o) + " duplicates " + feature_name(ds, i - z.o) +
+               (z.intercept ? " (up to scale and offset)" : " (up to scale)");
+    if (what.empty()) what = feature_name(ds, jj - z.o) + " is a linear combination of the columns before it";
+  }
+  throw InputError(what + ": the least-squares weights are not unique; drop the column, or use the SVD solver for "
+                          "the minimum-norm solution");
+}
+
+// RᵀR (k×k, column-major) from the upper triangle of R (leading dimension ld).
+std::vector<double> gram_of_r(const std::vector<double>& R, int64_t k, int64_t ld) {
+  std::vector<double> G(static_cast<size_t>(k * k), 0.0);
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t b = 0; b <= a; ++b) {
+      double s = 0;
+      for (int64_t r = 0; r <= b; ++r) s += R[a * ld + r] * R[b * ld + r];
+      G[a * k + b] = G[b * k + a] = s;
+    }
+  return G;
+}
+
+// θ (scaled units) and the scaled covariance C = (X̃ᵀX̃)⁻¹ (or its pseudo-inverse), k×k col-major.
+struct Solved {
+  std::vector<double> theta, C;
+  int64_t rank = 0;
+};
+
+Solved solve_cholesky(const Design& z, const std::vector<double>& G, double ridge, bool want_cov) {
+  const int64_t k = z.k, c = k + 1;
+  std::vector<double> U(static_cast<size_t>(k * k));
+  for (int64_t col = 0; col < k; ++col)
+    for (int64_t r = 0; r <= col; ++r) U[col * k + r] = G[col * c + r];
+  for (int64_t jj = z.o; jj < k; ++jj) U[jj * k + jj] += ridge * z.scale[jj] * z.scale[jj];
+  const lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), U.data(), static_cast<lapack_int>(k));
+  lapack_check(info, "dpotrf");
+  // A pivot below the rank tolerance is a dependent column too (dpotrf only stops at ≤ 0).
+  // The Gram matrix squares the design: a residual below ~√eps (1.5e-8) is lost in it, so the
+  // normal equations cannot tell such a column from a dependent one; 1e-7 is their floor.
+  std::vector<int64_t> bad = dependent_columns(U, k, k, std::max(rank_tolerance(z), 1e-7));
+  if (info > 0) bad.insert(bad.begin(), info - 1);
+  if (!bad.empty()) {
+    std::vector<double> Gk(static_cast<size_t>(k * k));
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t b = 0; b < k; ++b) Gk[a * k + b] = a <= b ? G[b * c + a] : G[a * c + b];
+    throw_dependent(z, *std::min_element(bad.begin(), bad.end()), Gk, k);
+  }
+  Solved s;
+  s.theta.assign(G.begin() + k * c, G.begin() + k * c + k);  // X̃ᵀy: column k of G
+  lapack_check(LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), 1, U.data(), static_cast<lapack_int>(k),
+                              s.theta.data(), static_cast<lapack_int>(k)),
+               "dpotrs");
+  s.rank = k;
+  if (want_cov) {
+    lapack_check(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), U.data(), static_cast<lapack_int>(k)),
+                 "dpotri");
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t b = 0; b < a; ++b) U[b * k + a] = U[a * k + b];  // mirror the upper triangle
+    s.C = std::move(U);
+  }
+  return s;
+}
+
+Solved solve_qr(const Design& z, const std::vector<double>& R, bool want_cov) {
+  const int64_t k = z.k, c = k + 1;
+  const std::vector<int64_t> bad = dependent_columns(R, k, c, rank_tolerance(z));
+  if (!bad.empty()) throw_dependent(z, bad.front(), gram_of_r(R, k, c), k);
+  std::vector<double> Rk(static_cast<size_t>(k * k));
+  for (int64_t col = 0; col < k; ++col)
+    for (int64_t r = 0; r <= col; ++r) Rk[col * k + r] = R[col * c + r];
+  Solved s;
+  s.theta.assign(R.begin() + k * c, R.begin() + k * c + k);  // Qᵀy
+  lapack_check(LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', static_cast<lapack_int>(k), 1, Rk.data(),
+                              static_cast<lapack_int>(k), s.theta.data(), static_cast<lapack_int>(k)),
+               "dtrtrs");
+  s.rank = k;
+  if (want_cov) {
+    lapack_check(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), Rk.data(), static_cast<lapack_int>(k)),
+                 "dpotri");  // (RᵀR)⁻¹ from the factor R
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t b = 0; b < a; ++b) Rk[b * k + a] = Rk[a * k + b];
+    s.C = std::move(Rk);
+  }
+  return s;
+}
+
+// R's treatment of a rank-deficient design: the dependent columns are dropped (their weights are
+// 0, "not defined because of singularities") and the rest solved by QR: the columns `keep` of
+// [R | Qᵀy] are factored again (they span the same least-squares problem as the kept columns of
+// the data), then solved and their covariance formed; dropped rows and columns stay 0.
+Solved solve_reduced(const Design& z, const std::vector<double>& R, const std::vector<int64_t>& keep, bool want_cov) {
+  const int64_t k = z.k, c = k + 1, kr = static_cast<int64_t>(keep.size()), cr = kr + 1;
+  std::vector<double> A(static_cast<size_t>(c * cr), 0.0), tau(static_cast<size_t>(cr));
+  for (int64_t col = 0; col < cr; ++col) {
+    const int64_t src = col < kr ? keep[col] : k;
+    for (int64_t r = 0; r < c; ++r) A[col * c + r] = R[src * c + r];
+  }
+  lapack_check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, static_cast<lapack_int>(c), static_cast<lapack_int>(cr), A.data(),
+                              static_cast<lapack_int>(c), tau.data()),
+               "dgeqrf");
+  std::vector<double> Rr(static_cast<size_t>(kr * kr), 0.0), q(static_cast<size_t>(kr));
+  for (int64_t col = 0; col < kr; ++col)
+    for (int64_t r = 0; r <= col; ++r) Rr[col * kr + r] = A[col * c + r];
+  for (int64_t r = 0; r < kr; ++r) q[r] = A[kr * c + r];
+  lapack_check(LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', static_cast<lapack_int>(kr), 1, Rr.data(),
+                              static_cast<lapack_int>(kr), q.data(), static_cast<lapack_int>(kr)),
+               "dtrtrs");
+  Solved s;
+  s.rank = kr;
+  s.theta.assign(static_cast<size_t>(k), 0.0);
+  for (int64_t a = 0; a < kr; ++a) s.theta[keep[a]] = q[a];
+  if (want_cov) {
+    lapack_check(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(kr), Rr.data(), static_cast<lapack_int>(kr)),
+                 "dpotri");
+    s.C.assign(static_cast<size_t>(k * k), 0.0);
+    for (int64_t a = 0; a < kr; ++a)
+      for (int64_t b = 0; b < kr; ++b) s.C[keep[b] * k + keep[a]] = a <= b ? Rr[b * kr + a] : Rr[a * kr + b];
+  }
+  return s;
+}
+
+// The minimum-norm solution: among all least-squares solutions the one with the smallest ‖w‖ in
+// ORIGINAL units (the intercept not counted). The SVD of the scaled R gives one solution θ_p and
+// the null space N; w = C·θ with C = diag(c_j), so the smallest ‖C(θ_p + N z)‖ is a small
+// least-squares problem in z, solved by its normal equations (N has as many columns as the
+// design has dependencies, usually one or two).
+Solved solve_svd(const Design& z, const std::vector<double>& R, std::vector<double>& sv) {
+  const int64_t k = z.k, c = k + 1;
+  std::vector<double> a(static_cast<size_t>(k * k), 0.0), U(static_cast<size_t>(k * k)), VT(static_cast<size_t>(k * k));
+  sv.assign(static_cast<size_t>(k), 0.0);
+  for (int64_t col = 0; col < k; ++col)
+    for (int64_t r = 0; r <= col; ++r) a[col * k + r] = R[col * c + r];
+  lapack_check(LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', static_cast<lapack_int>(k), static_cast<lapack_int>(k), a.data(),
+                              static_cast<lapack_int>(k), sv.data(), U.data(), static_cast<lapack_int>(k), VT.data(),
+                              static_cast<lapack_int>(k)),
+               "dgesdd");
+  const double tol = rank_tolerance(z) * sv[0];
+  Solved s;
+  s.theta.assign(static_cast<size_t>(k), 0.0);
+  s.C.assign(static_cast<size_t>(k * k), 0.0);
+  const double* q = R.data() + k * c;
+  for (int64_t i = 0; i < k; ++i) {
+    if (!(sv[i] > tol)) continue;
+    ++s.rank;
+    double uq = 0;
+    for (int64_t r = 0; r < k; ++r) uq += U[i * k + r] * q[r];
+    for (int64_t j = 0; j < k; ++j) s.theta[j] += uq / sv[i] * VT[j * k + i];
+    const double inv2 = 1.0 / (sv[i] * sv[i]);
+    for (int64_t a2 = 0; a2 < k; ++a2)
+      for (int64_t b2 = 0; b2 < k; ++b2) s.C[b2 * k + a2] += inv2 * VT[a2 * k + i] * VT[b2 * k + i];
+  }
+  std::vector<int64_t> null;  // indices i of right singular vectors with σ_i ≤ tol
+  for (int64_t i = 0; i < k; ++i)
+    if (!(sv[i] > tol)) null.push_back(i);
+  const int64_t m = static_cast<int64_t>(null.size());
+  if (m > 0) {
+    auto D = [&](int64_t jj) { return z.is_intercept(jj) ? 0.0 : z.scale[jj] * z.scale[jj]; };
+    auto N = [&](int64_t j, int64_t a) { return VT[j * k + null[a]]; };  // component j of null vector a
+    std::vector<double> M(static_cast<size_t>(m * m), 0.0), rhs(static_cast<size_t>(m), 0.0);
+    for (int64_t a = 0; a < m; ++a) {
+      for (int64_t b = 0; b < m; ++b)
+        for (int64_t j = 0; j < k; ++j) M[b * m + a] += N(j, a) * D(j) * N(j, b);
+      for (int64_t j = 0; j < k; ++j) rhs[a] -= N(j, a) * D(j) * s.theta[j];
+    }
+    // Only the intercept in the null space (no feature involved): nothing to minimise.
+    if (LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(m), 1, M.data(), static_cast<lapack_int>(m),
+                      rhs.data(), static_cast<lapack_int>(m)) == 0)
+      for (int64_t a = 0; a < m; ++a)
+        for (int64_t j = 0; j < k; ++j) s.theta[j] += N(j, a) * rhs[a];
+  }
+  return s;
+}
+
+}  // namespace
+
+const char* exact_method_name(ExactMethod m) {
+  switch (m) {
+    case ExactMethod::Auto: return "auto";
+    case ExactMethod::Cholesky: return "cholesky";
+    case ExactMethod::Qr: return "qr";
+    case ExactMethod::Svd: return "svd";
+  }
+  return "?";
+}
+
+LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& opt) {
+  const auto t0 = Clock::now();
+  const Design z = prepare(ds, opt);
+  const int64_t k = z.k, c = k + 1;
+  const bool want_cov = opt.ridge == 0;
+  LeastSquaresFit fit;
+  Solved s;
+  std::vector<double> sv;
+
+  ExactMethod method = opt.method;
+  if (method == ExactMethod::Auto || method == ExactMethod::Cholesky) {
+    const std::vector<double> G = gram(z);
+    fit.condition = condition_of(singular_values(G, k, c, /*symmetric=*/true));
+    if (method == ExactMethod::Cholesky || fit.condition <= kCholeskyMaxCondition) {
+      try {
+        s = solve_cholesky(z, G, opt.ridge, want_cov);
+        fit.method = ExactMethod::Cholesky;
+        if (method == ExactMethod::Auto)
+          fit.why = "condition number " + num(fit.condition) + " <= " + num(kCholeskyMaxCondition) +
+                    ": the normal equations (Cholesky) are accurate";
+      } catch (const InputError&) {
+        if (method == ExactMethod::Cholesky) throw;
+      }
+    }
+  }
+  if (s.theta.empty()) {
+    const std::vector<double> R = qr_factor(z, opt.ridge);
+    const std::vector<int64_t> dependent = dependent_columns(R, k, c, rank_tolerance(z));
+    if (method == ExactMethod::Svd) {
+      s = solve_svd(z, R, sv);
+      fit.method = ExactMethod::Svd;
+      fit.condition = condition_of(sv);
+      if (s.rank < k) s.C.clear();  // the minimum-norm solution has no standard errors
+    } else if (method == ExactMethod::Auto && !dependent.empty()) {
+      std::vector<int64_t> keep;
+      for (int64_t j = 0; j < k; ++j)
+        if (std::find(dependent.begin(), dependent.end(), j) == dependent.end()) keep.push_back(j);
+      s = solve_reduced(z, R, keep, want_cov);
+      fit.method = ExactMethod::Qr;
+      fit.condition = kInf;
+      std::string names;
+      for (int64_t jj : dependent)
+        names += (names.empty() ? "" : ", ") + (z.is_intercept(jj) ? std::string("the intercept") : feature_name(ds, jj - z.o));
+      fit.why = names + (dependent.size() == 1 ? " is a linear combination" : " are linear combinations") +
+                " of the columns before: not defined because of singularities (weight 0); the rest by QR";
+    } else {
+      s = solve_qr(z, R, want_cov);
+      fit.method = ExactMethod::Qr;
+      fit.condition = condition_of(singular_values(R, k, c, /*symmetric=*/false));
+      if (method == ExactMethod::Auto)
+        fit.why = "condition number " + num(fit.condition) + " > " + num(kCholeskyMaxCondition) +
+                  ": Householder QR (its error grows with the condition number, not its square)";
+    }
+    for (int64_t jj : dependent_columns(R, k, c, rank_tolerance(z))) {
+      if (z.is_intercept(jj)) fit.intercept_aliased = true;
+      else fit.aliased.push_back(jj - z.o);
+    }
+  }
+  fit.rank = s.rank;
+
+  // Back to original units: w_j = c_j θ_j, b = s_y + c_int θ_int − Σ_j s_j w_j.
+  fit.w.resize(static_cast<size_t>(z.d));
+  for (int64_t j = 0; j < z.d; ++j) fit.w[j] = z.scale[j + z.o] * s.theta[j + z.o];
+  if (z.intercept) {
+    fit.b = z.shift_y + z.scale[0] * s.theta[0];
+    for (int64_t j = 0; j < z.d; ++j) fit.b -= z.shift[j] * fit.w[j];
+  }
+
+  // Residual and total sums of squares in original units, one more pass, in double.
+  double vsum = 0, vy = 0;
+  for (int64_t i = 0; i < ds.n; ++i) {
+    vsum += z.weight(i);
+    vy += z.weight(i) * (ds.label(i) - z.shift_y);
+  }
+  const double ybar = z.intercept ? z.shift_y + vy / vsum : 0.0;
+  for (int64_t i = 0; i < ds.n; ++i) {
+    double pred = fit.b;
+    for (int64_t j = 0; j < z.d; ++j) pred += ds.x(i, j) * fit.w[j];
+    const double r = ds.label(i) - pred, t = ds.label(i) - ybar;
+    fit.rss += z.weight(i) * r * r;
+    fit.tss += z.weight(i) * t * t;
+  }
+  fit.observations = z.observations;
+
+  if (want_cov && !s.C.empty()) {
+    // Cov(w, b) = J C Jᵀ with J the map θ → (w, b) above (p = k rows).
+    const int64_t p = k;
+    std::vector<double> J(static_cast<size_t>(p * k), 0.0);  // row-major p×k
+    for (int64_t j = 0; j < z.d; ++j) J[j * k + j + z.o] = z.scale[j + z.o];
+    if (z.intercept) {
+      J[z.d * k + 0] = z.scale[0];
+      for (int64_t j = 0; j < z.d; ++j) J[z.d * k + j + z.o] = -z.shift[j] * z.scale[j + z.o];
+    }
+    std::vector<double> JC(static_cast<size_t>(p * k), 0.0);
+    for (int64_t a = 0; a < p; ++a)
+      for (int64_t m = 0; m < k; ++m) {
+        const double jam = J[a * k + m];
+        if (jam == 0) continue;
+        for (int64_t b2 = 0; b2 < k; ++b2) JC[a * k + b2] += jam * s.C[b2 * k + m];
+      }
+    fit.unscaled_cov.assign(static_cast<size_t>(p * p), 0.0);
+    for (int64_t a = 0; a < p; ++a)
+      for (int64_t b2 = 0; b2 < p; ++b2) {
+        double acc = 0;
+        for (int64_t m = 0; m < k; ++m) acc += JC[a * k + m] * J[b2 * k + m];
+        fit.unscaled_cov[a * p + b2] = acc;
+      }
+  }
+  fit.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return fit;
+}
+
+}  // namespace linreg

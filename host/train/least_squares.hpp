@@ -1,0 +1,69 @@
+// Exact (weighted, optionally ridge-penalised) linear least squares on the CPU through LAPACK:
+//     minimise  Σ_i v_i (y_i − b − x_i·w)² + α ‖w‖²     (b = 0 without an intercept; v_i = 1
+//                                                        without weights; b is never penalised)
+// in double, on the double values of the data (HostDataset::x/label), with the factorisation the
+// caller picks or `Auto`:
+//   cholesky  normal equations: Gram matrix by dsyrk, dpotrf/dpotrs. One pass, fastest; its error
+//             grows with cond(X)², so it is for well-conditioned designs.
+//   qr        Householder QR (dgeqrf) of [X 1 y], streamed in row chunks (each chunk is factored
+//             below the R of the rows before it: a tall-skinny QR); then R w = Qᵀy by dtrtrs.
+//             Error grows with cond(X), not its square.
+//   svd       the same R, then its SVD (dgesdd): rank-revealing; when columns are linearly
+//             dependent, the solution with the smallest ‖w‖ (original units).
+//   auto      the Gram matrix first; Cholesky when the scaled design's condition number is at most
+//             kCholeskyMaxCondition, else QR. Dependent columns are treated as R's lm does: dropped
+//             (weight 0, "not defined because of singularities"), the rest solved by QR.
+// Columns are shifted by the first row (intercept models) and scaled to unit norm before any
+// factorisation (equilibration), and the solution is mapped back to original units.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/core/dataset.hpp"
+
+namespace linreg {
+
+enum class ExactMethod { Auto, Cholesky, Qr, Svd };
+
+// Above this condition number of the scaled design, auto does not trust the normal equations:
+// their relative error is about cond² · 1.1e-16, here ≤ 1e-10 (about 10 correct digits).
+constexpr double kCholeskyMaxCondition = 1e3;
+
+struct LeastSquaresOptions {
+  ExactMethod method = ExactMethod::Auto;
+  bool intercept = true;
+  double ridge = 0;                      // α ≥ 0
+  const std::vector<double>* weights = nullptr;  // v_i ≥ 0, one per row, not all zero; or null
+};
+
+struct LeastSquaresFit {
+  std::vector<double> w;  // original units; 0 for a column auto dropped
+  double b = 0;
+  ExactMethod method = ExactMethod::Cholesky;  // what ran (auto resolved)
+  std::string why;        // for auto: why it chose that factorisation
+  int64_t rank = 0;       // of the design, intercept column included
+  std::vector<int64_t> aliased;  // feature columns that are linear combinations of earlier ones
+  bool intercept_aliased = false;
+  double condition = 0;   // 2-norm condition number of the column-scaled design (∞ when singular)
+  double rss = 0;         // weighted residual sum of squares (no penalty term)
+  double tss = 0;         // weighted total sum of squares about the (weighted) mean, or about 0
+                          // without an intercept
+  int64_t observations = 0;  // rows with a non-zero weight
+  // Unscaled covariance of the coefficients (w_0..w_{d-1}, then b when fitted) in original
+  // units: Cov = σ² · this. Row-major, size p², p = d + intercept. Pseudo-inverse when rank
+  // deficient under auto (dropped rows and columns are zero). Empty for ridge fits and for the
+  // minimum-norm solution of a rank-deficient design.
+  std::vector<double> unscaled_cov;
+  double seconds = 0;
+};
+
+// Throws InputError: no rows, a non-finite value (names the column and row), a negative or
+// all-zero weight, a negative or non-finite ridge, fewer observations than coefficients, and
+// (cholesky, qr) a rank-deficient design, naming the dependent column.
+LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& opt);
+
+const char* exact_method_name(ExactMethod m);  // "auto" | "cholesky" | "qr" | "svd"
+
+}  // namespace linreg
