@@ -43,7 +43,8 @@ class SgdFitter final : public Fitter {
 
 class ExactFitter final : public Fitter {
  public:
-  explicit ExactFitter(const GpuBackend* gpu, std::string gpu_name) : gpu_(gpu), gpu_name_(std::move(gpu_name)) {}
+  ExactFitter(const GpuBackend* gpu, std::string gpu_name, const ExactOptions& opt)
+      : gpu_(gpu), gpu_name_(std::move(gpu_name)), opt_(opt) {}
   std::string device_name() const override { return gpu_ ? gpu_name_ : "cpu"; }
   std::string backend() const override { return gpu_ ? "cuda" : "cpu"; }
   void load(const HostDataset& train, const HostDataset*) override {
@@ -58,18 +59,33 @@ class ExactFitter final : public Fitter {
 
   FitResult fit(const EpochCallback&) override {
     if (!data_) throw InputError("the exact solver was given no data");
-    const NormalSolution sol = gpu_ ? solve_normal_gpu(*data_) : solve_normal_cpu(*data_);
     FitResult f;
-    f.w = sol.w;
-    f.b = sol.b;
-    f.train_seconds = sol.seconds;
-    f.method = gpu_ ? "normal-equations (cuBLAS Dsyrk + cuSOLVER Cholesky, double)" : "normal-equations (CPU, double)";
+    if (gpu_) {
+      const NormalSolution sol = solve_normal_gpu(*data_);
+      f.w = sol.w;
+      f.b = sol.b;
+      f.train_seconds = sol.seconds;
+      f.method = "normal-equations (cuBLAS Dsyrk + cuSOLVER Cholesky, double)";
+      return f;
+    }
+    LeastSquaresOptions o;
+    o.method = opt_.method;
+    o.intercept = opt_.intercept;
+    o.ridge = opt_.ridge;
+    auto fit = std::make_shared<LeastSquaresFit>(least_squares(*data_, o));
+    f.w = fit->w;
+    f.b = fit->b;
+    f.train_seconds = fit->seconds;
+    f.method = std::string(exact_method_name(fit->method)) + " (LAPACK, double)";
+    f.why = fit->why;
+    f.exact = std::move(fit);
     return f;
   }
 
  private:
   const GpuBackend* gpu_;
   std::string gpu_name_;
+  ExactOptions opt_;
   const HostDataset* data_ = nullptr;
   HostDataset owned_;
 };
@@ -77,10 +93,19 @@ class ExactFitter final : public Fitter {
 }  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
-                                    std::string* fallback_note) {
+                                    const ExactOptions& exact, std::string* fallback_note) {
+  if (method == Method::Normal) {
+    // The GPU module has the plain normal equations only.
+    const bool gpu_can = exact.method == ExactMethod::Cholesky && exact.intercept && exact.ridge == 0;
+    if (!gpu_can && device == DeviceChoice::Gpu)
+      throw DeviceUnavailable(std::string("the GPU runs only the plain normal equations (Cholesky, with an intercept, "
+                                          "no ridge); ") + exact_method_name(exact.method) + " runs on the CPU");
+    const Placement p = gpu_can ? place(device) : Placement{};
+    if (fallback_note) *fallback_note = p.note;
+    return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact);
+  }
   const Placement p = place(device);
   if (fallback_note) *fallback_note = p.note;
-  if (method == Method::Normal) return std::make_unique<ExactFitter>(p.gpu, p.gpu_name);
   return std::make_unique<SgdFitter>(p.gpu ? p.gpu->make_trainer(0) : make_cpu_trainer(), sgd);
 }
 

@@ -10,11 +10,21 @@
 
 #include "host/core/config.hpp"
 #include "host/core/dataset.hpp"
+#include "host/train/least_squares.hpp"
 #include "host/train/trainer.hpp"
 
 namespace linreg {
 
-enum class Method { Sgd, Normal };  // minibatch SGD; exact least squares by the normal equations
+// Minibatch SGD; exact least squares (the factorisation is ExactOptions::method: cholesky, the
+// normal equations, is what "normal" names).
+enum class Method { Sgd, Normal };
+
+// The exact solvers' settings (least_squares.hpp).
+struct ExactOptions {
+  ExactMethod method = ExactMethod::Cholesky;
+  bool intercept = true;
+  double ridge = 0;
+};
 
 // A fitted model, in the units of the data the fitter was given.
 struct FitResult {
@@ -28,6 +38,9 @@ struct FitResult {
   double train_seconds = 0;    // SGD passes (shuffles included), or building and solving the system
   double eval_seconds = 0;     // SGD's per-epoch loss evaluations
   std::string method;          // what ran: the SGD strategy ("cpu", "cublas", ...) or the solver
+  // The exact solvers: why auto chose its factorisation, and the whole fit (for inference).
+  std::string why;
+  std::shared_ptr<const LeastSquaresFit> exact;
 };
 
 class Fitter {
@@ -53,8 +66,11 @@ class Fitter {
 
 // A fitter for `method` placed on `device` (host/train/device.hpp: auto falls back to the CPU and
 // sets *fallback_note; gpu without a usable GPU throws DeviceUnavailable). `sgd` is used by SGD.
+// `exact` is used by the exact solver. On the GPU the exact solver runs the plain normal
+// equations (Cholesky, intercept, no ridge); other exact fits run on the CPU, with a note
+// under auto and DeviceUnavailable under gpu.
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
-                                    std::string* fallback_note = nullptr);
+                                    const ExactOptions& exact = {}, std::string* fallback_note = nullptr);
 
 const char* method_name(Method m);  // "sgd" | "normal"
 

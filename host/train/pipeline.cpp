@@ -48,7 +48,7 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
   if (on_device) {
     // The lab's run: the data is generated where the fitter lives.
     validate_train(plan.sgd, plan.synthetic.examples);
-    std::unique_ptr<Fitter> fitter = make_fitter(plan.method, plan.device, plan.sgd, &out.note);
+    std::unique_ptr<Fitter> fitter = make_fitter(plan.method, plan.device, plan.sgd, plan.exact, &out.note);
     fitter->generate(plan.synthetic);
     out.device = fitter->device_name();
     out.backend = fitter->backend();
@@ -94,7 +94,7 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
     }
   }
 
-  std::unique_ptr<Fitter> fitter = make_fitter(plan.method, plan.device, plan.sgd, &out.note);
+  std::unique_ptr<Fitter> fitter = make_fitter(plan.method, plan.device, plan.sgd, plan.exact, &out.note);
   fitter->load(*fit_train, fit_val);
   out.device = fitter->device_name();
   out.backend = fitter->backend();
@@ -116,6 +116,7 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
     fit.float32 = false;
   }
   out.fit = std::move(fit);
+  if (out.fit.exact) out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
   out.train_metrics = data::compute_metrics(train, out.fit.w, out.fit.b);
   if (val) out.validation_metrics = data::compute_metrics(*val, out.fit.w, out.fit.b);
   out.has_metrics = true;

@@ -17,6 +17,7 @@
 #include "host/data/metrics.hpp"
 #include "host/data/prep.hpp"
 #include "host/train/fit.hpp"
+#include "host/train/inference.hpp"
 
 namespace linreg {
 
@@ -29,6 +30,7 @@ struct TrainPlan {
   Method method = Method::Sgd;
   DeviceChoice device = DeviceChoice::Auto;
   TrainOptions sgd;            // its seed also seeds the validation split
+  ExactOptions exact;          // the exact solver's factorisation, intercept and ridge
   bool need_rows = false;      // keep the training rows on the host (a plot needs them)
 };
 
@@ -48,6 +50,7 @@ struct TrainOutcome {
   FitResult fit;                // w, b in original units
   bool has_metrics = false;     // false only for device-generated data too large to copy back
   data::Metrics train_metrics, validation_metrics;
+  Inference inference;          // exact fits on the CPU: R's coefficient table
   HostDataset rows;             // the training rows (original units) when kept
   HostDataset validation;       // the validation rows, when any
 };
