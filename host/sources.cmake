@@ -14,6 +14,7 @@ list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/train/permutation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/normal_solver.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/least_squares.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/lapack.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/inference.cpp
   ${CMAKE_CURRENT_LIST_DIR}/io/atomic_file.cpp
 )

@@ -4,9 +4,6 @@
 // factor is carried from chunk to chunk (each chunk factored below the previous R).
 #include "host/train/least_squares.hpp"
 
-#include <cblas.h>
-#include <lapacke.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +11,7 @@
 #include <limits>
 
 #include "host/core/error.hpp"
+#include "host/train/lapack.hpp"
 
 namespace linreg {
 namespace {
@@ -121,7 +119,7 @@ Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
 
 int64_t chunk_rows(const Design& z) { return std::min<int64_t>(z.n, std::max<int64_t>(4096, 8 * (z.k + 1))); }
 
-void lapack_check(lapack_int info, const char* what) {
+void lapack_check(int info, const char* what) {
   if (info < 0) throw std::logic_error(std::string(what) + ": argument " + std::to_string(-info) + " is invalid");
 }
 
@@ -132,8 +130,8 @@ std::vector<double> gram(const Design& z) {
   for (int64_t i0 = 0; i0 < z.n; i0 += m) {
     const int64_t rows = std::min(m, z.n - i0);
     z.fill(i0, rows, A.data(), rows, 0);
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(),
-                static_cast<int>(rows), 1.0, G.data(), static_cast<int>(c));
+    lapack::syrk_upper_t(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(rows), 1.0,
+                         G.data(), static_cast<int>(c));
   }
   return G;
 }
@@ -150,8 +148,8 @@ std::vector<double> qr_factor(const Design& z, double ridge) {
     for (int64_t col = 0; col < c; ++col)
       for (int64_t r = 0; r < have && r <= col; ++r) A[col * lda + r] = R[col * c + r];
     fill_rows(A.data(), lda, have);
-    lapack_check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, static_cast<lapack_int>(lda), static_cast<lapack_int>(c), A.data(),
-                                static_cast<lapack_int>(lda), tau.data()),
+    lapack_check(lapack::geqrf(static_cast<int>(lda), static_cast<int>(c), A.data(),
+                                static_cast<int>(lda), tau.data()),
                  "dgeqrf");
     have = std::min(lda, c);
     std::fill(R.begin(), R.end(), 0.0);
@@ -178,13 +176,13 @@ std::vector<double> singular_values(const std::vector<double>& M, int64_t k, int
       a[col * k + r] = upper ? M[col * ld + r] : (symmetric ? M[r * ld + col] : 0.0);
     }
   if (symmetric) {  // eigenvalues of the Gram matrix: σ² of the design
-    lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', static_cast<lapack_int>(k), a.data(),
-                                static_cast<lapack_int>(k), s.data()),
+    lapack_check(lapack::syevd('N', 'U', static_cast<int>(k), a.data(),
+                                static_cast<int>(k), s.data()),
                  "dsyevd");
     for (double& x : s) x = std::sqrt(std::max(x, 0.0));
   } else {
-    lapack_check(LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', static_cast<lapack_int>(k), static_cast<lapack_int>(k), a.data(),
-                                static_cast<lapack_int>(k), s.data(), nullptr, 1, nullptr, 1),
+    lapack_check(lapack::gesdd('N', static_cast<int>(k), static_cast<int>(k), a.data(),
+                                static_cast<int>(k), s.data(), nullptr, 1, nullptr, 1),
                  "dgesdd");
   }
   return s;
@@ -262,7 +260,7 @@ Solved solve_cholesky(const Design& z, const std::vector<double>& G, double ridg
   for (int64_t col = 0; col < k; ++col)
     for (int64_t r = 0; r <= col; ++r) U[col * k + r] = G[col * c + r];
   for (int64_t jj = z.o; jj < k; ++jj) U[jj * k + jj] += ridge * z.scale[jj] * z.scale[jj];
-  const lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), U.data(), static_cast<lapack_int>(k));
+  const int info = lapack::potrf('U', static_cast<int>(k), U.data(), static_cast<int>(k));
   lapack_check(info, "dpotrf");
   // A pivot below the rank tolerance is a dependent column too (dpotrf only stops at ≤ 0).
   // The Gram matrix squares the design: a residual below ~√eps (1.5e-8) is lost in it, so the
@@ -277,12 +275,12 @@ Solved solve_cholesky(const Design& z, const std::vector<double>& G, double ridg
   }
   Solved s;
   s.theta.assign(G.begin() + k * c, G.begin() + k * c + k);  // X̃ᵀy: column k of G
-  lapack_check(LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), 1, U.data(), static_cast<lapack_int>(k),
-                              s.theta.data(), static_cast<lapack_int>(k)),
+  lapack_check(lapack::potrs('U', static_cast<int>(k), 1, U.data(), static_cast<int>(k),
+                              s.theta.data(), static_cast<int>(k)),
                "dpotrs");
   s.rank = k;
   if (want_cov) {
-    lapack_check(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), U.data(), static_cast<lapack_int>(k)),
+    lapack_check(lapack::potri('U', static_cast<int>(k), U.data(), static_cast<int>(k)),
                  "dpotri");
     for (int64_t a = 0; a < k; ++a)
       for (int64_t b = 0; b < a; ++b) U[b * k + a] = U[a * k + b];  // mirror the upper triangle
@@ -300,12 +298,12 @@ Solved solve_qr(const Design& z, const std::vector<double>& R, bool want_cov) {
     for (int64_t r = 0; r <= col; ++r) Rk[col * k + r] = R[col * c + r];
   Solved s;
   s.theta.assign(R.begin() + k * c, R.begin() + k * c + k);  // Qᵀy
-  lapack_check(LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', static_cast<lapack_int>(k), 1, Rk.data(),
-                              static_cast<lapack_int>(k), s.theta.data(), static_cast<lapack_int>(k)),
+  lapack_check(lapack::trtrs('U', 'N', 'N', static_cast<int>(k), 1, Rk.data(),
+                              static_cast<int>(k), s.theta.data(), static_cast<int>(k)),
                "dtrtrs");
   s.rank = k;
   if (want_cov) {
-    lapack_check(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(k), Rk.data(), static_cast<lapack_int>(k)),
+    lapack_check(lapack::potri('U', static_cast<int>(k), Rk.data(), static_cast<int>(k)),
                  "dpotri");  // (RᵀR)⁻¹ from the factor R
     for (int64_t a = 0; a < k; ++a)
       for (int64_t b = 0; b < a; ++b) Rk[b * k + a] = Rk[a * k + b];
@@ -325,22 +323,22 @@ Solved solve_reduced(const Design& z, const std::vector<double>& R, const std::v
     const int64_t src = col < kr ? keep[col] : k;
     for (int64_t r = 0; r < c; ++r) A[col * c + r] = R[src * c + r];
   }
-  lapack_check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, static_cast<lapack_int>(c), static_cast<lapack_int>(cr), A.data(),
-                              static_cast<lapack_int>(c), tau.data()),
+  lapack_check(lapack::geqrf(static_cast<int>(c), static_cast<int>(cr), A.data(),
+                              static_cast<int>(c), tau.data()),
                "dgeqrf");
   std::vector<double> Rr(static_cast<size_t>(kr * kr), 0.0), q(static_cast<size_t>(kr));
   for (int64_t col = 0; col < kr; ++col)
     for (int64_t r = 0; r <= col; ++r) Rr[col * kr + r] = A[col * c + r];
   for (int64_t r = 0; r < kr; ++r) q[r] = A[kr * c + r];
-  lapack_check(LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', static_cast<lapack_int>(kr), 1, Rr.data(),
-                              static_cast<lapack_int>(kr), q.data(), static_cast<lapack_int>(kr)),
+  lapack_check(lapack::trtrs('U', 'N', 'N', static_cast<int>(kr), 1, Rr.data(),
+                              static_cast<int>(kr), q.data(), static_cast<int>(kr)),
                "dtrtrs");
   Solved s;
   s.rank = kr;
   s.theta.assign(static_cast<size_t>(k), 0.0);
   for (int64_t a = 0; a < kr; ++a) s.theta[keep[a]] = q[a];
   if (want_cov) {
-    lapack_check(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(kr), Rr.data(), static_cast<lapack_int>(kr)),
+    lapack_check(lapack::potri('U', static_cast<int>(kr), Rr.data(), static_cast<int>(kr)),
                  "dpotri");
     s.C.assign(static_cast<size_t>(k * k), 0.0);
     for (int64_t a = 0; a < kr; ++a)
@@ -360,9 +358,9 @@ Solved solve_svd(const Design& z, const std::vector<double>& R, std::vector<doub
   sv.assign(static_cast<size_t>(k), 0.0);
   for (int64_t col = 0; col < k; ++col)
     for (int64_t r = 0; r <= col; ++r) a[col * k + r] = R[col * c + r];
-  lapack_check(LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', static_cast<lapack_int>(k), static_cast<lapack_int>(k), a.data(),
-                              static_cast<lapack_int>(k), sv.data(), U.data(), static_cast<lapack_int>(k), VT.data(),
-                              static_cast<lapack_int>(k)),
+  lapack_check(lapack::gesdd('A', static_cast<int>(k), static_cast<int>(k), a.data(),
+                              static_cast<int>(k), sv.data(), U.data(), static_cast<int>(k), VT.data(),
+                              static_cast<int>(k)),
                "dgesdd");
   const double tol = rank_tolerance(z) * sv[0];
   Solved s;
@@ -393,8 +391,8 @@ Solved solve_svd(const Design& z, const std::vector<double>& R, std::vector<doub
       for (int64_t j = 0; j < k; ++j) rhs[a] -= N(j, a) * D(j) * s.theta[j];
     }
     // Only the intercept in the null space (no feature involved): nothing to minimise.
-    if (LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(m), 1, M.data(), static_cast<lapack_int>(m),
-                      rhs.data(), static_cast<lapack_int>(m)) == 0)
+    if (lapack::posv('U', static_cast<int>(m), 1, M.data(), static_cast<int>(m),
+                      rhs.data(), static_cast<int>(m)) == 0)
       for (int64_t a = 0; a < m; ++a)
         for (int64_t j = 0; j < k; ++j) s.theta[j] += N(j, a) * rhs[a];
   }
