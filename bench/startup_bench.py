@@ -4,14 +4,17 @@
 The CUDA build keeps every CUDA library in its GPU module, loaded only when the GPU is used, so
 on a CPU run it should cost what the CPU-only build costs. This measures that: each command is
 run alternately with both binaries, `--repeats` times each, and the median wall time and the
-median peak resident memory (from wait4's rusage) are compared.
+median peak resident memory are compared. (Wall time includes GNU time's own few milliseconds,
+the same for both.)
 
     python3 bench/startup_bench.py --cuda build/linreg --cpu build-cpuonly/linreg [--repeats 21]
 """
 import argparse
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 COMMANDS = [
@@ -22,19 +25,25 @@ COMMANDS = [
 
 
 def run_once(argv):
-    """Wall seconds and peak RSS (MiB) of one run, with output discarded."""
-    # posix_spawn (vfork + exec), not fork: a forked child would start with this Python
-    # process's pages counted in its peak RSS.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, os.environ,
-                         file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
-    _, status, usage = os.wait4(pid, 0)
-    os.close(devnull)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    """Wall seconds and peak RSS (MiB) of one run, with output discarded.
+
+    The peak RSS comes from GNU time (Debian's `time` package) when it is installed: a child of
+    this Python process would have Python's own pages counted in its peak (the kernel records the
+    high-water mark of the image it replaced at exec), a child of the small `time` process has
+    only that program's few. Without GNU time the memory column is left empty.
+    """
+    gnu_time = "/usr/bin/time"
+    use_time = os.access(gnu_time, os.X_OK)
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        cmd = [gnu_time, "-f", "%M", "-o", out.name] + argv if use_time else argv
+        start = time.perf_counter()
+        status = subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        report = out.read()
+    if status != 0:
         sys.exit(f"startup_bench: {' '.join(argv)} failed (status {status})")
-    return wall, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
+    rss = float(report.split()[-1]) / 1024.0 if use_time and report.strip() else float("nan")
+    return wall, rss
 
 
 def main():
