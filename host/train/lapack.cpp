@@ -68,6 +68,11 @@ void syrk_upper_t(int n, int k, double alpha, const double* a, int lda, double b
   api().dsyrk(&uplo, &trans, &n, &k, &alpha, a, &lda, &beta, c, &ldc, 1, 1);
 }
 
+void syrk_upper_n(int n, int k, double alpha, const double* a, int lda, double beta, double* c, int ldc) {
+  const char uplo = 'U', trans = 'N';
+  api().dsyrk(&uplo, &trans, &n, &k, &alpha, a, &lda, &beta, c, &ldc, 1, 1);
+}
+
 int geqrf(int m, int n, double* a, int lda, double* tau) {
   int info = 0, lwork = -1;
   double query = 0;

@@ -12,6 +12,8 @@ namespace linreg::lapack {
 
 // C = alpha·AᵀA + beta·C (upper triangle), A: k×n column-major (dsyrk 'U', 'T').
 void syrk_upper_t(int n, int k, double alpha, const double* a, int lda, double beta, double* c, int ldc);
+// C = alpha·AAᵀ + beta·C (upper triangle), A: n×k column-major (dsyrk 'U', 'N').
+void syrk_upper_n(int n, int k, double alpha, const double* a, int lda, double beta, double* c, int ldc);
 int geqrf(int m, int n, double* a, int lda, double* tau);
 int potrf(char uplo, int n, double* a, int lda);
 int potrs(char uplo, int n, int nrhs, const double* a, int lda, double* b, int ldb);

@@ -40,16 +40,31 @@ struct Design {
 
   double weight(int64_t i) const { return v ? (*v)[static_cast<size_t>(i)] : 1.0; }
 
-  // Rows [i0, i0 + m) into A (column-major, leading dimension lda) from row r0, columns 0..k.
-  void fill(int64_t i0, int64_t m, double* A, int64_t lda, int64_t r0) const {
+  // Row i of the scaled design, columns 0..k, to out[col · stride].
+  template <typename T>
+  void row(const T* x, double y, double v, double* out, int64_t stride) const {
+    const double sv = std::sqrt(v);
+    if (intercept) out[0] = sv * scale[0];
+    for (int64_t j = 0; j < d; ++j) out[(j + o) * stride] = sv * (static_cast<double>(x[j]) - shift[j]) * scale[j + o];
+    out[k * stride] = sv * (y - shift_y);
+  }
+  template <typename F>
+  void each_row(int64_t i0, int64_t m, const F& f) const {
+    const bool wide = !ds->X64.empty();
     for (int64_t r = 0; r < m; ++r) {
       const int64_t i = i0 + r;
-      const double sv = std::sqrt(weight(i));
-      double* a = A + r0 + r;
-      if (intercept) a[0] = sv * scale[0];
-      for (int64_t j = 0; j < d; ++j) a[(j + o) * lda] = sv * (ds->x(i, j) - shift[j]) * scale[j + o];
-      a[k * lda] = sv * (ds->label(i) - shift_y);
+      if (wide) f(r, ds->X64.data() + i * d, ds->label(i), weight(i));
+      else f(r, ds->X.data() + i * d, ds->label(i), weight(i));
     }
+  }
+  // Rows [i0, i0 + m) into A, column-major with leading dimension lda, from row r0 (for QR).
+  void fill(int64_t i0, int64_t m, double* A, int64_t lda, int64_t r0) const {
+    each_row(i0, m, [&](int64_t r, const auto* x, double y, double v) { row(x, y, v, A + r0 + r, lda); });
+  }
+  // Rows [i0, i0 + m) into A row after row (each row's k + 1 values contiguous: the Gram matrix
+  // is then A·Aᵀ of a column-major (k+1)×m matrix, and the copy streams).
+  void fill_rows(int64_t i0, int64_t m, double* A) const {
+    each_row(i0, m, [&](int64_t r, const auto* x, double y, double v) { row(x, y, v, A + r * (k + 1), 1); });
   }
 };
 
@@ -99,18 +114,25 @@ Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
     z.shift_y = ds.label(0);
   }
   std::vector<double> sumsq(static_cast<size_t>(z.d), 0.0);
-  for (int64_t i = 0; i < ds.n; ++i) {
-    const double w = z.weight(i);
+  bool finite = true;
+  z.each_row(0, ds.n, [&](int64_t i, const auto* x, double y, double w) {
+    double bad = std::isfinite(y) ? 0.0 : 1.0;
     for (int64_t j = 0; j < z.d; ++j) {
-      const double x = ds.x(i, j);
-      if (!std::isfinite(x))
-        throw InputError(feature_name(ds, j) + ", row " + std::to_string(i + 1) + ": not a finite number");
-      const double t = x - z.shift[j];
+      const double t = static_cast<double>(x[j]) - z.shift[j];
       sumsq[j] += w * t * t;
+      bad += t - t;  // NaN for a non-finite x: checked once per row, named below
     }
-    if (!std::isfinite(ds.label(i)))
-      throw InputError("the target, row " + std::to_string(i + 1) + ": not a finite number");
-  }
+    if (bad != 0 || bad != bad) finite = false;
+    (void)i;
+  });
+  if (!finite)  // find and name the first non-finite value
+    for (int64_t i = 0; i < ds.n; ++i) {
+      for (int64_t j = 0; j < z.d; ++j)
+        if (!std::isfinite(ds.x(i, j)))
+          throw InputError(feature_name(ds, j) + ", row " + std::to_string(i + 1) + ": not a finite number");
+      if (!std::isfinite(ds.label(i)))
+        throw InputError("the target, row " + std::to_string(i + 1) + ": not a finite number");
+    }
   z.scale.resize(static_cast<size_t>(z.k));
   for (int64_t j = 0; j < z.d; ++j) z.scale[j + z.o] = sumsq[j] > 0 ? 1.0 / std::sqrt(sumsq[j]) : 1.0;
   if (opt.intercept) z.scale[0] = 1.0 / std::sqrt(weight_sum);
@@ -129,8 +151,8 @@ std::vector<double> gram(const Design& z) {
   std::vector<double> G(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>(m * c));
   for (int64_t i0 = 0; i0 < z.n; i0 += m) {
     const int64_t rows = std::min(m, z.n - i0);
-    z.fill(i0, rows, A.data(), rows, 0);
-    lapack::syrk_upper_t(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(rows), 1.0,
+    z.fill_rows(i0, rows, A.data());
+    lapack::syrk_upper_n(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(c), 1.0,
                          G.data(), static_cast<int>(c));
   }
   return G;
@@ -486,13 +508,13 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
     vy += z.weight(i) * (ds.label(i) - z.shift_y);
   }
   const double ybar = z.intercept ? z.shift_y + vy / vsum : 0.0;
-  for (int64_t i = 0; i < ds.n; ++i) {
+  z.each_row(0, ds.n, [&](int64_t, const auto* x, double y, double v) {
     double pred = fit.b;
-    for (int64_t j = 0; j < z.d; ++j) pred += ds.x(i, j) * fit.w[j];
-    const double r = ds.label(i) - pred, t = ds.label(i) - ybar;
-    fit.rss += z.weight(i) * r * r;
-    fit.tss += z.weight(i) * t * t;
-  }
+    for (int64_t j = 0; j < z.d; ++j) pred += static_cast<double>(x[j]) * fit.w[j];
+    const double r = y - pred, t = y - ybar;
+    fit.rss += v * r * r;
+    fit.tss += v * t * t;
+  });
   fit.observations = z.observations;
 
   if (want_cov && !s.C.empty()) {

@@ -1,0 +1,77 @@
+// The exact solvers against the floor of their work, side by side in one run: OpenBLAS dsyrk alone
+// forming XᵀX of the same double data in place (the Gram matrix is most of the Cholesky path's
+// cost), then
+// least_squares with cholesky, qr and svd. Prints milliseconds and the ratios to dsyrk.
+//
+//     build/linreg_exact_bench [rows] [features] [repeats]      (default 1000000 256 3)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "host/core/dataset.hpp"
+#include "host/train/lapack.hpp"
+#include "host/train/least_squares.hpp"
+
+using Clock = std::chrono::steady_clock;
+
+static double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int main(int argc, char** argv) {
+  const long long n = argc > 1 ? std::atoll(argv[1]) : 1000000, d = argc > 2 ? std::atoll(argv[2]) : 256;
+  const int repeats = argc > 3 ? std::atoi(argv[3]) : 3;
+  if (n <= d + 1 || d <= 0 || repeats <= 0) {
+    std::fprintf(stderr, "usage: linreg_exact_bench [rows > features + 1] [features > 0] [repeats > 0]\n");
+    return 2;
+  }
+  linreg::HostDataset ds;
+  ds.n = n;
+  ds.d = d;
+  ds.X64.resize(static_cast<size_t>(n * d));
+  ds.y64.resize(static_cast<size_t>(n));
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> g(0, 1);
+  for (double& x : ds.X64) x = g(rng);
+  for (long long i = 0; i < n; ++i) {
+    double s = 0.5;
+    for (long long j = 0; j < d; ++j) s += ds.X64[i * d + j] * (static_cast<double>(j % 7) - 3);
+    ds.y64[i] = s + 0.1 * g(rng);
+  }
+
+  // The floor: one dsyrk forming XᵀX straight from the row-major data (as column-major d×n, no
+  // copy), without the shift, the scaling, the intercept and target columns, or the solve.
+  std::vector<double> times;
+  std::vector<double> G(static_cast<size_t>(d * d));
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = Clock::now();
+    linreg::lapack::syrk_upper_n(static_cast<int>(d), static_cast<int>(n), 1.0, ds.X64.data(), static_cast<int>(d),
+                                 0.0, G.data(), static_cast<int>(d));
+    times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  const double floor_s = median(times);
+  std::printf("%lld x %lld doubles, median of %d\n", n, d, repeats);
+  std::printf("  %-34s %9.1f ms   1.00x\n", "dsyrk (Gram matrix only)", floor_s * 1e3);
+  for (linreg::ExactMethod method : {linreg::ExactMethod::Cholesky, linreg::ExactMethod::Qr, linreg::ExactMethod::Svd,
+                                     linreg::ExactMethod::Auto}) {
+    times.clear();
+    linreg::LeastSquaresOptions opt;
+    opt.method = method;
+    std::string ran;
+    for (int r = 0; r < repeats; ++r) {
+      const auto t0 = Clock::now();
+      const linreg::LeastSquaresFit f = linreg::least_squares(ds, opt);
+      times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      ran = linreg::exact_method_name(f.method);
+    }
+    const std::string label = std::string("least_squares ") + linreg::exact_method_name(method) +
+                              (method == linreg::ExactMethod::Auto ? " (ran " + ran + ")" : "");
+    std::printf("  %-34s %9.1f ms   %.2fx\n", label.c_str(), median(times) * 1e3, median(times) / floor_s);
+  }
+  return 0;
+}
