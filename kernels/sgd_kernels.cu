@@ -1,27 +1,36 @@
 // The SGD kernels and their launchers (see sgd_kernels.hpp for shapes and the strategies).
 //
 // Numerics, common to every kernel here: a row's residual r = (x·w + b) − y is accumulated in
-// double from the float data (fma per feature), every sum over rows is accumulated in double in
-// an order fixed by the launch geometry, which depends on (rows, d) only — never on timing or on
-// the card — so every result is deterministic. No float atomics anywhere; the fused step's
+// double from the float data (fma per feature), and every sum over rows is accumulated in double
+// in an order fixed by the launch geometry. No float atomics anywhere; the fused step's
 // single-kernel form uses one integer atomic (a ticket) only to elect the block that reduces,
-// not to order the sum.
+// not to order the sum. What that gives, per strategy:
+//   - persistent, and the reference fused kernel (FusedKernel::RowGroups): the geometry depends on
+//     (rows, d) alone, so the bits are the same run to run and on any card.
+//   - the tiled fused kernel (FusedKernel::Tiled) and the evaluation (loss_sum): the grid is sized
+//     by occupancy (blocks resident per SM × SM count), so the bits are the same run to run on one
+//     card and may differ in the last places between cards of different SM counts or register
+//     files; the sums stay within the same rounding bound.
+//   - cublas: cublasSgemv's reduction order is cuBLAS's choice. cuBLAS promises bit-identical
+//     results run to run only for the same architecture and SM count (and the same library
+//     version and stream setup); across those the float sums of Xᵀr may differ in the last places.
 #include "kernels/sgd_kernels.hpp"
 
 #include <algorithm>
 #include <climits>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/device_limits.hpp"
 
 namespace linreg::kern {
 
 namespace {
 
 constexpr unsigned kFullMask = 0xffffffffu;
-// Shared memory of the persistent kernel's two staging buffers (opted in above 48 KB; H100 and
-// H200 allow 227 KB per block). Sized so that the lab's d = 2 stages 4096 rows per chunk.
-constexpr int kPersistentSmemBytes = 96 * 1024;
 
 int next_pow2(int64_t v) {
   int p = 1;
@@ -59,21 +68,86 @@ __device__ void finalize_feature(int64_t j, int G, int64_t d, int64_t first, con
   }
 }
 
-// Batch sums over rows perm[start + k] (or start + k), k < rows. Block g takes rows
-// [g·rows_per_block, …) and writes its d + 2 sums to partials[j·gridDim.x + g]:
-// j < d: Σ r·x_j, j = d: Σ r, j = d + 1: Σ loss_term(r). A row is read by `lanes` consecutive
-// lanes (features lg, lg + lanes, …: coalesced); SLOTS ≥ ceil(d / lanes) is a compile-time bound
-// so the per-lane arrays stay in registers.
-// With ticket != nullptr the block that finishes last reduces the partials and updates params
-// (the fused SGD step); params is then written by this kernel, so it is not __restrict__.
+// The common end of both batch-sums kernels. On entry every lane holds the sums of the rows its
+// row group saw (acc[s]: feature lg + s·lanes; acc_b, acc_loss on lane lg == 0 of each group).
+// Row groups of the warp are combined by a butterfly over offsets lanes … 16 (group 0 then holds
+// the warp's sums), warps are combined in shared memory in a fixed warp order, and the block's
+// sums go to partials[j·gridDim.x + blockIdx.x] for j < d + 2 (j < d: Σ r·x_j, j = d: Σ r,
+// j = d + 1: Σ loss). Loss only (SLOTS == 0): just the two scalars, compactly (j = 0: Σ r,
+// j = 1: Σ loss), so neither the shared buffer (batch_sums_smem_bytes) nor the partials
+// (loss_partials_capacity) grow with d.
+// With ticket != nullptr (SLOTS > 0 only) the block that finishes last reduces the partials and
+// updates params: the fused SGD step in one kernel.
+template <int SLOTS, int A>
+__device__ __forceinline__ void batch_sums_epilogue(double (&acc)[A], double acc_b, double acc_loss, int64_t d,
+                                                    int lanes, int64_t rows, double* red, float* params,
+                                                    double* partials, unsigned* ticket, float lr, double scale,
+                                                    double* step_loss) {
+  __shared__ unsigned s_last;
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int lg = lane & (lanes - 1);
+  const int group = lane / lanes;
+  for (int o = lanes; o < 32; o <<= 1) {
+#pragma unroll
+    for (int s = 0; s < A; ++s) acc[s] += __shfl_xor_sync(kFullMask, acc[s], o);
+    acc_b += __shfl_xor_sync(kFullMask, acc_b, o);
+    acc_loss += __shfl_xor_sync(kFullMask, acc_loss, o);
+  }
+  // Per warp: d + 2 sums (gradient form) or 2 (loss only), the scalar pair last.
+  const int64_t stride = SLOTS > 0 ? d + 2 : 2;
+  const int64_t scalars = SLOTS > 0 ? d : 0;
+  if constexpr (SLOTS > 0) {
+    if (group == 0) {
+#pragma unroll
+      for (int s = 0; s < SLOTS; ++s) {
+        const int64_t j = lg + static_cast<int64_t>(s) * lanes;
+        if (j < d) red[warp * stride + j] = acc[s];
+      }
+    }
+  }
+  if (lane == 0) {
+    red[warp * stride + scalars] = acc_b;
+    red[warp * stride + scalars + 1] = acc_loss;
+  }
+  __syncthreads();
+  const int G = static_cast<int>(gridDim.x);
+  for (int64_t c = threadIdx.x; c < stride; c += blockDim.x) {
+    double s = 0;
+    for (int wp = 0; wp < kWarpsPerBlock; ++wp) s += red[wp * stride + c];  // fixed warp order
+    partials[c * G + blockIdx.x] = s;
+  }
+  if constexpr (SLOTS > 0) {
+    if (ticket == nullptr) return;
+    // Fused step, single-kernel form (CUDA programming guide's threadFenceReduction pattern):
+    // publish the partials, take a ticket; the block holding the last ticket reduces.
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) s_last = (atomicAdd(ticket, 1u) == gridDim.x - 1u) ? 1u : 0u;
+    __syncthreads();
+    if (s_last == 0) return;
+    __threadfence();
+    // Every other block has read params (at its start) before taking its ticket: safe to update.
+    for (int64_t j = warp; j < d + 2; j += kWarpsPerBlock)
+      finalize_feature(j, G, d, 0, partials, params, lr, scale, rows, nullptr, step_loss);
+    if (threadIdx.x == 0) *ticket = 0u;  // ready for the next step (stream-ordered)
+  }
+}
+
+// Batch sums over rows perm[start + k] (or start + k), k < rows: the reference geometry
+// (FusedKernel::RowGroups, also the evaluation). Block g takes rows [g·rows_per_block, …); a row
+// is read by `lanes` consecutive lanes (features lg, lg + lanes, …: coalesced), and each warp
+// walks its rows one row group at a time: one row (d ≥ 32) in flight per warp, its permutation
+// entry loaded first. SLOTS ≥ ceil(d / lanes) is a compile-time bound so the per-lane arrays
+// stay in registers; SLOTS == 0: loss only, any d (the row walked with a run-time loop).
+// params is written by the last block when ticket != nullptr, so it is not __restrict__.
 template <int SLOTS>
 __global__ void __launch_bounds__(kBlockSize)
 batch_sums_kernel(int64_t rows, int64_t d, int lanes, int64_t rows_per_block, const float* __restrict__ X,
                   const float* __restrict__ y, const uint32_t* __restrict__ perm, int64_t start,
                   float* params, LossKind kind, double* partials, unsigned* ticket, float lr,
                   double scale, double* step_loss) {
-  extern __shared__ double red[];  // (kWarpsPerBlock, d + 2)
-  __shared__ unsigned s_last;
+  extern __shared__ double red[];  // batch_sums_smem_bytes(d, SLOTS == 0)
   // Assumed by the warp arithmetic below.
   if (blockDim.x != kBlockSize) __trap();
 
@@ -83,7 +157,6 @@ batch_sums_kernel(int64_t rows, int64_t d, int lanes, int64_t rows_per_block, co
   const int group = lane / lanes;             // row group within the warp
   const int groups_per_warp = 32 / lanes;
 
-  // SLOTS == 0: loss only, any d (the row is walked with a run-time loop; no gradient sums).
   constexpr int A = SLOTS > 0 ? SLOTS : 1;
   float w[A];
 #pragma unroll
@@ -139,51 +212,94 @@ batch_sums_kernel(int64_t rows, int64_t d, int lanes, int64_t rows_per_block, co
       acc_loss += loss_term(r, kind);  // loss_term(0) = 0 for invalid rows
     }
   }
+  batch_sums_epilogue<SLOTS>(acc, acc_b, acc_loss, d, lanes, rows, red, params, partials, ticket, lr, scale,
+                             step_loss);
+}
 
-  // Across the row groups of the warp (offsets lanes … 16): group 0 then holds the warp's sums.
-  for (int o = lanes; o < 32; o <<= 1) {
+// Batch sums, tiled geometry (FusedKernel::Tiled; fused step only, SLOTS ≥ 1). Same row-group
+// layout and epilogue as batch_sums_kernel, but each warp takes tiles of tile_rows consecutive
+// minibatch rows (tiled_tile_rows(d)): lanes < tile_rows read the tile's permutation entries and
+// labels in one coalesced load each, and every row group gets its row index and label by a
+// shuffle; then the x of all tiled_passes(SLOTS) rows of the tile are loaded before the first is
+// used, so a warp keeps that many rows' loads in flight instead of one dependent chain per row.
+// Warps take tiles round-robin within the block's rows. Registers: two resident blocks per SM
+// (≤ 128 per thread) up to 8 slots; at 16 slots that cap would spill, so one block (the
+// occupancy query sizes the grid either way).
+template <int SLOTS>
+__global__ void __launch_bounds__(kBlockSize, SLOTS >= 16 ? 1 : 2)
+batch_sums_tiled_kernel(int64_t rows, int64_t d, int lanes, int64_t rows_per_block, int tile_rows,
+                        const float* __restrict__ X, const float* __restrict__ y,
+                        const uint32_t* __restrict__ perm, int64_t start, float* params, LossKind kind,
+                        double* partials, unsigned* ticket, float lr, double scale, double* step_loss) {
+  static_assert(SLOTS >= 1, "the tiled kernel sums gradients");
+  constexpr int R = tiled_passes(SLOTS);
+  extern __shared__ double red[];  // batch_sums_smem_bytes(d, false)
+  if (blockDim.x != kBlockSize) __trap();
+
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int lg = lane & (lanes - 1);
+  const int group = lane / lanes;
+  const int groups_per_warp = 32 / lanes;
+
+  float w[SLOTS];
 #pragma unroll
-    for (int s = 0; s < A; ++s) acc[s] += __shfl_xor_sync(kFullMask, acc[s], o);
-    acc_b += __shfl_xor_sync(kFullMask, acc_b, o);
-    acc_loss += __shfl_xor_sync(kFullMask, acc_loss, o);
+  for (int s = 0; s < SLOTS; ++s) {
+    const int64_t j = lg + static_cast<int64_t>(s) * lanes;
+    w[s] = j < d ? params[j] : 0.f;
   }
-  const int64_t stride = d + 2;
-  if (group == 0) {
-    if constexpr (SLOTS > 0) {
+  const double b = params[d];
+  double acc[SLOTS];
+#pragma unroll
+  for (int s = 0; s < SLOTS; ++s) acc[s] = 0;
+  double acc_b = 0, acc_loss = 0;
+
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * rows_per_block;
+  const int64_t row_end = min(row0 + rows_per_block, rows);
+  for (int64_t tile = row0 + static_cast<int64_t>(warp) * tile_rows; tile < row_end;  // warp-uniform
+       tile += static_cast<int64_t>(kWarpsPerBlock) * tile_rows) {
+    // One coalesced read of the tile's permutation entries, then of their labels.
+    uint32_t my_i = 0;
+    float my_y = 0.f;
+    if (lane < tile_rows && tile + lane < row_end) {
+      my_i = perm[start + tile + lane];
+      my_y = y[my_i];
+    }
+    float x[R][SLOTS];
+    bool valid[R];
+#pragma unroll
+    for (int q = 0; q < R; ++q) {
+      if (q * groups_per_warp >= tile_rows) break;  // warp-uniform: passes past the tile (small d)
+      const int t = q * groups_per_warp + group;  // this row group's row within the tile
+      valid[q] = t < tile_rows && tile + t < row_end;
+      const int64_t i = __shfl_sync(kFullMask, my_i, t & 31);  // every lane takes part
+      const float* xr = X + i * d;
 #pragma unroll
       for (int s = 0; s < SLOTS; ++s) {
         const int64_t j = lg + static_cast<int64_t>(s) * lanes;
-        if (j < d) red[warp * stride + j] = acc[s];
+        x[q][s] = (valid[q] && j < d) ? xr[j] : 0.f;
       }
-    } else {
-      for (int64_t j = lg; j < d; j += lanes) red[warp * stride + j] = 0.0;  // loss only
+    }
+#pragma unroll
+    for (int q = 0; q < R; ++q) {
+      if (q * groups_per_warp >= tile_rows) break;
+      const int t = q * groups_per_warp + group;
+      const float yv = __shfl_sync(kFullMask, my_y, t & 31);
+      double p = 0;
+#pragma unroll
+      for (int s = 0; s < SLOTS; ++s) p = fma(static_cast<double>(x[q][s]), static_cast<double>(w[s]), p);
+      p = group_sum(p, lanes);
+      const double r = valid[q] ? (p + b) - static_cast<double>(yv) : 0.0;
+#pragma unroll
+      for (int s = 0; s < SLOTS; ++s) acc[s] = fma(r, static_cast<double>(x[q][s]), acc[s]);
+      if (lg == 0) {
+        acc_b += r;
+        acc_loss += loss_term(r, kind);
+      }
     }
   }
-  if (lane == 0) {
-    red[warp * stride + d] = acc_b;
-    red[warp * stride + d + 1] = acc_loss;
-  }
-  __syncthreads();
-  const int G = static_cast<int>(gridDim.x);
-  for (int64_t j = threadIdx.x; j < stride; j += blockDim.x) {
-    double s = 0;
-    for (int wp = 0; wp < kWarpsPerBlock; ++wp) s += red[wp * stride + j];  // fixed warp order
-    partials[j * G + blockIdx.x] = s;
-  }
-  if (ticket == nullptr) return;
-
-  // Fused step, single-kernel form (CUDA programming guide's threadFenceReduction pattern):
-  // publish the partials, take a ticket; the block holding the last ticket reduces.
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) s_last = (atomicAdd(ticket, 1u) == gridDim.x - 1u) ? 1u : 0u;
-  __syncthreads();
-  if (s_last == 0) return;
-  __threadfence();
-  // Every other block has read params (at its start) before taking its ticket: safe to update.
-  for (int64_t j = warp; j < stride; j += kWarpsPerBlock)
-    finalize_feature(j, G, d, 0, partials, params, lr, scale, rows, nullptr, step_loss);
-  if (threadIdx.x == 0) *ticket = 0u;  // ready for the next step (stream-ordered)
+  batch_sums_epilogue<SLOTS>(acc, acc_b, acc_loss, d, lanes, rows, red, params, partials, ticket, lr, scale,
+                             step_loss);
 }
 
 // Feature-parallel reduction of block partials: one warp per feature j = first + f, f < count.
@@ -251,7 +367,7 @@ __global__ void __launch_bounds__(kBlockSize, 1)
 persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows, const float* __restrict__ X,
                         const float* __restrict__ y, const uint32_t* __restrict__ perm, float* params,
                         float lr, double scale) {
-  extern __shared__ float stage[];
+  extern __shared__ float stage[];  // persistent_smem_bytes(d, batch, limits)
   if (blockDim.x != kBlockSize || gridDim.x != 1) __trap();
   const int64_t row_stride = d + 1;
   const int64_t buf_floats = chunk_rows * row_stride;  // buffer c & 1 starts at stage + (c & 1) · buf_floats
@@ -331,24 +447,107 @@ persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows,
   }
 }
 
-int slots_for(int64_t d, int lanes) {
-  const int64_t s = ceil_div(d, lanes);
-  if (s > kMaxFeatureSlots)
-    throw InputError("the fused kernels take at most " + std::to_string(kMaxFusedFeatures) +
-                     " features (got " + std::to_string(d) + "); use --strategy cublas");
-  return next_pow2(s);
+// ---- launch plumbing ----------------------------------------------------------------------------
+
+// Checks a launch's shared memory against the current device and opts the kernel in above 48 KB.
+// `static_bound` is what launch_limits.hpp assumes the kernel's __shared__ variables take; the
+// compiled kernel is checked against it, so the CPU-tested arithmetic cannot silently drift.
+void prepare_smem(const void* kernel, int64_t static_bound, const SmemNeed& need, const char* what) {
+  const int device = current_device();
+  const int64_t actual_static = kernel_static_smem(device, kernel);
+  if (actual_static > static_bound)
+    throw CudaError(std::string(what) + ": the compiled kernel has " + std::to_string(actual_static) +
+                    " bytes of static shared memory; kernels/launch_limits.hpp assumes at most " +
+                    std::to_string(static_bound));
+  if (!need.fits) {
+    const SmemLimits lim = device_smem_limits(device);
+    throw InputError(std::string(what) + " needs " + std::to_string(need.static_bytes + need.dynamic_bytes) +
+                     " bytes of shared memory per block; this GPU allows " + std::to_string(lim.per_block_optin) +
+                     "; use --strategy cublas");
+  }
+  ensure_dynamic_smem(device, kernel, need);
 }
 
-// Launches batch_sums_kernel<slots> with the plan's geometry.
+// Resident blocks per SM of `kernel` at kBlockSize threads and `dynamic_bytes` of dynamic shared
+// memory (cudaOccupancyMaxActiveBlocksPerMultiprocessor), cached per device, kernel and size.
+int blocks_per_sm(const void* kernel, int64_t dynamic_bytes) {
+  static std::mutex m;
+  static std::map<std::tuple<int, const void*, int64_t>, int> cache;
+  const int device = current_device();
+  std::lock_guard<std::mutex> lock(m);
+  const auto key = std::make_tuple(device, kernel, dynamic_bytes);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  int nb = 0;
+  LINREG_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kernel, kBlockSize, static_cast<size_t>(dynamic_bytes)));
+  return cache.emplace(key, std::max(nb, 1)).first->second;
+}
+
+template <int S>
+const void* sums_kernel_ptr(FusedKernel k) {
+  if constexpr (S == 0) {
+    return reinterpret_cast<const void*>(&batch_sums_kernel<0>);
+  } else {
+    return k == FusedKernel::Tiled ? reinterpret_cast<const void*>(&batch_sums_tiled_kernel<S>)
+                                   : reinterpret_cast<const void*>(&batch_sums_kernel<S>);
+  }
+}
+
+const void* sums_kernel_for(int slots, FusedKernel k) {
+  switch (slots) {
+    case 0: return sums_kernel_ptr<0>(k);
+    case 1: return sums_kernel_ptr<1>(k);
+    case 2: return sums_kernel_ptr<2>(k);
+    case 4: return sums_kernel_ptr<4>(k);
+    case 8: return sums_kernel_ptr<8>(k);
+    case 16: return sums_kernel_ptr<16>(k);
+    default: throw CudaError("batch_sums: bad slot count " + std::to_string(slots));
+  }
+}
+
+int checked_slots(int64_t d) {
+  const int s = feature_slots(d);
+  if (s == 0)
+    throw InputError("the fused kernels take at most " + std::to_string(kMaxFusedFeatures) + " features (got " +
+                     std::to_string(d) + "); use --strategy cublas");
+  return s;
+}
+
+// One instance of the batch-sums kernels (a template, so that `if constexpr` drops the tiled
+// kernel for the loss-only instance, which has none).
+template <int S>
+void launch_sums_instance(const SumPlan& plan, size_t smem, int64_t rows, int64_t d, const float* d_X,
+                          const float* d_y, const uint32_t* d_perm, int64_t start, float* d_params, LossKind kind,
+                          double* d_partials, unsigned* d_ticket, float lr, double scale, double* d_step_loss,
+                          cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(plan.blocks));
+  if constexpr (S > 0) {
+    if (plan.tile_rows > 0) {
+      batch_sums_tiled_kernel<S><<<grid, kBlockSize, smem, stream>>>(rows, d, plan.lanes, plan.rows_per_block,
+                                                                     plan.tile_rows, d_X, d_y, d_perm, start, d_params,
+                                                                     kind, d_partials, d_ticket, lr, scale, d_step_loss);
+      return;
+    }
+  }
+  batch_sums_kernel<S><<<grid, kBlockSize, smem, stream>>>(rows, d, plan.lanes, plan.rows_per_block, d_X, d_y, d_perm,
+                                                           start, d_params, kind, d_partials, d_ticket, lr, scale,
+                                                           d_step_loss);
+}
+
+// Launches the batch-sums kernel of the plan (slots, tiled or not) with its geometry, after the
+// shared-memory check (and opt-in, where needed) for the current device.
 void launch_batch_sums(const SumPlan& plan, int64_t rows, int64_t d, const float* d_X, const float* d_y,
                        const uint32_t* d_perm, int64_t start, float* d_params, LossKind kind, double* d_partials,
                        unsigned* d_ticket, float lr, double scale, double* d_step_loss, cudaStream_t stream) {
-  const size_t smem = sizeof(double) * kWarpsPerBlock * static_cast<size_t>(d + 2);  // ≤ 33 KB for d ≤ 512
-  const dim3 grid(static_cast<unsigned>(plan.blocks));
-#define LINREG_LAUNCH_SUMS(S)                                                                              \
-  batch_sums_kernel<S><<<grid, kBlockSize, smem, stream>>>(rows, d, plan.lanes, plan.rows_per_block, d_X, d_y, \
-                                                           d_perm, start, d_params, kind, d_partials, d_ticket, \
-                                                           lr, scale, d_step_loss)
+  const bool loss_only = plan.slots == 0;
+  const FusedKernel variant = plan.tile_rows > 0 ? FusedKernel::Tiled : FusedKernel::RowGroups;
+  const void* kernel = sums_kernel_for(plan.slots, variant);
+  const SmemNeed need = batch_sums_smem(d, loss_only, device_smem_limits(current_device()));
+  prepare_smem(kernel, kBatchSumsStaticSmem, need, loss_only ? "the loss evaluation" : "the fused step");
+  const size_t smem = static_cast<size_t>(need.dynamic_bytes);
+#define LINREG_LAUNCH_SUMS(S)                                                                                  \
+  launch_sums_instance<S>(plan, smem, rows, d, d_X, d_y, d_perm, start, d_params, kind, d_partials, d_ticket, lr, \
+                          scale, d_step_loss, stream)
   switch (plan.slots) {
     case 0: LINREG_LAUNCH_SUMS(0); break;
     case 1: LINREG_LAUNCH_SUMS(1); break;
@@ -371,33 +570,56 @@ void launch_finalize(int64_t first, int64_t count, int G, int64_t d, const doubl
   LINREG_CHECK_LAUNCH();
 }
 
-int64_t persistent_chunk_rows(int64_t d, int64_t batch) {
-  const int64_t rows = kPersistentSmemBytes / (2 * (d + 1) * static_cast<int64_t>(sizeof(float)));
-  return (rows / batch) * batch;  // whole minibatches per chunk
+// The blocks one wave of `kernel` holds on the current device, at most `cap`.
+int wave_blocks(const void* kernel, int64_t dynamic_bytes, int cap) {
+  return occupancy_grid(device_sm_count(current_device()), blocks_per_sm(kernel, dynamic_bytes), cap);
 }
 
 }  // namespace
 
-int lanes_per_row(int64_t d) { return d >= 32 ? 32 : next_pow2(std::max<int64_t>(d, 1)); }
-
 size_t partials_capacity(int64_t d) { return static_cast<size_t>(d + 2) * kMaxSumBlocks; }
+size_t loss_partials_capacity() { return 2 * static_cast<size_t>(kMaxSumBlocks); }
 
 SumPlan sum_plan(int64_t rows, int64_t d, int max_blocks, bool loss_only) {
   SumPlan p;
   p.lanes = lanes_per_row(d);
-  p.slots = loss_only ? 0 : slots_for(d, p.lanes);
+  p.slots = loss_only ? 0 : checked_slots(d);
   const int64_t groups_per_block = kBlockSize / p.lanes;
-  int64_t rpb = ceil_div(std::max<int64_t>(rows, 1), max_blocks);
+  int64_t rpb = ceil_div(std::max<int64_t>(rows, 1), std::max(max_blocks, 1));
   rpb = ceil_div(rpb, groups_per_block) * groups_per_block;  // whole row groups per warp pass
   p.rows_per_block = rpb;
   p.blocks = static_cast<int>(ceil_div(std::max<int64_t>(rows, 1), rpb));
   return p;
 }
 
-SumPlan fused_plan(int64_t bt, int64_t d) {
-  SumPlan p = sum_plan(bt, d, kFusedStepBlocks);
+SumPlan tiled_plan(int64_t rows, int64_t d, int max_blocks) {
+  SumPlan p;
+  p.lanes = lanes_per_row(d);
+  p.slots = checked_slots(d);
+  p.tile_rows = tiled_tile_rows(d);
+  const int64_t block_pass = static_cast<int64_t>(p.tile_rows) * kWarpsPerBlock;  // one tile per warp
+  int64_t rpb = ceil_div(std::max<int64_t>(rows, 1), std::max(max_blocks, 1));
+  rpb = ceil_div(rpb, block_pass) * block_pass;  // every warp of a block gets a tile per pass
+  p.rows_per_block = rpb;
+  p.blocks = static_cast<int>(ceil_div(std::max<int64_t>(rows, 1), rpb));
+  return p;
+}
+
+SumPlan fused_plan(int64_t bt, int64_t d, FusedKernel kernel) {
+  SumPlan p;
+  if (kernel == FusedKernel::Tiled) {
+    const int slots = checked_slots(d);
+    const int64_t smem = batch_sums_smem_bytes(d, false);
+    p = tiled_plan(bt, d, wave_blocks(sums_kernel_for(slots, FusedKernel::Tiled), smem, kMaxSumBlocks));
+  } else {
+    p = sum_plan(bt, d, kFusedStepBlocks);
+  }
   p.last_block_finalizes = static_cast<int64_t>(p.blocks) * (d + 2) <= kLastBlockMaxPartials;
   return p;
+}
+
+int fused_step_kernels(int64_t bt, int64_t d, FusedKernel kernel) {
+  return fused_plan(bt, d, kernel).last_block_finalizes ? 1 : 2;
 }
 
 void gather_residual(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start, int64_t bt,
@@ -436,21 +658,29 @@ void batch_sums(const float* d_X, const float* d_y, const uint32_t* d_perm, int6
   launch_finalize(0, d + 2, plan.blocks, d, d_partials, nullptr, 0.f, 0.0, rows, d_out, nullptr, stream);
 }
 
+int loss_sum_blocks(int64_t n) {
+  // One wave of the loss-only kernel (its shared memory is 128 bytes for any d), at most
+  // kMaxSumBlocks (the partials buffer's size); never more blocks than row groups of work.
+  const int wave = wave_blocks(sums_kernel_for(0, FusedKernel::RowGroups), batch_sums_smem_bytes(1, true),
+                               kMaxSumBlocks);
+  return static_cast<int>(std::min<int64_t>(wave, std::max<int64_t>(1, n)));
+}
+
 void loss_sum(const float* d_X, const float* d_y, int64_t n, int64_t d, const float* d_params, LossKind kind,
               double* d_partials, double* d_out, cudaStream_t stream) {
   if (n <= 0) return;
-  // Loss only (slots 0): any d; the same row order and block geometry as batch_sums.
-  const SumPlan plan = sum_plan(n, d, kMaxSumBlocks, /*loss_only=*/true);
+  // Loss only (slots 0): any d; rows in order, blocks for one wave on this device.
+  const SumPlan plan = sum_plan(n, d, loss_sum_blocks(n), /*loss_only=*/true);
   launch_batch_sums(plan, n, d, d_X, d_y, nullptr, 0, const_cast<float*>(d_params), kind, d_partials, nullptr, 0.f,
                     0.0, nullptr, stream);
-  launch_finalize(d + 1, 1, plan.blocks, d, d_partials, nullptr, 0.f, 0.0, n, d_out, nullptr, stream);
+  launch_finalize(1, 1, plan.blocks, d, d_partials, nullptr, 0.f, 0.0, n, d_out, nullptr, stream);  // j = 1: Σ loss
 }
 
 void fused_step(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start, int64_t bt, int64_t d,
                 float lr, double scale, LossKind kind, float* d_params, double* d_partials, unsigned* d_ticket,
-                double* d_step_loss, cudaStream_t stream) {
+                double* d_step_loss, cudaStream_t stream, FusedKernel kernel) {
   if (bt <= 0) return;
-  const SumPlan plan = fused_plan(bt, d);
+  const SumPlan plan = fused_plan(bt, d, kernel);
   if (plan.last_block_finalizes) {
     launch_batch_sums(plan, bt, d, d_X, d_y, d_perm, start, d_params, kind, d_partials, d_ticket, lr, scale,
                       d_step_loss, stream);
@@ -462,21 +692,24 @@ void fused_step(const float* d_X, const float* d_y, const uint32_t* d_perm, int6
 }
 
 bool persistent_supported(int64_t d, int64_t batch) {
-  return d >= 1 && d <= kPersistentMaxFeatures && batch >= 1 && persistent_chunk_rows(d, batch) >= batch;
+  return kern::persistent_supported(d, batch, device_smem_limits(current_device()));
 }
 
 void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n, int64_t d, int64_t batch,
                       float lr, double scale, float* d_params, cudaStream_t stream) {
   if (n <= 0) return;
-  if (!persistent_supported(d, batch))
+  const SmemLimits lim = device_smem_limits(current_device());
+  if (!kern::persistent_supported(d, batch, lim))
     throw InputError("--strategy persistent takes at most " + std::to_string(kPersistentMaxFeatures) +
-                     " features and a batch whose rows fit in shared memory");
-  const int64_t chunk = persistent_chunk_rows(d, batch);
-  const size_t smem = 2 * static_cast<size_t>(chunk) * static_cast<size_t>(d + 1) * sizeof(float);
+                     " features and a batch whose rows fit twice in " + std::to_string(persistent_stage_budget(lim)) +
+                     " bytes of shared memory");
+  const int64_t chunk = persistent_chunk_rows(d, batch, lim);
+  const SmemNeed need = persistent_smem(d, batch, lim);
+  const size_t smem = static_cast<size_t>(need.dynamic_bytes);
   const int D = next_pow2(d);
 #define LINREG_LAUNCH_PERSISTENT(DD)                                                                                 \
-  LINREG_CHECK(cudaFuncSetAttribute(persistent_epoch_kernel<DD>, cudaFuncAttributeMaxDynamicSharedMemorySize,       \
-                                    static_cast<int>(smem)));                                                        \
+  prepare_smem(reinterpret_cast<const void*>(&persistent_epoch_kernel<DD>), kPersistentStaticSmem, need,           \
+               "the persistent kernel");                                                                             \
   persistent_epoch_kernel<DD><<<1, kBlockSize, smem, stream>>>(n, d, batch, chunk, d_X, d_y, d_perm, d_params, lr, \
                                                                scale)
   switch (D) {

@@ -8,9 +8,12 @@
 //
 // Three strategies build on these (host/gpu/gpu_trainer.cpp):
 //   cublas      gather_residual → cublas_xt_r (Sgemv, device pointer mode) → sgd_update
-//   fused       fused_step: one kernel per step (sometimes two, see fused_plan) from batch sums
+//   fused       fused_step: one kernel per step (sometimes two, see fused_plan) from batch sums;
+//               two kernels side by side (FusedKernel): the reference row-group kernel and the
+//               tiled one (coalesced permutation loads, several rows in flight per warp, grid by
+//               occupancy), so a GPU run can time both
 //   persistent  persistent_epoch: one single-block kernel per epoch, w and b in registers
-// and one deterministic evaluation: batch_sums → the full-dataset loss in double.
+// and one evaluation, deterministic on a given card: loss_sum → the full-dataset loss in double.
 #pragma once
 
 #include <cstdint>
@@ -20,29 +23,23 @@
 
 #include "host/core/formulas.hpp"
 #include "kernels/launch.hpp"
+#include "kernels/launch_limits.hpp"
 
 namespace linreg::kern {
 
 // ---- geometry shared by the launchers and the trainer's buffer sizing -------------------------
+// lanes_per_row, feature slots, kMaxFusedFeatures, kMaxSumBlocks and the shared-memory arithmetic
+// live in kernels/launch_limits.hpp (plain C++, tested on the CPU).
 
-// Lanes that cooperate on one row: min(32, next power of two ≥ d). Each lane then holds
-// ceil(d / lanes) features, a compile-time bound of kMaxFeatureSlots.
-int lanes_per_row(int64_t d);
-constexpr int kMaxFeatureSlots = 16;
-// Largest d the gradient-summing kernels (fused strategy, gradient hook) take: 32 lanes × 16
-// slots. Larger d: the cublas strategy; loss_sum takes any d.
-constexpr int64_t kMaxFusedFeatures = 32 * kMaxFeatureSlots;
-
-// Most blocks a batch-sums launch uses (deterministic: depends on the row count and d only,
-// never on the card). Partials buffers hold (d + 2) · kMaxSumBlocks doubles.
-constexpr int kMaxSumBlocks = 1024;
-// Per fused SGD step we aim at this many blocks (≈ 2 per SM of an H100/H200).
+// Per fused SGD step the reference kernel uses this many blocks (≈ 2 per SM of an H100/H200),
+// fixed, so that its reduction order depends on (bt, d) alone.
 constexpr int kFusedStepBlocks = 256;
 // A fused step finalises inside its last block when the partials are at most this many
 // doubles (32 KB); larger ones get a second, feature-parallel kernel.
 constexpr int64_t kLastBlockMaxPartials = 4096;
 
 size_t partials_capacity(int64_t d);  // doubles a partials buffer needs for any launch here
+size_t loss_partials_capacity();      // what loss_sum alone needs, for any d
 
 // ---- cublas strategy ----------------------------------------------------------------------------
 
@@ -64,26 +61,42 @@ void sgd_update(const float* d_g, const float* d_r, int64_t bt, int64_t d, float
 
 // ---- batch sums: fused strategy, evaluation, gradient hook ----------------------------------
 
+// The fused step's batch-sums kernel: FusedKernel (launch_limits.hpp) says which.
+
 // How a batch-sums launch over `rows` rows is cut: `blocks` blocks of `rows_per_block` rows.
 struct SumPlan {
   int lanes = 1;            // lanes per row
   int slots = 1;            // feature slots per lane (power of two ≤ kMaxFeatureSlots; 0: loss only)
   int64_t rows_per_block = 0;
   int blocks = 0;
+  int tile_rows = 0;        // Tiled kernel: rows per warp tile; 0: the row-group kernel
   bool last_block_finalizes = false;  // fused step only
 };
+// Row-group geometry over at most max_blocks blocks. Throws InputError when the gradient form
+// (loss_only false) cannot take d.
 SumPlan sum_plan(int64_t rows, int64_t d, int max_blocks, bool loss_only = false);
-SumPlan fused_plan(int64_t bt, int64_t d);
+// Tiled geometry: whole tiles for every warp of a block, at most max_blocks blocks.
+SumPlan tiled_plan(int64_t rows, int64_t d, int max_blocks);
+// The fused step's plan on the current device (Tiled: max_blocks = one wave by occupancy).
+SumPlan fused_plan(int64_t bt, int64_t d, FusedKernel kernel = FusedKernel::Tiled);
+// Kernels (graph nodes) one fused_step launches: 1 or 2.
+int fused_step_kernels(int64_t bt, int64_t d, FusedKernel kernel = FusedKernel::Tiled);
+// Blocks of the evaluation (loss_sum) over n rows on the current device: one wave by occupancy,
+// at most kMaxSumBlocks.
+int loss_sum_blocks(int64_t n);
 
 // d_out[0..d+2) ← (Σ r·x_0, …, Σ r·x_{d−1}, Σ r, Σ loss_term(r, kind)) over the `rows` rows
 // perm[start + k] (or start + k when d_perm is null), accumulated in double in a fixed order:
-// deterministic, no atomics. d_partials holds partials_capacity(d) doubles. Two kernels.
+// deterministic, no atomics. d_partials holds partials_capacity(d) doubles. Two kernels; the
+// row-group geometry over at most kMaxSumBlocks blocks (so the bits depend on rows and d only).
 // Used for the full-dataset loss (Σ loss / n) and, by tests, as the analytic-gradient hook.
 void batch_sums(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start,
                 int64_t rows, int64_t d, const float* d_params, LossKind kind, double* d_partials,
                 double* d_out, cudaStream_t stream);
 
-// As batch_sums but only the loss sum, for any d: d_out[0] ← Σ loss_term(r, kind) over the n rows.
+// As batch_sums but only the loss sum, for any d: d_out[0] ← Σ loss_term(r, kind) over the n rows
+// (rows in order, loss_sum_blocks(n) blocks; 128 bytes of shared memory per block for any d).
+// d_partials holds at least loss_partials_capacity() doubles.
 void loss_sum(const float* d_X, const float* d_y, int64_t n, int64_t d, const float* d_params,
               LossKind kind, double* d_partials, double* d_out, cudaStream_t stream);
 
@@ -95,13 +108,13 @@ void loss_sum(const float* d_X, const float* d_y, int64_t n, int64_t d, const fl
 // Σ loss_term over the minibatch, before the update.
 void fused_step(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t start,
                 int64_t bt, int64_t d, float lr, double scale, LossKind kind, float* d_params,
-                double* d_partials, unsigned* d_ticket, double* d_step_loss, cudaStream_t stream);
+                double* d_partials, unsigned* d_ticket, double* d_step_loss, cudaStream_t stream,
+                FusedKernel kernel = FusedKernel::Tiled);
 
 // ---- persistent strategy -------------------------------------------------------------------
 
-// Whether persistent_epoch takes this shape: d ≤ kPersistentMaxFeatures and a minibatch that
-// fits the shared-memory staging buffers.
-constexpr int64_t kPersistentMaxFeatures = 16;
+// Whether persistent_epoch takes this shape on the current device: d ≤ kPersistentMaxFeatures and
+// a minibatch that fits the shared-memory staging buffers (launch_limits.hpp).
 bool persistent_supported(int64_t d, int64_t batch);
 
 // A whole epoch in one single-block kernel: warps 1..7 stage the permuted rows of the next

@@ -1,6 +1,7 @@
 # CUDA sources (kernels and their launchers), compiled only in CUDA builds, into the GPU module.
 list(APPEND LINREG_GPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cuda_check.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/device_limits.cpp
   ${CMAKE_CURRENT_LIST_DIR}/generate.cu
   ${CMAKE_CURRENT_LIST_DIR}/shuffle.cu
   ${CMAKE_CURRENT_LIST_DIR}/sgd_kernels.cu

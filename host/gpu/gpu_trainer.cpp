@@ -5,20 +5,29 @@
 // copy to pinned host memory — the only host synchronisation of the epoch. CUDA events time the
 // SGD pass (shuffle included) and the evaluation apart.
 //   cublas      per step: gather_residual → cublasSgemv (Xᵀr, device pointer mode) → sgd_update
-//   fused       per step: fused_step (1–2 kernels); the epoch's steps captured once as a CUDA
-//               graph and replayed each epoch (the permutation buffer is the same memory)
+//   fused       per step: fused_step (1–2 kernels); the epoch's steps captured once per fit as
+//               at most two CUDA graphs of bounded size (host/gpu/graph_chunks.hpp) and replayed
+//               each epoch (the permutation buffer is the same memory)
 //   persistent  per epoch: one single-block kernel running every step with w, b in registers
+// Before the timed epochs every kernel the run will launch is launched once on scratch
+// parameters (see warm_up), so the first epoch's time holds no lazy module loading and no
+// memory-pool growth.
 #include "host/gpu/gpu_trainer.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
+#include "host/gpu/graph_chunks.hpp"
+#include "host/gpu/strategy_rule.hpp"
 #include "host/train/trainer.hpp"
 #include "kernels/cuda_check.hpp"
+#include "kernels/device_limits.hpp"
 #include "kernels/device_resources.hpp"
 #include "kernels/generate.hpp"
 #include "kernels/sgd_kernels.hpp"
@@ -27,8 +36,6 @@
 namespace linreg {
 
 namespace {
-
-constexpr int64_t kPersistentAutoMaxBatch = 256;
 
 const char* strategy_label(Strategy s) {
   switch (s) {
@@ -42,11 +49,12 @@ const char* strategy_label(Strategy s) {
 
 class GpuTrainer final : public Trainer {
  public:
-  explicit GpuTrainer(int device) : device_(device) {
+  GpuTrainer(int device, const GpuTuning& tuning) : device_(device), tuning_(tuning) {
     LINREG_CHECK(cudaSetDevice(device_));
     cudaDeviceProp prop{};
     LINREG_CHECK(cudaGetDeviceProperties(&prop, device_));
     name_ = prop.name;
+    smem_ = kern::device_smem_limits(device_);
     stream_ = std::make_unique<CudaStream>();
     cublas_ = std::make_unique<CublasHandle>();
     LINREG_CHECK(cublasSetStream(cublas_->get(), stream_->get()));
@@ -142,7 +150,7 @@ class GpuTrainer final : public Trainer {
     std::vector<float> params(w);
     params.push_back(b);
     DeviceBuffer<float> d_params(params.size());
-    DeviceBuffer<double> partials(kern::partials_capacity(d_));
+    DeviceBuffer<double> partials(kern::loss_partials_capacity());
     DeviceBuffer<double> out(1);
     d_params.upload(params.data(), params.size(), stream());
     kern::loss_sum(X_.data(), y_.data(), n_, d_, d_params.data(), kind, partials.data(), out.data(), stream());
@@ -175,12 +183,14 @@ class GpuTrainer final : public Trainer {
     validate_train(opt, n_);
     set_device();
     const int64_t n = n_, d = d_, B = opt.batch_size;
-    Strategy strategy = opt.strategy == Strategy::Auto ? choose_strategy(n, d, B) : opt.strategy;
+    Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;
     const char* why = nullptr;
-    if (!strategy_supported(strategy, d, B, &why))
+    if (!gpu_rule::strategy_supported(strategy, d, B, smem_, &why))
       throw InputError(std::string("--strategy ") + strategy_label(strategy) + ": " + why);
     const double scale = grad_scale(opt.loss);
     const int64_t steps = kern::ceil_div(n, B);
+    const int64_t last_bt = n - (steps - 1) * B;  // the epoch's last step: its true size
+    const kern::FusedKernel fk = tuning_.fused_kernel;
     cudaStream_t s = stream();
 
     TrainResult res;
@@ -192,7 +202,9 @@ class GpuTrainer final : public Trainer {
     DeviceBuffer<float> d_params(params.size());
     d_params.upload(params.data(), params.size(), s);
     DeviceBuffer<uint32_t> perm(static_cast<size_t>(n));
-    DeviceBuffer<double> partials(kern::partials_capacity(d));
+    // Block partials: the fused step's (d + 2 per block) or only the evaluation's (2 per block).
+    DeviceBuffer<double> partials(strategy == Strategy::Fused ? kern::partials_capacity(d)
+                                                              : kern::loss_partials_capacity());
     DeviceBuffer<double> loss_out(2);  // [train loss sum, validation loss sum]
     DeviceBuffer<double> step_loss(1);
     DeviceBuffer<float> Xb, r, g;
@@ -203,17 +215,64 @@ class GpuTrainer final : public Trainer {
     }
     CudaEvent ev_start, ev_sgd, ev_eval;
 
-    // The fused strategy's epoch as one graph: each step's kernels read perm (same buffer every
-    // epoch) and update d_params in place. Built once per fit, before the timed epochs.
-    Graph graph;
-    if (strategy == Strategy::Fused) {
-      graph.capture(s, [&] {
-        for (int64_t t = 0; t < steps; ++t) {
-          const int64_t start = t * B, bt = std::min(B, n - start);
-          kern::fused_step(X_.data(), y_.data(), perm.data(), start, bt, d, opt.lr, scale, opt.loss,
-                           d_params.data(), partials.data(), ticket_.data(), step_loss.data(), s);
+    // Untimed: every kernel of the run once, on scratch parameters (before capture, so that any
+    // shared-memory opt-in happens outside it too).
+    {
+      DeviceBuffer<float> scratch(params.size());
+      LINREG_CHECK(cudaMemcpyAsync(scratch.data(), d_params.data(), params.size() * sizeof(float),
+                                   cudaMemcpyDeviceToDevice, s));
+      kern::device_permutation(n, opt.seed, 0, perm.data(), s);  // Thrust's kernels; the pool grows
+      for (const int64_t bt : {std::min(B, n), last_bt}) {
+        switch (strategy) {
+          case Strategy::Cublas:
+            kern::gather_residual(X_.data(), y_.data(), perm.data(), 0, bt, d, scratch.data(), Xb.data(), r.data(), s);
+            kern::cublas_xt_r(cublas_->get(), Xb.data(), r.data(), bt, d, consts_.data(), consts_.data() + 1,
+                              g.data());
+            kern::sgd_update(g.data(), r.data(), bt, d, opt.lr, scale, scratch.data(), s);
+            break;
+          case Strategy::Fused:
+            kern::fused_step(X_.data(), y_.data(), perm.data(), 0, bt, d, opt.lr, scale, opt.loss, scratch.data(),
+                             partials.data(), ticket_.data(), step_loss.data(), s, fk);
+            break;
+          case Strategy::Persistent:
+            kern::persistent_epoch(X_.data(), y_.data(), perm.data(), bt, d, B, opt.lr, scale, scratch.data(), s);
+            break;
+          case Strategy::Auto: break;
         }
-      });
+      }
+      kern::loss_sum(X_.data(), y_.data(), n, d, scratch.data(), opt.loss, partials.data(), loss_out.data(), s);
+      sync();
+    }
+
+    // The fused strategy's epoch as CUDA graphs of at most tuning_.graph_max_nodes kernel nodes:
+    // a chunk graph of K full steps reading a staging copy of the permutation (replayed
+    // full_chunks times per epoch, each after a copy of its K·B entries) and a tail graph of the
+    // remaining steps reading the permutation itself. Each step's kernels read the same rows as
+    // one graph of every step would and update d_params in place. Built once per fit, untimed.
+    gpu_rule::GraphChunks chunks;
+    DeviceBuffer<uint32_t> stage;
+    Graph chunk_graph, tail_graph;
+    if (strategy == Strategy::Fused) {
+      const int nodes = std::max(kern::fused_step_kernels(B, d, fk), kern::fused_step_kernels(last_bt, d, fk));
+      chunks = gpu_rule::graph_chunks(steps, B, nodes, tuning_.graph_max_nodes);
+      // Steps first_step .. first_step + count, their rows at rows[t·B − first_row ...).
+      auto capture = [&](Graph& graph, const uint32_t* rows, int64_t first_row, int64_t first_step, int64_t count) {
+        graph.capture(s, [&] {
+          for (int64_t t = first_step; t < first_step + count; ++t) {
+            const int64_t start = t * B, bt = std::min(B, n - start);
+            kern::fused_step(X_.data(), y_.data(), rows, start - first_row, bt, d, opt.lr, scale, opt.loss,
+                             d_params.data(), partials.data(), ticket_.data(), step_loss.data(), s, fk);
+          }
+        });
+        graph.upload(s);
+      };
+      if (chunks.full_chunks > 0) {
+        stage.resize(static_cast<size_t>(chunks.stage_entries));
+        // Steps 0 .. K − 1 (all full) against the staging buffer; each replay stands for chunk c.
+        capture(chunk_graph, stage.data(), 0, 0, chunks.steps_per_chunk);
+      }
+      capture(tail_graph, perm.data(), 0, chunks.tail_first_step, chunks.tail_steps);
+      sync();
     }
 
     for (int64_t e = 0; e < opt.epochs; ++e) {
@@ -235,7 +294,13 @@ class GpuTrainer final : public Trainer {
           }
           break;
         case Strategy::Fused:
-          graph.launch(s);
+          for (int64_t c = 0; c < chunks.full_chunks; ++c) {
+            LINREG_CHECK(cudaMemcpyAsync(stage.data(), perm.data() + c * chunks.stage_entries,
+                                         static_cast<size_t>(chunks.stage_entries) * sizeof(uint32_t),
+                                         cudaMemcpyDeviceToDevice, s));
+            chunk_graph.launch(s);
+          }
+          tail_graph.launch(s);
           break;
         case Strategy::Persistent:
           kern::persistent_epoch(X_.data(), y_.data(), perm.data(), n, d, B, opt.lr, scale, d_params.data(), s);
@@ -279,6 +344,8 @@ class GpuTrainer final : public Trainer {
   }
 
   int device_ = 0;
+  GpuTuning tuning_;
+  kern::SmemLimits smem_;  // this device's shared-memory limits: the strategy rule's input
   std::string name_;
   std::unique_ptr<CudaStream> stream_;
   std::unique_ptr<CublasHandle> cublas_;
@@ -292,32 +359,33 @@ class GpuTrainer final : public Trainer {
 
 }  // namespace
 
-Strategy choose_strategy(int64_t /*n*/, int64_t d, int64_t batch) {
-  if (batch <= kPersistentAutoMaxBatch && kern::persistent_supported(d, batch)) return Strategy::Persistent;
-  if (d <= kern::kMaxFusedFeatures) return Strategy::Fused;
-  return Strategy::Cublas;
+Strategy choose_strategy(int64_t n, int64_t d, int64_t batch) {
+  return gpu_rule::choose_strategy(n, d, batch, kern::kHopperSmem);
 }
 
 bool strategy_supported(Strategy s, int64_t d, int64_t batch, const char** why) {
-  const char* reason = nullptr;
-  switch (s) {
-    case Strategy::Persistent:
-      if (!kern::persistent_supported(d, batch))
-        reason = "needs at most 16 features and a batch that fits the kernel's shared memory";
-      break;
-    case Strategy::Fused:
-      if (d > kern::kMaxFusedFeatures) reason = "takes at most 512 features; use --strategy cublas";
-      break;
-    case Strategy::Cublas:
-      if (batch > INT32_MAX || d > INT32_MAX) reason = "cuBLAS takes at most 2^31 - 1 rows and features";
-      break;
-    case Strategy::Auto: break;
-  }
-  if (why) *why = reason;
-  return reason == nullptr;
+  return gpu_rule::strategy_supported(s, d, batch, kern::kHopperSmem, why);
 }
 
-std::unique_ptr<Trainer> create_gpu_trainer(int device) { return std::make_unique<GpuTrainer>(device); }
+GpuTuning gpu_tuning_from_environment() {
+  GpuTuning t;
+  if (const char* v = std::getenv("LINREG_FUSED_KERNEL"); v && *v) {
+    const std::string k(v);
+    if (k == kern::fused_kernel_name(kern::FusedKernel::Tiled)) {
+      t.fused_kernel = kern::FusedKernel::Tiled;
+    } else if (k == kern::fused_kernel_name(kern::FusedKernel::RowGroups)) {
+      t.fused_kernel = kern::FusedKernel::RowGroups;
+    } else {
+      throw InputError("LINREG_FUSED_KERNEL: expected tiled or rowgroups, got '" + k + "'");
+    }
+  }
+  return t;
+}
+
+std::unique_ptr<Trainer> create_gpu_trainer(int device, const GpuTuning& tuning) {
+  if (tuning.graph_max_nodes < 2) throw InputError("GPU tuning: a graph needs room for at least one step (2 nodes)");
+  return std::make_unique<GpuTrainer>(device, tuning);
+}
 
 
 }  // namespace linreg

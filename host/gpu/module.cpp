@@ -59,7 +59,9 @@ class CudaBackend final : public GpuBackend {
     return p;
   }
 
-  std::unique_ptr<Trainer> make_trainer(int device) const override { return create_gpu_trainer(device); }
+  std::unique_ptr<Trainer> make_trainer(int device) const override {
+    return create_gpu_trainer(device, gpu_tuning_from_environment());
+  }
 
   void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const override {
     gram_augmented_gpu(X, y, n, d, gram);

@@ -1,4 +1,4 @@
-// GPU analytic gradients against central finite differences in double (issue 2, test 3), through
+// GPU analytic gradients against central finite differences in double , through
 // the launcher-level hooks: kern::batch_sums (the fused/persistent reduction's math, double) and
 // the cublas strategy's pieces (gather_residual → cublasSgemv, float).
 //

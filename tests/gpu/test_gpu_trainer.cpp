@@ -1,13 +1,17 @@
-// The GPU trainer against the CPU trainer (same data, same permutations) for every strategy:
-// per-epoch losses and parameters within the derived bound of gpu_test_util.hpp; determinism
-// (bit for bit); device shuffles equal to host_permutation inside the trainer; the lab's problem;
-// divergence; validation set and loss(). Skipped with a reason when no GPU is usable.
+// The GPU trainer against the CPU trainer (same data, same permutations) for every strategy and
+// both fused kernels: per-epoch losses and parameters within the derived bound of
+// gpu_test_util.hpp; determinism (bit for bit); device shuffles equal to host_permutation inside
+// the trainer; capped CUDA graphs equal to uncapped ones bit for bit; the persistent kernel over
+// several staged chunks; the lab's problem; divergence; validation set and loss(), up to 8192
+// features. Skipped with a reason when no GPU is usable.
 #if LINREG_HAVE_CUDA
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +22,7 @@
 #include "host/train/device.hpp"
 #include "host/train/permutation.hpp"
 #include "host/train/trainer.hpp"
+#include "kernels/launch_limits.hpp"
 #include "tests/gpu/gpu_test_util.hpp"
 
 namespace linreg {
@@ -39,6 +44,27 @@ std::string shape_name(const Shape& s) {
 
 const Strategy kStrategies[] = {Strategy::Cublas, Strategy::Fused, Strategy::Persistent};
 
+// A strategy with, for fused, the kernel it runs.
+struct Variant {
+  Strategy strategy;
+  kern::FusedKernel kernel;
+};
+const Variant kVariants[] = {{Strategy::Cublas, kern::FusedKernel::Tiled},
+                             {Strategy::Fused, kern::FusedKernel::Tiled},
+                             {Strategy::Fused, kern::FusedKernel::RowGroups},
+                             {Strategy::Persistent, kern::FusedKernel::Tiled}};
+
+std::string variant_name(const Variant& v) {
+  return std::string(strategy_name(v.strategy)) +
+         (v.strategy == Strategy::Fused ? std::string(" (") + kern::fused_kernel_name(v.kernel) + ")" : "");
+}
+
+GpuTuning tuning_for(kern::FusedKernel k) {
+  GpuTuning t;
+  t.fused_kernel = k;
+  return t;
+}
+
 SyntheticSpec spec_for(const Shape& s, uint64_t seed) {
   SyntheticSpec spec;
   spec.examples = s.n;
@@ -52,12 +78,13 @@ SyntheticSpec spec_for(const Shape& s, uint64_t seed) {
 // GPU (every strategy that takes the shape) vs CPU on identical data and permutations.
 class GpuVsCpu : public ::testing::TestWithParam<Shape> {};
 
-TEST_P(GpuVsCpu, TrajectoriesAgreeWithinDerivedBound) {
-  LINREG_REQUIRE_GPU();
-  const Shape s = GetParam();
+// Runs every variant that takes the shape against the CPU trainer; returns how many ran.
+int check_against_cpu(const Shape& s, const Variant* variants, size_t count) {
   auto gpu = create_gpu_trainer(0);
   gpu->generate(spec_for(s, 1234));
   const HostDataset ds = gpu->download();  // exactly the GPU's data, so only the SGD differs
+  auto gpu_rows = create_gpu_trainer(0, tuning_for(kern::FusedKernel::RowGroups));
+  gpu_rows->load(ds);
   auto cpu = make_cpu_trainer();
   cpu->load(ds);
 
@@ -69,17 +96,22 @@ TEST_P(GpuVsCpu, TrajectoriesAgreeWithinDerivedBound) {
   opt.seed = 99;
   const auto perms = host_perms(s.n, opt.seed, s.epochs);
   const TrainResult ref_cpu = cpu->fit_with_permutations(opt, perms);
-  ASSERT_EQ(ref_cpu.epochs_run, s.epochs);
+  EXPECT_EQ(ref_cpu.epochs_run, s.epochs);
+  if (ref_cpu.epochs_run != s.epochs) return 0;
 
   int ran = 0;
-  for (Strategy st : kStrategies) {
+  for (size_t vi = 0; vi < count; ++vi) {
+    const Variant& v = variants[vi];
+    const Strategy st = v.strategy;
     if (!strategy_supported(st, s.d, s.batch)) continue;
     ++ran;
     opt.strategy = st;
-    const TrainResult got = gpu->fit_with_permutations(opt, perms);
-    SCOPED_TRACE(std::string("strategy ") + got.strategy);
-    ASSERT_EQ(got.epochs_run, s.epochs);
-    ASSERT_FALSE(got.diverged);
+    Trainer& trainer = (st == Strategy::Fused && v.kernel == kern::FusedKernel::RowGroups) ? *gpu_rows : *gpu;
+    const TrainResult got = trainer.fit_with_permutations(opt, perms);
+    SCOPED_TRACE("strategy " + variant_name(v));
+    EXPECT_EQ(got.epochs_run, s.epochs);
+    EXPECT_FALSE(got.diverged);
+    if (got.epochs_run != s.epochs) continue;
     const auto model = st == Strategy::Cublas ? gputest::cublas_model() : gputest::double_model();
     const auto bound = reference_trajectory(ds, opt, perms, model, gputest::double_model());
     // 1.25: margin for the first-order terms of the bound (magnitudes taken on the reference).
@@ -98,7 +130,17 @@ TEST_P(GpuVsCpu, TrajectoriesAgreeWithinDerivedBound) {
     // shows here points at the GPU; one that does not points at the CPU side.
     EXPECT_LE(param_distance(got.w, got.b, bound.w, bound.b), tol_p) << "GPU vs in-test double reference";
   }
-  EXPECT_GE(ran, 2) << "cublas and fused take every shape here";
+  return ran;
+}
+
+TEST_P(GpuVsCpu, TrajectoriesAgreeWithinDerivedBound) {
+  LINREG_REQUIRE_GPU();
+  const Shape s = GetParam();
+  const int ran = check_against_cpu(s, kVariants, std::size(kVariants));
+  EXPECT_GE(ran, 1) << "cublas takes every shape";
+  if (s.d <= kern::kMaxFusedFeatures) {
+    EXPECT_GE(ran, 3) << "cublas and both fused kernels take every shape up to 512 features";
+  }
 }
 
 // Sizes after STYLE.md: 1, 31/32/33, 255/256/257, 1023/1024/1025, an odd prime, a large case;
@@ -115,6 +157,28 @@ INSTANTIATE_TEST_SUITE_P(GpuShapes, GpuVsCpu,
                                            Shape{2053, 64, 256, 2, LossKind::Mse},
                                            Shape{2053, 256, 512, 2, LossKind::HalfMse},
                                            Shape{1031, 600, 128, 1, LossKind::HalfMse},  // cublas only past 512
+                                           Shape{257, 1000, 64, 1, LossKind::HalfMse},   // --features 1000
+                                           Shape{100003, 2, 10, 1, LossKind::HalfMse}),
+                         [](const ::testing::TestParamInfo<Shape>& i) { return shape_name(i.param); });
+
+// The persistent kernel over several staged chunks (its double buffering: warps 1..7 fill one
+// buffer while warp 0 steps through the other), and the fused kernels on the same shapes: the
+// shapes scripts/gpu-check.sh runs under compute-sanitizer's racecheck.
+class GpuRaceShapes : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(GpuRaceShapes, PersistentAndFusedMatchCpu) {
+  LINREG_REQUIRE_GPU();
+  const Shape s = GetParam();
+  EXPECT_LT(kern::persistent_chunk_rows(s.d, s.batch, kern::kHopperSmem), s.n) << "meant to span several chunks";
+  const Variant v[] = {{Strategy::Persistent, kern::FusedKernel::Tiled},
+                       {Strategy::Fused, kern::FusedKernel::Tiled},
+                       {Strategy::Fused, kern::FusedKernel::RowGroups}};
+  EXPECT_EQ(check_against_cpu(s, v, std::size(v)), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(GpuRace, GpuRaceShapes,
+                         ::testing::Values(Shape{1023, 16, 64, 2, LossKind::HalfMse},
+                                           Shape{4099, 7, 100, 2, LossKind::Mse},
                                            Shape{100003, 2, 10, 1, LossKind::HalfMse}),
                          [](const ::testing::TestParamInfo<Shape>& i) { return shape_name(i.param); });
 
@@ -132,27 +196,55 @@ TEST(GpuTrainer, DeterministicAndDeviceShuffleMatchesHost) {
   const Shape shapes[] = {{1000, 2, 10, 3, LossKind::HalfMse}, {20011, 16, 1024, 2, LossKind::HalfMse},
                           {40009, 256, 4096, 2, LossKind::Mse}};
   for (const Shape& s : shapes) {
-    auto gpu = create_gpu_trainer(0);
-    gpu->generate(spec_for(s, 5));
-    for (Strategy st : kStrategies) {
-      if (!strategy_supported(st, s.d, s.batch)) continue;
+    for (const Variant& v : kVariants) {
+      if (!strategy_supported(v.strategy, s.d, s.batch)) continue;
+      auto gpu = create_gpu_trainer(0, tuning_for(v.kernel));
+      gpu->generate(spec_for(s, 5));
       TrainOptions opt;
       opt.batch_size = s.batch;
       opt.epochs = s.epochs;
       opt.loss = s.loss;
       opt.seed = 2024;
-      opt.strategy = st;
+      opt.strategy = v.strategy;
       const TrainResult r1 = gpu->fit(opt);
       const TrainResult r2 = gpu->fit(opt);
       const TrainResult r3 = gpu->fit_with_permutations(opt, host_perms(s.n, opt.seed, s.epochs));
-      SCOPED_TRACE(shape_name(s) + " strategy " + r1.strategy);
+      SCOPED_TRACE(shape_name(s) + " strategy " + variant_name(v));
       EXPECT_TRUE(same_bits(r1, r2)) << "two runs differ";
       EXPECT_TRUE(same_bits(r1, r3)) << "device shuffle differs from host_permutation";
     }
   }
 }
 
-// The lab's problem (issue 2, test 1) on every strategy.
+// The fused strategy's graphs capped at a few nodes (many chunk replays, each after a copy of its
+// slice of the permutation) give the same bits as the default cap, for both kernels and for
+// epochs whose last step is short (1023 rows) or full (1000).
+TEST(GpuTrainer, CappedGraphsAreBitIdentical) {
+  LINREG_REQUIRE_GPU();
+  for (const Shape& s : {Shape{1023, 16, 10, 2, LossKind::HalfMse}, Shape{1000, 40, 10, 2, LossKind::Mse}}) {
+    for (kern::FusedKernel k : {kern::FusedKernel::Tiled, kern::FusedKernel::RowGroups}) {
+      TrainOptions opt;
+      opt.batch_size = s.batch;
+      opt.epochs = s.epochs;
+      opt.loss = s.loss;
+      opt.strategy = Strategy::Fused;
+      const GpuTuning base = tuning_for(k);
+      auto ref_trainer = create_gpu_trainer(0, base);
+      ref_trainer->generate(spec_for(s, 17));
+      const TrainResult ref = ref_trainer->fit(opt);
+      for (int64_t cap : {2, 3, 16, 101}) {
+        GpuTuning t = base;
+        t.graph_max_nodes = cap;
+        auto gpu = create_gpu_trainer(0, t);
+        gpu->generate(spec_for(s, 17));
+        const TrainResult got = gpu->fit(opt);
+        EXPECT_TRUE(same_bits(ref, got)) << shape_name(s) << " kernel " << kern::fused_kernel_name(k) << " cap " << cap;
+      }
+    }
+  }
+}
+
+// The lab's problem on every strategy.
 TEST(GpuTrainer, LabProblemConverges) {
   LINREG_REQUIRE_GPU();
   auto gpu = create_gpu_trainer(0);
@@ -180,7 +272,8 @@ TEST(GpuTrainer, LabProblemConverges) {
 }
 
 TEST(GpuTrainer, AutoRule) {
-  // Pure host logic, but it lives in the CUDA build only.
+  // Pure host logic (the full sweep is in tests/kernels/test_launch_limits.cpp); these are the
+  // module's entry points to it.
   EXPECT_EQ(choose_strategy(1000, 2, 10), Strategy::Persistent);
   EXPECT_EQ(choose_strategy(100000, 2, 10), Strategy::Persistent);
   EXPECT_EQ(choose_strategy(1000000, 16, 1024), Strategy::Fused);
@@ -223,7 +316,9 @@ TEST(GpuTrainer, DivergenceStopsAtFirstNonFiniteEpoch) {
 // double evaluation within the evaluation bound (same parameters: only rounding differs).
 TEST(GpuTrainer, ValidationAndLossEvaluation) {
   LINREG_REQUIRE_GPU();
-  for (const Shape& s : {Shape{1025, 3, 32, 2, LossKind::HalfMse}, Shape{777, 600, 64, 2, LossKind::Mse}}) {
+  // Up to 8192 features: the evaluation's shared memory no longer grows with d.
+  for (const Shape& s : {Shape{1025, 3, 32, 2, LossKind::HalfMse}, Shape{777, 600, 64, 2, LossKind::Mse},
+                         Shape{400, 766, 64, 1, LossKind::HalfMse}, Shape{301, 8192, 64, 1, LossKind::Mse}}) {
     SCOPED_TRACE(shape_name(s));
     const HostDataset train = generate_synthetic_host(spec_for(s, 11));
     Shape vs = s;
@@ -266,6 +361,26 @@ TEST(GpuTrainer, RejectsBadInput) {
   perms[0][5] = 100;  // out of range
   opt.epochs = 1;
   EXPECT_THROW(gpu->fit_with_permutations(opt, perms), InputError);
+}
+
+// LINREG_FUSED_KERNEL picks the fused kernel for `linreg` (host logic: runs without a GPU).
+TEST(GpuTuning, FusedKernelFromEnvironment) {
+  const char* old = std::getenv("LINREG_FUSED_KERNEL");
+  const std::string saved = old ? old : "";
+  ::unsetenv("LINREG_FUSED_KERNEL");
+  EXPECT_EQ(gpu_tuning_from_environment().fused_kernel, kern::FusedKernel::Tiled);
+  EXPECT_EQ(gpu_tuning_from_environment().graph_max_nodes, gpu_rule::kGraphMaxNodes);
+  ::setenv("LINREG_FUSED_KERNEL", "rowgroups", 1);
+  EXPECT_EQ(gpu_tuning_from_environment().fused_kernel, kern::FusedKernel::RowGroups);
+  ::setenv("LINREG_FUSED_KERNEL", "tiled", 1);
+  EXPECT_EQ(gpu_tuning_from_environment().fused_kernel, kern::FusedKernel::Tiled);
+  ::setenv("LINREG_FUSED_KERNEL", "fast", 1);
+  EXPECT_THROW(gpu_tuning_from_environment(), InputError);
+  if (old) {
+    ::setenv("LINREG_FUSED_KERNEL", saved.c_str(), 1);
+  } else {
+    ::unsetenv("LINREG_FUSED_KERNEL");
+  }
 }
 
 }  // namespace
