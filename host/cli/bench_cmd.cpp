@@ -1,7 +1,6 @@
 // `linreg bench`: CPU vs GPU (every strategy) SGD throughput on a grid of problems, as a table,
 // JSON and an SVG chart, optionally beside PyTorch's figures (--compare). Flags are checked,
 // and the --compare file read, before anything runs, so that a typo never costs a long run.
-#include <sys/stat.h>
 
 #include <iostream>
 #include <map>
@@ -13,10 +12,11 @@
 #include "bench/grid.hpp"
 #include "bench/runner.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/output_plan.hpp"
+#include "host/data/model_io.hpp"
 #include "host/train/device.hpp"
 #include "host/core/config.hpp"
 #include "host/core/error.hpp"
-#include "host/io/atomic_file.hpp"
 #include "host/train/trainer.hpp"
 
 namespace linreg::cli {
@@ -29,7 +29,7 @@ struct BenchFlags {
   std::string rows;
   int64_t epochs = 5;
   int64_t warmup = 1;
-  double budget = -1;  // < 0: the grid's default
+  double budget = 0;  // seconds; only used when --budget is given
   uint64_t seed = 42;
   std::string json, plot, compare;
 };
@@ -49,31 +49,21 @@ std::vector<Strategy> parse_strategies(const std::string& text) {
   while (std::getline(ss, item, ',')) {
     const auto it = names.find(item);
     if (it == names.end())
-      throw InputError("--strategy: unknown strategy '" + item + "' (choose all or a comma list of auto|cublas|fused|persistent)");
+      throw UsageError("--strategy: unknown strategy '" + item + "' (choose all or a comma list of auto|cublas|fused|persistent)");
     for (Strategy s : out)
-      if (s == it->second) throw InputError("--strategy: '" + item + "' is listed twice");
+      if (s == it->second) throw UsageError("--strategy: '" + item + "' is listed twice");
     out.push_back(it->second);
   }
   if (out.empty() || text.back() == ',')
-    throw InputError("--strategy: expected all or a comma list of auto|cublas|fused|persistent");
+    throw UsageError("--strategy: expected all or a comma list of auto|cublas|fused|persistent");
   return out;
-}
-
-// An output file's folder must exist before the bench runs for minutes.
-void check_output_path(const std::string& path, const std::string& flag) {
-  if (path.empty()) throw InputError(flag + ": empty file name");
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw InputError(flag + " " + path + ": folder '" + dir + "' does not exist");
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-int run_bench_cmd(const BenchFlags& f) {
+int run_bench_cmd(const BenchFlags& f, const CLI::App& sub) {
   bench::Settings s;
   const std::vector<bench::Problem> grid = f.quick ? bench::quick_grid() : bench::default_grid();
   s.grid_name = f.quick ? "quick" : "default";
@@ -96,41 +86,47 @@ int run_bench_cmd(const BenchFlags& f) {
     s.run_gpu = true;
     s.run_cpu = !probe_gpu().usable;
   } else {
-    throw InputError("--device: unknown value '" + f.device + "' (choose all|auto|gpu|cpu)");
+    throw UsageError("--device: unknown value '" + f.device + "' (choose all|auto|gpu|cpu)");
   }
   s.strategies = parse_strategies(f.strategy);
   if (f.epochs < kMinTimedEpochs)
-    throw InputError("--epochs must be at least " + std::to_string(kMinTimedEpochs) + " (got " + std::to_string(f.epochs) +
+    throw UsageError("--epochs must be at least " + std::to_string(kMinTimedEpochs) + " (got " + std::to_string(f.epochs) +
                      "): a median of fewer timed epochs is not worth reporting");
-  if (f.epochs > 10000) throw InputError("--epochs must be at most 10000");
-  if (f.warmup < 1 || f.warmup > 100) throw InputError("--warmup must be between 1 and 100 (got " + std::to_string(f.warmup) + ")");
+  if (f.epochs > 10000) throw UsageError("--epochs must be at most 10000");
+  if (f.warmup < 1 || f.warmup > 100) throw UsageError("--warmup must be between 1 and 100 (got " + std::to_string(f.warmup) + ")");
   s.timed_epochs = f.epochs;
   s.warmup_epochs = f.warmup;
-  if (f.budget >= 0 && !(f.budget > 0)) throw InputError("--budget must be a number of seconds > 0");
-  s.cpu_row_budget_seconds = f.budget > 0 ? f.budget : (f.quick ? kQuickBudget : kDefaultBudget);
+  if (sub.count("--budget") && !(f.budget > 0))
+    throw UsageError("--budget: must be a number of seconds > 0 (got " + shortest_text(f.budget) + ")");
+  s.cpu_row_budget_seconds = sub.count("--budget") ? f.budget : (f.quick ? kQuickBudget : kDefaultBudget);
   s.seed = f.seed;
   s.progress = &std::cerr;
 
-  if (!f.json.empty()) check_output_path(f.json, "--json");
-  if (!f.plot.empty()) {
-    if (!ends_with(f.plot, ".svg")) throw InputError("--plot " + f.plot + ": the chart is SVG; name the file *.svg");
-    check_output_path(f.plot, "--plot");
+  // Outputs checked before minutes of timing: writable, distinct, at most one on stdout (then the
+  // table goes to stderr).
+  OutputPlan outputs;
+  if (sub.count("--json")) outputs.add(f.json, "--json");
+  if (sub.count("--plot")) {
+    outputs.add(f.plot, "--plot");
+    if (outputs.target("--plot")->kind == OutputTarget::Kind::File && !ends_with(f.plot, ".svg"))
+      throw UsageError("--plot " + terminal_text(f.plot) + ": the chart is SVG; name the file *.svg");
   }
+  if (!f.compare.empty()) outputs.add_input("--compare", f.compare);
+  outputs.check();
+  std::ostream& os = outputs.report_stream();
   nlohmann::json torch;
   if (!f.compare.empty()) torch = bench::load_compare_file(f.compare);
 
   bench::Report report = bench::run_bench(s);
   if (!f.compare.empty()) bench::join_compare(report, torch, f.compare);
 
-  std::cout << bench::format_table(report) << std::flush;
-  if (!f.json.empty()) {
-    write_file_atomic(f.json, bench::report_json(report).dump(2) + "\n");
-    std::cout << "wrote " << f.json << '\n';
-  }
-  if (!f.plot.empty()) {
-    write_file_atomic(f.plot, bench::render_chart_svg(report));
-    std::cout << "wrote " << f.plot << '\n';
-  }
+  os << bench::format_table(report) << std::flush;
+  if (!f.json.empty()) outputs.set("--json", data::json_text(bench::report_json(report), 2) + "\n");
+  if (!f.plot.empty()) outputs.set("--plot", bench::render_chart_svg(report));
+  outputs.commit();
+  const auto where = [](const std::string& p) { return p == "-" ? std::string("stdout") : terminal_text(p); };
+  if (!f.json.empty()) os << "wrote " << where(f.json) << '\n';
+  if (!f.plot.empty()) os << "wrote " << where(f.plot) << '\n';
   return 0;
 }
 
@@ -150,18 +146,23 @@ void add_bench_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--rows", f->rows,
                   "grid rows by number (1,3) or problems NxD:bB[:eE] (e.g. 200kx64:b256:e3), comma-separated");
   sub->add_option("--epochs", f->epochs, "timed epochs per row, at least 5 (small rows time 4x as many)")
-      ->capture_default_str();
-  sub->add_option("--warmup", f->warmup, "untimed warm-up epochs per row")->capture_default_str();
+      ->capture_default_str()
+      ->transform(decimal_integer());
+  sub->add_option("--warmup", f->warmup, "untimed warm-up epochs per row")->capture_default_str()
+      ->transform(decimal_integer());
   sub->add_option("--budget", f->budget,
                   "wall-clock seconds a CPU row may take, data generation included; larger rows are scaled "
-                  "down with a note (default 120, 15 with --quick)");
+                  "down with a note (default 120, 15 with --quick)")
+      ->transform(decimal_number(false));
   sub->add_option("--seed", f->seed, "seed of the synthetic data and the shuffles")->capture_default_str()
-      ->check(non_negative_integer());
-  sub->add_option("--json", f->json, "write every row, the device names and copy bandwidths to this JSON file");
-  sub->add_option("--plot", f->plot, "write the samples/s chart to this SVG file");
+      ->transform(decimal_integer(true));
+  sub->add_option("--json", f->json,
+                  "write every row, the device names and copy bandwidths to this JSON file (- is stdout; the table "
+                  "then goes to stderr)");
+  sub->add_option("--plot", f->plot, "write the samples/s chart to this SVG file (- is stdout)");
   sub->add_option("--compare", f->compare,
                   "JSON from bench/pytorch_reference.py: adds PyTorch's times and our speedup over them");
-  cmds.emplace_back(sub, [f] { return run_bench_cmd(*f); });
+  cmds.emplace_back(sub, [f, sub] { return run_bench_cmd(*f, *sub); });
 }
 
 }  // namespace linreg::cli

@@ -5,29 +5,14 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cerrno>
-#include <cstdlib>
 #include <string>
 #include <functional>
 #include <utility>
 #include <vector>
 
-namespace linreg::cli {
+#include "host/cli/flags.hpp"
 
-// For unsigned options such as --seed: CLI11 would read "-1" as 2^64 − 1, and its own
-// NonNegativeNumber prints the whole range of a double. One clear message instead.
-inline CLI::Validator non_negative_integer() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
-          return "'" + value + "' is not a non-negative integer";
-        errno = 0;
-        std::strtoull(value.c_str(), nullptr, 10);
-        if (errno == ERANGE) return "'" + value + "' is larger than 18446744073709551615";
-        return {};
-      },
-      "UINT");
-}
+namespace linreg::cli {
 
 // The flag a configuration setting comes from (SettingError::setting → "--batch-size"); every
 // command spells a setting with the same flag.

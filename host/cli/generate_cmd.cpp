@@ -1,17 +1,19 @@
 // `linreg generate`: the lab's synthetic set (the very data `linreg train` generates for the same
 // flags and --seed) written as CSV with a header x0..x{d-1},y. Values are written in their
 // shortest round-trip form, so `train --data` on the file sees exactly the same floats.
+#include <cfloat>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/output_plan.hpp"
 #include "host/core/config.hpp"
-#include "host/data/csv.hpp"
 #include "host/core/dataset.hpp"
 #include "host/core/error.hpp"
-#include "host/io/atomic_file.hpp"
+#include "host/data/csv.hpp"
 
 namespace linreg::cli {
 namespace {
@@ -22,15 +24,25 @@ struct GenerateFlags {
   std::string out;
 };
 
+
 int run_generate(GenerateFlags& f, const CLI::App& sub) {
-  if (f.out.empty()) throw InputError("--out: empty path");
-  if (!f.true_w.empty()) {
-    f.spec.true_w = parse_float_list(f.true_w, "--true-w");
+  if (f.out.empty()) throw UsageError("--out: empty path");
+  if (sub.count("--true-w")) {
+    f.spec.true_w = parse_decimal_list(f.true_w, "--true-w");
     if (sub.count("--features") == 0) f.spec.features = static_cast<int64_t>(f.spec.true_w.size());
   }
   validate_synthetic(f.spec);
+  check_labels_fit_float32(f.spec);
+  // The output is checked before the data is drawn; with --out - the summary goes to stderr.
+  OutputPlan outputs;
+  outputs.add(f.out, "--out");
+  outputs.check();
   const HostDataset ds = generate_synthetic_host(f.spec);
   const int64_t n = ds.n, d = ds.d;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(ds.y[static_cast<size_t>(i)]))
+      throw InputError("row " + std::to_string(i + 1) + "'s label overflows float32 with these --true-w, --true-b and "
+                       "--noise; use smaller weights");
   // Columns as pointers into a column-major copy (format_csv takes columns).
   std::vector<float> cols(static_cast<size_t>(n * d));
   for (int64_t i = 0; i < n; ++i)
@@ -43,10 +55,14 @@ int run_generate(GenerateFlags& f, const CLI::App& sub) {
   }
   names.push_back("y");
   ptrs.push_back(ds.y.data());
-  const std::string text = data::format_csv(names, ptrs, n);
-  write_file_atomic(f.out, text);
-  std::cout << "wrote " << n << " examples with " << d << " features (seed " << f.spec.seed << ") to " << f.out
-            << " (" << text.size() << " bytes)\n";
+  std::string text = data::format_csv(names, ptrs, n);
+  cols = {};
+  const size_t bytes = text.size();
+  outputs.set("--out", std::move(text));
+  outputs.commit();
+  outputs.report_stream() << "wrote " << count_of(n, "example") << " with " << count_of(d, "feature") << " (seed "
+                          << f.spec.seed << ") to " << (f.out == "-" ? std::string("stdout") : terminal_text(f.out))
+                          << " (" << count_of(static_cast<int64_t>(bytes), "byte") << ")\n";
   return 0;
 }
 
@@ -56,15 +72,18 @@ void add_generate_command(CLI::App& root, Commands& cmds) {
   auto f = std::make_shared<GenerateFlags>();
   CLI::App* sub = root.add_subcommand(
       "generate", "Write the lab's synthetic dataset (X ~ N(0,1), y = Xw + b + noise) as a CSV file");
-  sub->add_option("--examples", f->spec.examples, "number of examples (rows)")->capture_default_str();
-  sub->add_option("--features", f->spec.features, "number of features")->capture_default_str();
+  sub->add_option("--examples", f->spec.examples, "number of examples (rows)")->capture_default_str()
+      ->transform(decimal_integer());
+  sub->add_option("--features", f->spec.features, "number of features")->capture_default_str()
+      ->transform(decimal_integer());
   sub->add_option("--true-w", f->true_w,
                   "true weights, comma list (default: 2,-3.4 for 2 features, else w_j = 4j/d - 2)");
-  sub->add_option("--true-b", f->spec.true_b, "true bias")->capture_default_str();
-  sub->add_option("--noise", f->spec.noise, "standard deviation of the label noise")->capture_default_str();
+  sub->add_option("--true-b", f->spec.true_b, "true bias")->capture_default_str()->transform(decimal_number(true));
+  sub->add_option("--noise", f->spec.noise, "standard deviation of the label noise")->capture_default_str()
+      ->transform(decimal_number(true));
   sub->add_option("--seed", f->spec.seed, "seed (the same data as `linreg train --seed`)")->capture_default_str()
-      ->check(non_negative_integer());
-  sub->add_option("--out", f->out, "the CSV file to write (header x0,...,x{d-1},y)")->required();
+      ->transform(decimal_integer(true));
+  sub->add_option("--out", f->out, "the CSV file to write (header x0,...,x{d-1},y); - is stdout")->required();
   cmds.emplace_back(sub, [f, sub] { return run_generate(*f, *sub); });
 }
 

@@ -2,17 +2,18 @@
 // columns are found in the file by name (any order; other columns are ignored); the target column
 // may be absent, and when it is present the metrics are reported too. Predictions are computed in
 // double and written as CSV (one column, "prediction"), atomically.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/output_plan.hpp"
+#include "host/core/error.hpp"
 #include "host/data/csv.hpp"
 #include "host/data/metrics.hpp"
 #include "host/data/model_io.hpp"
-#include "host/core/error.hpp"
-#include "host/io/atomic_file.hpp"
 
 namespace linreg::cli {
 namespace {
@@ -22,22 +23,43 @@ struct PredictFlags {
   std::string data;
   std::string out;
   bool json = false;
+  bool no_header = false;
 };
 
 int run_predict(PredictFlags& f) {
-  if (f.model.empty()) throw InputError("--model: empty path");
-  if (f.data.empty()) throw InputError("--data: empty path");
-  if (f.json && (f.out.empty() || f.out == "-"))
-    throw InputError("--json: needs --out FILE (without it the predictions themselves go to stdout)");
-  const data::Model model = data::load_model(f.model);
+  if (f.model.empty()) throw UsageError("--model: empty path");
+  if (f.data.empty()) throw UsageError("--data: empty path");
+  if (f.model == "-" && f.data == "-") throw UsageError("--model - and --data -: only one input can be stdin");
+  const bool to_stdout = f.out.empty() || f.out == "-";
+  if (f.json && to_stdout)
+    throw UsageError("--json: needs --out FILE (without it the predictions themselves go to stdout)");
+  // The output first: it must be writable and not one of the inputs before anything is read.
+  OutputPlan outputs;
+  outputs.add(to_stdout ? "-" : f.out, "--out");
+  outputs.add_input("--model", f.model);
+  outputs.add_input("--data", f.data);
+  outputs.check(f.json ? "--json" : "");
+  const bool summary_to_stderr = outputs.any_on_stdout();
 
+  const data::Model model = data::load_model(f.model);
   data::CsvOptions opt;
   opt.target = model.target;
   opt.target_required = false;
   opt.columns = model.features;
-  opt.columns_flag = "model '" + f.model + "' feature";
+  opt.columns_flag = "model '" + data::input_name(f.model) + "' feature";
+  opt.header = !f.no_header;
+  opt.read.on_wait = [](const std::string& name) {
+    std::cerr << "linreg: note: waiting for data on " << terminal_text(name) << " (nothing has been written to it yet)\n";
+  };
   const data::CsvRead in = data::read_csv(f.data, opt);
   const std::vector<double> pred = data::predict(in.data, model.w, model.b);
+  // Weights that are finite can still carry a prediction past the double range: an "inf" in the
+  // output would be taken for a value.
+  for (size_t i = 0; i < pred.size(); ++i)
+    if (!std::isfinite(pred[i]))
+      throw InputError("the prediction for row " + std::to_string(i + 1) + " of " + data::input_name(f.data) + " is " +
+                       data::number_text(pred[i]) + ": the model's weights times the data's values overflow double (" +
+                       data::input_name(f.model) + " does not fit this data's scale)");
 
   std::string text = "prediction\n";
   text.reserve(text.size() + pred.size() * 20);
@@ -45,23 +67,25 @@ int run_predict(PredictFlags& f) {
     text += data::shortest(v);
     text += '\n';
   }
-  const bool to_stdout = f.out.empty() || f.out == "-";
   data::Metrics m;
   if (in.has_target) m = data::compute_metrics(in.data.y, pred);
-  if (to_stdout) {
-    std::cout << text;
+  outputs.set("--out", std::move(text));
+  outputs.commit();
+  if (summary_to_stderr) {
     if (in.has_target) std::cerr << "linreg: " << model.target << ": " << data::metrics_text(m) << '\n';
     return 0;
   }
-  write_file_atomic(f.out, text);
   if (f.json) {
     nlohmann::json j = {{"model", f.model}, {"data", f.data}, {"out", f.out}, {"rows", in.data.n},
                         {"features", model.features}, {"target", model.target}};
     j["metrics"] = in.has_target ? data::metrics_json(m) : nlohmann::json(nullptr);
-    std::cout << j.dump() << std::endl;
+    std::cout << data::json_text(j) << std::endl;
   } else {
-    std::cout << "wrote " << in.data.n << " predictions of '" << model.target << "' to " << f.out << '\n';
-    if (in.has_target) std::cout << model.target << " (present in " << f.data << "): " << data::metrics_text(m) << '\n';
+    std::cout << "wrote " << count_of(in.data.n, "prediction") << " of '" << model.target << "' to "
+              << terminal_text(f.out) << '\n';
+    if (in.has_target)
+      std::cout << model.target << " (present in " << terminal_text(data::input_name(f.data))
+                << "): " << data::metrics_text(m) << '\n';
   }
   return 0;
 }
@@ -72,7 +96,9 @@ void add_predict_command(CLI::App& root, Commands& cmds) {
   auto f = std::make_shared<PredictFlags>();
   CLI::App* sub = root.add_subcommand("predict", "Apply a saved model (linreg train --save) to a CSV file");
   sub->add_option("--model", f->model, "the model file written by linreg train --save")->required();
-  sub->add_option("--data", f->data, "CSV with a header naming (at least) the model's feature columns")->required();
+  sub->add_option("--data", f->data, "CSV with a header naming (at least) the model's feature columns; - is stdin")
+      ->required();
+  sub->add_flag("--no-header", f->no_header, "--data has no header row: its columns are c1, c2, ...");
   sub->add_option("--out", f->out, "where to write the predictions as CSV (default or '-': stdout)");
   sub->add_flag("--json", f->json, "with --out FILE: print one JSON object (rows, metrics) on stdout");
   cmds.emplace_back(sub, [f] { return run_predict(*f); });

@@ -6,30 +6,38 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "host/cli/flags.hpp"
+#include "host/cli/output_plan.hpp"
 #include "host/core/config.hpp"
 #include "host/data/metrics.hpp"
 
 namespace linreg {
 
 std::string epoch_line(const EpochReport& rep) {
-  char buf[128];
-  if (rep.val_loss >= 0)
-    std::snprintf(buf, sizeof buf, "epoch %lld, loss %f, val loss %f", static_cast<long long>(rep.epoch), rep.train_loss,
-                  rep.val_loss);
-  else
-    std::snprintf(buf, sizeof buf, "epoch %lld, loss %f", static_cast<long long>(rep.epoch), rep.train_loss);
-  return buf;
+  std::string line = "epoch " + std::to_string(rep.epoch) + ", loss " + data::number_text(rep.train_loss, "%f");
+  // val_loss < 0 means no validation set; a NaN one (diverged) is shown.
+  if (!(rep.val_loss < 0)) line += ", val loss " + data::number_text(rep.val_loss, "%f");
+  return line;
+}
+
+int64_t epoch_stride(int64_t epochs, int64_t max_lines) {
+  int64_t k = 1;
+  for (int step = 0; epochs > 0 && (epochs - 1) / max_lines >= k; ++step)  // epochs > max_lines·k
+    k = step % 3 == 1 ? k / 2 * 5 : k * 2;  // 1, 2, 5, 10, 20, 50, ...
+  return k;
+}
+
+std::string ordinal(int64_t n) {
+  const int64_t last2 = n % 100, last = n % 10;
+  const char* suffix = (last2 >= 11 && last2 <= 13) ? "th" : last == 1 ? "st" : last == 2 ? "nd" : last == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
 }
 
 std::string format_values(const std::vector<float>& v, size_t max_items) {
   std::ostringstream os;
   os << '[';
   const size_t shown = std::min(v.size(), max_items);
-  for (size_t i = 0; i < shown; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v[i]));
-    os << (i ? ", " : "") << buf;
-  }
+  for (size_t i = 0; i < shown; ++i) os << (i ? ", " : "") << data::number_text(static_cast<double>(v[i]));
   if (shown < v.size()) os << ", ... (" << v.size() << " values)";
   os << ']';
   return os.str();
@@ -103,11 +111,9 @@ std::string synthetic_summary(const TrainPlan& p, const TrainOutcome& o) {
   std::snprintf(buf, sizeof buf, "b: %.6g   true b: %.6g   error in b: %.3g\n", static_cast<double>(b),
                 static_cast<double>(p.synthetic.true_b), static_cast<double>(p.synthetic.true_b - b));
   os << buf;
-  std::snprintf(buf, sizeof buf,
-                "trained %lld epochs of %lld examples in %.3f ms (%.3g samples/s, %s); loss evaluation %.3f ms\n",
-                static_cast<long long>(o.fit.epochs_run), static_cast<long long>(o.train_rows),
-                o.fit.train_seconds * 1e3, run_samples_per_second(o), o.fit.method.c_str(), o.fit.eval_seconds * 1e3);
-  os << buf;
+  std::snprintf(buf, sizeof buf, " in %.3f ms (%.3g samples/s, %s); loss evaluation %.3f ms\n", o.fit.train_seconds * 1e3,
+                run_samples_per_second(o), o.fit.method.c_str(), o.fit.eval_seconds * 1e3);
+  os << "trained " << cli::count_of(o.fit.epochs_run, "epoch") << " of " << cli::count_of(o.train_rows, "example") << buf;
   return os.str();
 }
 
@@ -170,13 +176,14 @@ std::string text_report(const RunReport& r) {
   } else {
     os << "weights (original units):\n" << weights_table(o.feature_names, o.fit.w, o.fit.b);
     char buf[256];
-    if (p.method == Method::Sgd)
-      std::snprintf(buf, sizeof buf, "trained %lld epochs of %lld examples in %.3f ms (%.3g samples/s, %s)\n",
-                    static_cast<long long>(o.fit.epochs_run), static_cast<long long>(o.train_rows),
-                    o.fit.train_seconds * 1e3, run_samples_per_second(o), o.fit.method.c_str());
-    else
-      std::snprintf(buf, sizeof buf, "solved the normal equations of %lld examples in %.3f ms (%s)\n",
-                    static_cast<long long>(o.train_rows), o.fit.train_seconds * 1e3, o.fit.method.c_str());
+    if (p.method == Method::Sgd) {
+      std::snprintf(buf, sizeof buf, " in %.3f ms (%.3g samples/s, %s)\n", o.fit.train_seconds * 1e3,
+                    run_samples_per_second(o), o.fit.method.c_str());
+      os << "trained " << cli::count_of(o.fit.epochs_run, "epoch") << " of " << cli::count_of(o.train_rows, "example");
+    } else {
+      std::snprintf(buf, sizeof buf, " in %.3f ms (%s)\n", o.fit.train_seconds * 1e3, o.fit.method.c_str());
+      os << "solved the normal equations of " << cli::count_of(o.train_rows, "example");
+    }
     os << buf;
   }
   if (o.has_metrics) {
@@ -184,8 +191,9 @@ std::string text_report(const RunReport& r) {
     os << (val ? "train:      " : "train: ") << data::metrics_text(o.train_metrics) << '\n';
     if (val) os << "validation: " << data::metrics_text(o.validation_metrics) << '\n';
   }
-  if (!r.model_path.empty()) os << "model saved to " << r.model_path << '\n';
-  if (!r.plot_path.empty()) os << "plot saved to " << r.plot_path << '\n';
+  const auto where = [](const std::string& path) { return path == "-" ? std::string("stdout") : cli::terminal_text(path); };
+  if (!r.model_path.empty()) os << "model saved to " << where(r.model_path) << '\n';
+  if (!r.plot_path.empty()) os << "plot saved to " << where(r.plot_path) << '\n';
   return os.str();
 }
 
@@ -197,19 +205,36 @@ nlohmann::json run_json(const RunReport& r) {
   j["examples"] = o.train_rows;
   j["features"] = o.features;
   if (p.method == Method::Normal) {
-    // The SGD settings as given, for a uniform schema; the solver does not use them.
+    // The SGD settings do not apply to the exact solver: null, for a uniform schema.
     j["strategy"] = o.fit.method;
-    j["batch_size"] = p.sgd.batch_size;
-    j["lr"] = json_float(p.sgd.lr);
-    j["epochs"] = p.sgd.epochs;
-    j["epochs_run"] = o.fit.epochs_run;
+    j["batch_size"] = nullptr;
+    j["lr"] = nullptr;
+    j["epochs"] = nullptr;
+    j["epochs_run"] = 0;
     j["solve_seconds"] = o.fit.train_seconds;
   }
   j.erase("loss");
   j["loss_kind"] = loss_name(p.sgd.loss);
   j["loss"] = final_loss(p, o);
-  j["epoch_losses"] = o.fit.epoch_losses;
-  if (!o.fit.epoch_val_losses.empty()) j["epoch_val_losses"] = o.fit.epoch_val_losses;
+  // A long run's history, thinned as its lines are: every k-th epoch and the last, with the
+  // epoch numbers beside them.
+  const int64_t stride = p.method == Method::Sgd ? epoch_stride(p.sgd.epochs) : 1;
+  if (stride == 1) {
+    j["epoch_losses"] = o.fit.epoch_losses;
+    if (!o.fit.epoch_val_losses.empty()) j["epoch_val_losses"] = o.fit.epoch_val_losses;
+  } else {
+    nlohmann::json epochs = nlohmann::json::array(), tr = nlohmann::json::array(), va = nlohmann::json::array();
+    const size_t n_loss = o.fit.epoch_losses.size();
+    for (size_t e = 0; e < n_loss; ++e) {
+      if ((e + 1) % static_cast<size_t>(stride) != 0 && e + 1 != n_loss) continue;
+      epochs.push_back(e + 1);
+      tr.push_back(o.fit.epoch_losses[e]);
+      if (e < o.fit.epoch_val_losses.size()) va.push_back(o.fit.epoch_val_losses[e]);
+    }
+    j["epoch_losses"] = tr;
+    if (!o.fit.epoch_val_losses.empty()) j["epoch_val_losses"] = va;
+    j["epoch_loss_epochs"] = epochs;
+  }
   j["w"] = weights_json(o.fit);
   j["b"] = bias_json(o.fit);
   if (o.synthetic) {

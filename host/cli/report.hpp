@@ -20,8 +20,15 @@ struct RunReport {
   std::string plot_path;   // --plot, or empty
 };
 
-// The lab's epoch line: "epoch 1, loss 0.040213".
+// The lab's epoch line: "epoch 1, loss 0.040213" ("nan", never "-nan", when it diverged).
 std::string epoch_line(const EpochReport& rep);
+
+// A long run's history is thinned: the epoch lines printed and the --json epoch_losses hold every
+// epoch up to kEpochLines epochs; beyond, every k-th (k = 1, 2 or 5 × 10^m, the smallest that
+// keeps at most kEpochLines) and the last (and, printed, any non-finite one).
+constexpr int64_t kEpochLines = 1000;
+int64_t epoch_stride(int64_t epochs, int64_t max_lines = kEpochLines);
+std::string ordinal(int64_t n);  // "2nd", "100th"
 
 // "[2, -3.4]" with up to `max_items` values (then ", ... (256 values)").
 std::string format_values(const std::vector<float>& v, size_t max_items = 8);

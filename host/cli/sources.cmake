@@ -6,4 +6,6 @@ list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/bench_cmd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tutorial_cmd.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/flags.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/output_plan.cpp
 )

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cfloat>
+#include <new>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -16,11 +19,13 @@
 #include <string>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/output_plan.hpp"
 #include "host/cli/report.hpp"
 #include "host/core/config.hpp"
 #include "host/core/error.hpp"
 #include "host/data/csv.hpp"
 #include "host/data/fit_plot.hpp"
+#include "host/data/metrics.hpp"
 #include "host/data/model_io.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/train/pipeline.hpp"
@@ -47,6 +52,7 @@ struct TrainFlags {
   std::string plot_feature;
   std::string solver = "sgd";
   bool quiet = false;
+  bool no_header = false;
 };
 
 const std::map<std::string, DeviceChoice> kDevices{{"auto", DeviceChoice::Auto}, {"gpu", DeviceChoice::Gpu},
@@ -64,23 +70,25 @@ auto lookup(const Map& m, const std::string& key, const std::string& flag) {
   if (it == m.end()) {
     std::string choices;
     for (const auto& kv : m) choices += (choices.empty() ? "" : "|") + kv.first;
-    throw InputError(flag + ": unknown value '" + key + "' (choose " + choices + ")");
+    throw UsageError(flag + ": unknown value '" + key + "' (choose " + choices + ")");
   }
   return it->second;
 }
 
 using Clock = std::chrono::steady_clock;
 
-// "epoch 3/10  loss 0.0123  val 0.0145  2.1e+07 samples/s  2.3 s left" on one terminal line,
-// redrawn at most ten times a second; only when stderr is a terminal.
+// Progress on stderr (off with --quiet). On a terminal: "epoch 3/10  loss 0.0123  val 0.0145
+// 2.1e+07 samples/s  2.3 s left" on one line, redrawn at most ten times a second. Elsewhere (a
+// log, a pipe): a plain line after 3 s and then every 30 s, so that a long run in a script still
+// shows signs of life without flooding the log.
 class Progress {
  public:
   Progress(bool enabled, int64_t epochs, int64_t examples)
-      : on_(enabled && ::isatty(STDERR_FILENO) == 1), epochs_(epochs), examples_(examples) {}
+      : tty_(::isatty(STDERR_FILENO) == 1), on_(enabled), epochs_(epochs), examples_(examples) {}
   ~Progress() { finish(); }
   // Clears the progress line so that a line can be printed on the same terminal (stdout).
   void clear() {
-    if (on_ && drawn_) std::fprintf(stderr, "\r\033[K");
+    if (on_ && tty_ && drawn_) std::fprintf(stderr, "\r\033[K");
     std::fflush(stderr);
   }
   // force: redraw even within 100 ms of the last one (after clear()).
@@ -88,89 +96,112 @@ class Progress {
     if (!on_) return;
     train_s_ += rep.epoch_seconds;
     const auto now = Clock::now();
-    if (!force && drawn_ && rep.epoch < epochs_ && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    drawn_ = true;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
+    if (tty_) {
+      if (!force && drawn_ && rep.epoch < epochs_ && now - last_ < std::chrono::milliseconds(100)) return;
+    } else {
+      if (elapsed < next_plain_s_ || rep.epoch >= epochs_) return;
+      next_plain_s_ = elapsed + 30;
+    }
+    last_ = now;
     const double left = elapsed / static_cast<double>(rep.epoch) * static_cast<double>(epochs_ - rep.epoch);
     const double sps = train_s_ > 0 ? static_cast<double>(examples_) * static_cast<double>(rep.epoch) / train_s_ : 0;
-    char val[48] = "";
-    if (rep.val_loss >= 0) std::snprintf(val, sizeof val, "  val %.6g", rep.val_loss);
-    std::fprintf(stderr, "\r\033[Kepoch %lld/%lld  loss %.6g%s  %.3g samples/s  %.1f s left",
-                 static_cast<long long>(rep.epoch), static_cast<long long>(epochs_), rep.train_loss, val, sps, left);
+    const std::string val = rep.val_loss < 0 ? "" : "  val " + data::number_text(rep.val_loss);
+    if (tty_) {
+      drawn_ = true;
+      std::fprintf(stderr, "\r\033[Kepoch %lld/%lld  loss %s%s  %.3g samples/s  %s left",
+                   static_cast<long long>(rep.epoch), static_cast<long long>(epochs_),
+                   data::number_text(rep.train_loss).c_str(), val.c_str(), sps, duration_text(left).c_str());
+    } else {
+      std::fprintf(stderr, "linreg: epoch %lld/%lld  loss %s%s  %.3g samples/s  %s elapsed, about %s left\n",
+                   static_cast<long long>(rep.epoch), static_cast<long long>(epochs_),
+                   data::number_text(rep.train_loss).c_str(), val.c_str(), sps, duration_text(elapsed).c_str(),
+                   duration_text(left).c_str());
+    }
     std::fflush(stderr);
   }
   void finish() {
-    if (on_ && drawn_) std::fprintf(stderr, "\r\033[K");
+    if (on_ && tty_ && drawn_) std::fprintf(stderr, "\r\033[K");
     std::fflush(stderr);
     drawn_ = false;
   }
 
  private:
-  bool on_;
+  static std::string duration_text(double s) {
+    char buf[32];
+    if (s < 120) std::snprintf(buf, sizeof buf, "%.1f s", s);
+    else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+    else if (s < 172800) std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+    else std::snprintf(buf, sizeof buf, "%.3g days", s / 86400);
+    return buf;
+  }
+
+  bool tty_, on_;
   int64_t epochs_, examples_;
   bool drawn_ = false;
   double train_s_ = 0;
+  double next_plain_s_ = 3;
   Clock::time_point start_ = Clock::now(), last_ = Clock::now();
 };
 
-// An output path must be writable before a long run starts: its folder exists and is writable.
-void check_writable(const std::string& path, const std::string& flag) {
-  if (path.empty()) throw InputError(flag + ": empty path");
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw InputError(flag + " '" + path + "': cannot write in '" + dir + "' (" + std::strerror(errno) + ")");
-}
-
-
 std::string diverged_message(const TrainPlan& plan, const FitResult& fit) {
-  char buf[320];
-  std::snprintf(buf, sizeof buf,
-                "training diverged at epoch %lld (loss %g): --lr %g is too large for this data; try a smaller --lr%s",
-                static_cast<long long>(fit.epochs_run), fit.epoch_losses.back(), static_cast<double>(plan.sgd.lr),
-                plan.csv_path.empty() || plan.standardize ? "" : " or --standardize");
-  return buf;
+  const double last = fit.epoch_losses.empty() ? NAN : fit.epoch_losses.back();
+  return "training diverged at epoch " + std::to_string(fit.epochs_run) + " (loss " + data::number_text(last, "%g") +
+         "): --lr " + shortest_text(json_float(plan.sgd.lr)) + " is too large for this data; try a smaller --lr" +
+         (plan.csv_path.empty() || plan.standardize ? "" : " or --standardize");
 }
 
 // "data: FILE: 442 rows (354 train, 88 validation), 10 features, target 'y'; read in ..."
 std::string data_line(const TrainPlan& plan, const TrainOutcome& o) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "data: %s: %lld rows (%lld train, %lld validation), %lld features, target '%s'; read in %.3f s (%.0f MB/s)\n",
-                plan.csv_path.c_str(), static_cast<long long>(o.train_rows + o.validation_rows),
-                static_cast<long long>(o.train_rows), static_cast<long long>(o.validation_rows),
-                static_cast<long long>(o.features), o.target_name.c_str(), o.read_seconds,
+  char speed[96];
+  std::snprintf(speed, sizeof speed, "; read in %.3f s (%.0f MB/s)\n", o.read_seconds,
                 o.read_seconds > 0 ? o.read_bytes / o.read_seconds / 1e6 : 0.0);
-  return buf;
+  return "data: " + terminal_text(data::input_name(plan.csv_path)) + ": " +
+         count_of(o.train_rows + o.validation_rows, "row") + " (" + std::to_string(o.train_rows) + " train, " +
+         std::to_string(o.validation_rows) + " validation), " + count_of(o.features, "feature") + ", target '" +
+         o.target_name + "'" + speed;
 }
 
+
+
 // Flags → the plan, checking how flags relate (each value's own checks are the library's).
-TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub) {
+TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& outputs) {
   const bool with_data = !f.data.empty();
-  if (sub.count("--data") && f.data.empty()) throw InputError("--data: empty path");
+  if (sub.count("--data") && f.data.empty()) throw UsageError("--data: empty path");
   if (with_data) {
     for (const char* flag : {"--examples", "--features", "--true-w", "--true-b", "--noise"})
       if (sub.count(flag))
-        throw InputError(std::string(flag) + ": not used with --data (the file decides the data; pick columns with "
+        throw UsageError(std::string(flag) + ": not used with --data (the file decides the data; pick columns with "
                                              "--columns)");
   } else {
-    for (const char* flag : {"--target", "--columns"})
-      if (sub.count(flag)) throw InputError(std::string(flag) + ": needs --data FILE");
+    for (const char* flag : {"--target", "--columns", "--no-header"})
+      if (sub.count(flag)) throw UsageError(std::string(flag) + ": needs --data FILE");
   }
-  if (sub.count("--plot-feature") && f.plot.empty()) throw InputError("--plot-feature: needs --plot FILE");
+  if (sub.count("--plot-feature") && f.plot.empty()) throw UsageError("--plot-feature: needs --plot FILE");
   if (!(f.val_fraction >= 0.0 && f.val_fraction < 1.0))
-    throw InputError("--val-fraction: must be at least 0 and below 1 (got " + std::to_string(f.val_fraction) + ")");
-  if (sub.count("--save") && f.save.empty()) throw InputError("--save: empty path");
-  if (sub.count("--plot") && f.plot.empty()) throw InputError("--plot: empty path");
+    throw UsageError("--val-fraction: must be at least 0 and below 1 (got " + shortest_text(f.val_fraction) + ")");
+  if (sub.count("--save") && f.save.empty()) throw UsageError("--save: empty path");
+  if (sub.count("--plot") && f.plot.empty()) throw UsageError("--plot: empty path");
+  if (f.solver == "normal") {
+    // The exact solution has no learning rate, epochs, batches or GPU step: a value given for
+    // one of them would be silently ignored and then reported.
+    for (const char* flag : {"--lr", "--epochs", "--batch-size", "--strategy"})
+      if (sub.count(flag))
+        throw UsageError(std::string(flag) + ": not used by --solver normal (the exact least-squares solution has no "
+                                             "learning rate, epochs, batches or GPU step strategy); leave it out");
+  }
 
   TrainPlan plan;
   plan.csv_path = f.data;
   plan.csv.target = f.target;
+  plan.csv.header = !f.no_header;
+  plan.csv.read.on_wait = [](const std::string& name) {
+    std::cerr << "linreg: note: waiting for data on " << terminal_text(name) << " (nothing has been written to it yet)\n";
+  };
   if (!f.columns.empty()) plan.csv.columns = data::split_names(f.columns, "--columns");
   plan.synthetic = f.spec;
   if (sub.count("--true-w") != 0) {  // given, even if empty: an empty list is an error
-    plan.synthetic.true_w = parse_float_list(f.true_w, "--true-w");
+    plan.synthetic.true_w = parse_decimal_list(f.true_w, "--true-w");
     // --true-w alone sets the feature count; with --features they must agree.
     if (sub.count("--features") == 0) plan.synthetic.features = static_cast<int64_t>(plan.synthetic.true_w.size());
   }
@@ -183,13 +214,18 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub) {
   plan.val_fraction = f.val_fraction;
   plan.standardize = f.standardize;
   plan.need_rows = !f.plot.empty();
-  if (!with_data) validate_synthetic(plan.synthetic);
+  if (!with_data) {
+    validate_synthetic(plan.synthetic);
+    check_labels_fit_float32(plan.synthetic);
+  }
   // Settings that do not depend on the data fail before any is read (the batch size is checked
   // against the rows once they are known).
   if (plan.method == Method::Sgd) validate_train(plan.sgd, std::max<int64_t>(plan.sgd.batch_size, 1));
-  // Outputs must be writable before any work.
-  if (!f.save.empty()) check_writable(f.save, "--save");
-  if (!f.plot.empty()) check_writable(f.plot, "--plot");
+  // Outputs must be writable, and distinct from the input and each other, before any work.
+  if (!f.save.empty()) outputs.add(f.save, "--save");
+  if (!f.plot.empty()) outputs.add(f.plot, "--plot");
+  if (with_data) outputs.add_input("--data", f.data);
+  outputs.check(f.json ? "--json" : "");
   return plan;
 }
 
@@ -210,7 +246,9 @@ std::string render_plot(const TrainFlags& f, const TrainPlan& plan, const TrainO
   in.train_losses = o.fit.epoch_losses;
   in.val_losses = o.fit.epoch_val_losses;
   in.loss_name = loss_name(plan.sgd.loss);
-  const std::string base = o.synthetic ? std::string("synthetic data") : f.data.substr(f.data.find_last_of('/') + 1);
+  // The file's name as a title: its bytes may be anything, the SVG must stay valid UTF-8.
+  const std::string base =
+      o.synthetic ? std::string("synthetic data") : terminal_text(data::input_name(f.data.substr(f.data.find_last_of('/') + 1)));
   in.title = base + ": " + o.target_name + " against " + o.feature_names[static_cast<size_t>(feature)] +
              (plan.method == Method::Normal ? " (normal equations)" : "");
   in.seed = plan.sgd.seed;
@@ -218,7 +256,10 @@ std::string render_plot(const TrainFlags& f, const TrainPlan& plan, const TrainO
 }
 
 int run_train(TrainFlags& f, const CLI::App& sub) {
-  const TrainPlan plan = plan_from_flags(f, sub);
+  OutputPlan outputs;
+  const TrainPlan plan = plan_from_flags(f, sub, outputs);
+  // With an output on stdout (--save -, --plot -), the report goes to stderr.
+  std::ostream& os = outputs.report_stream();
   if (f.standardize && plan.method == Method::Normal)
     std::cerr << "linreg: note: --standardize does not change --solver normal (the exact solution does not depend on "
                  "the feature scales; the centred system is solved in double)\n";
@@ -226,6 +267,7 @@ int run_train(TrainFlags& f, const CLI::App& sub) {
   // The exact solver has no epochs: its lines wait for the solve, so that a refused system is
   // one line on stderr and nothing on stdout.
   const bool print_early = plan.method == Method::Sgd;
+  const int64_t stride = epoch_stride(plan.sgd.epochs, kEpochLines);
   std::string header;
   std::unique_ptr<Progress> progress;
   int64_t plot_feature = 0;
@@ -235,40 +277,48 @@ int run_train(TrainFlags& f, const CLI::App& sub) {
       std::cerr << "linreg: warning: column '" << o.feature_names[j]
                 << "' is constant in the training rows; its weight is not determined by the data\n";
     if (print_early && !o.note.empty()) std::cerr << "linreg: note: " << o.note << '\n';
+    if (print_early && stride > 1 && !f.json)
+      std::cerr << "linreg: note: " << plan.sgd.epochs << " epochs: printing every " << ordinal(stride)
+                << " epoch's line and the last\n";
     header = f.json ? "" : (o.synthetic ? "" : data_line(plan, o)) + "device: " + o.device + " (" + o.backend + ")\n";
-    if (print_early) std::cout << header << std::flush;
+    if (print_early) os << header << std::flush;
     progress = std::make_unique<Progress>(!f.quiet && print_early, plan.sgd.epochs, o.train_rows);
   };
   const auto on_epoch = [&](const EpochReport& rep) {
-    if (!f.json) {
+    const bool shown = stride == 1 || rep.epoch % stride == 0 || rep.epoch == plan.sgd.epochs ||
+                       !std::isfinite(rep.train_loss) || std::isnan(rep.val_loss);
+    if (!f.json && shown) {
       progress->clear();
-      std::cout << epoch_line(rep) << std::endl;
+      os << epoch_line(rep) << std::endl;
     }
-    progress->epoch(rep, !f.json);
+    progress->epoch(rep, !f.json && shown);
   };
-  const TrainOutcome out = run_training(plan, on_data, on_start, on_epoch);
-  if (progress) progress->finish();
-  if (!print_early) {
-    if (!out.note.empty()) std::cerr << "linreg: note: " << out.note << '\n';
-    std::cout << header << std::flush;
+  TrainOutcome out;
+  try {
+    out = run_training(plan, on_data, on_start, on_epoch);
+  } catch (const std::bad_alloc&) {
+    if (progress) progress->finish();
+    if (plan.csv_path.empty())
+      throw InputError("out of host memory for --examples " + std::to_string(plan.synthetic.examples) +
+                       " x --features " + std::to_string(plan.synthetic.features) + "; use fewer examples or features");
+    throw InputError("out of host memory for the data of " + data::input_name(plan.csv_path) +
+                     "; it is too large for this machine (use fewer rows or --columns)");
   }
+  if (progress) progress->finish();
+  if (!print_early && !out.note.empty()) std::cerr << "linreg: note: " << out.note << '\n';
+  // The epoch's line is out (above); the error follows it.
   if (out.fit.diverged) throw InputError(diverged_message(plan, out.fit));
 
   RunReport report{&plan, &out, f.save, f.plot};
-  // The model file and the plot are rendered before either is written; both appear or neither.
-  const std::string model_text = f.save.empty() ? "" : data::model_to_json(run_model(report)).dump(2) + "\n";
-  const std::string plot_text = f.plot.empty() ? "" : render_plot(f, plan, out, plot_feature);
-  if (!plot_text.empty()) write_file_atomic(f.plot, plot_text);
-  if (!model_text.empty()) {
-    try {
-      write_file_atomic(f.save, model_text);
-    } catch (...) {
-      if (!plot_text.empty()) std::remove(f.plot.c_str());
-      throw;
-    }
-  }
-  if (f.json) std::cout << run_json(report).dump() << std::endl;
-  else std::cout << text_report(report);
+  // The model file and the plot are rendered, then written together: each appears whole, and a
+  // failure of either leaves both targets as they were.
+  if (!f.save.empty()) outputs.set("--save", data::json_text(data::model_to_json(run_model(report)), 2) + "\n");
+  if (!f.plot.empty()) outputs.set("--plot", render_plot(f, plan, out, plot_feature));
+  outputs.commit();
+  // The exact solver prints nothing until its files are written: a failure is one line on stderr.
+  if (!print_early) os << header;
+  if (f.json) std::cout << data::json_text(run_json(report)) << std::endl;
+  else os << text_report(report);
   return 0;
 }
 
@@ -281,19 +331,19 @@ void add_train_command(CLI::App& root, Commands& cmds) {
       "Fit y = Xw + b by minibatch SGD (or exactly, --solver normal) on the lab's synthetic data or a CSV file");
   sub->add_option("--device", f->device, "auto | gpu | cpu (auto: the GPU when usable, else the CPU)")
       ->capture_default_str();
-  sub->add_option("--examples", f->spec.examples, "number of synthetic examples")->capture_default_str();
-  sub->add_option("--features", f->spec.features, "number of synthetic features")->capture_default_str();
+  sub->add_option("--examples", f->spec.examples, "number of synthetic examples")->capture_default_str()->transform(decimal_integer());
+  sub->add_option("--features", f->spec.features, "number of synthetic features")->capture_default_str()->transform(decimal_integer());
   sub->add_option("--true-w", f->true_w,
                   "true weights, comma list (default: 2,-3.4 for 2 features, else w_j = 4j/d - 2)");
-  sub->add_option("--true-b", f->spec.true_b, "true bias")->capture_default_str();
-  sub->add_option("--noise", f->spec.noise, "standard deviation of the label noise")->capture_default_str();
-  sub->add_option("--batch-size", f->opt.batch_size, "minibatch size")->capture_default_str();
-  sub->add_option("--lr", f->opt.lr, "learning rate")->capture_default_str();
-  sub->add_option("--epochs", f->opt.epochs, "passes over the data")->capture_default_str();
+  sub->add_option("--true-b", f->spec.true_b, "true bias")->capture_default_str()->transform(decimal_number(true));
+  sub->add_option("--noise", f->spec.noise, "standard deviation of the label noise")->capture_default_str()->transform(decimal_number(true));
+  sub->add_option("--batch-size", f->opt.batch_size, "minibatch size")->capture_default_str()->transform(decimal_integer());
+  sub->add_option("--lr", f->opt.lr, "learning rate")->capture_default_str()->transform(decimal_number(true));
+  sub->add_option("--epochs", f->opt.epochs, "passes over the data (beyond 1000, every k-th epoch's line is printed)")->capture_default_str()->transform(decimal_integer());
   sub->add_option("--seed", f->opt.seed,
                   "seed for the data, the initial weights, the shuffles and the validation split")
       ->capture_default_str()
-      ->check(non_negative_integer());
+      ->transform(decimal_integer(true));
   sub->add_option("--loss", f->loss,
                   "half-mse: the lab's section 4, (y'-y)^2/2 averaged over the batch; "
                   "mse: section 5's nn.MSELoss, mean (y'-y)^2")
@@ -302,20 +352,23 @@ void add_train_command(CLI::App& root, Commands& cmds) {
       ->capture_default_str();
   sub->add_flag("--json", f->json, "print one JSON object on stdout and nothing else there");
   // Data in, models out (docs/DATA.md).
-  sub->add_option("--data", f->data, "train on a CSV file with a header row (instead of synthetic data)");
+  sub->add_option("--data", f->data, "train on a CSV file with a header row (instead of synthetic data); - is stdin");
+  sub->add_flag("--no-header", f->no_header, "--data has no header row: its columns are c1, c2, ... (the target: the last)");
   sub->add_option("--target", f->target, "the label column of --data (default: the last column)");
   sub->add_option("--columns", f->columns, "feature columns of --data, comma list (default: all but the target)");
   sub->add_flag("--standardize", f->standardize,
                 "train on features scaled to zero mean and unit variance; weights are reported in original units");
   sub->add_option("--val-fraction", f->val_fraction,
                   "hold out this share of the rows (seeded by --seed) as a validation set, in [0, 1)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(decimal_number(false));
   sub->add_option("--solver", f->solver, "sgd: minibatch SGD; normal: exact least squares (normal equations, double)")
       ->capture_default_str();
-  sub->add_option("--save", f->save, "write the trained model as JSON (read by linreg predict)");
-  sub->add_option("--plot", f->plot, "write an SVG: the data and the fitted line, and the loss per epoch");
+  sub->add_option("--save", f->save, "write the trained model as JSON (read by linreg predict); - is stdout");
+  sub->add_option("--plot", f->plot, "write an SVG: the data and the fitted line, and the loss per epoch; - is stdout");
   sub->add_option("--plot-feature", f->plot_feature, "the feature on the plot's x axis (default: the first)");
-  sub->add_flag("--quiet", f->quiet, "no progress line on stderr (it is shown only when stderr is a terminal)");
+  sub->add_flag("--quiet", f->quiet,
+                "no progress on stderr (a redrawn line on a terminal; elsewhere a line after 3 s, then every 30 s)");
   cmds.emplace_back(sub, [f, sub] {
     f->spec.seed = f->opt.seed;
     return run_train(*f, *sub);

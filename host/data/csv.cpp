@@ -10,16 +10,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
+#include <climits>
+#include <cstdint>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
+#include <utility>
 
 #include "host/core/error.hpp"
 
@@ -32,14 +35,52 @@ constexpr int32_t kSkip = -2;
 inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
 inline bool ends_field(char c) { return c == ',' || c == '\n' || c == '\r'; }
 
-// A field's text made safe for a one-line message: control bytes become '?', long text is cut.
+// The length of the UTF-8 sequence at s[i] (1 to 4), or 0 when it is not valid UTF-8 (a stray
+// continuation byte, an overlong form, a surrogate, beyond U+10FFFF, cut short). *cp gets the
+// code point.
+size_t utf8_at(std::string_view s, size_t i, uint32_t* cp) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t len;
+  uint32_t v, min;
+  if ((c & 0xE0) == 0xC0) len = 2, v = c & 0x1F, min = 0x80;
+  else if ((c & 0xF0) == 0xE0) len = 3, v = c & 0x0F, min = 0x800;
+  else if ((c & 0xF8) == 0xF0) len = 4, v = c & 0x07, min = 0x10000;
+  else return 0;
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    const unsigned char t = static_cast<unsigned char>(s[i + k]);
+    if ((t & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (t & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+// A control character: C0, DEL, or C1 (U+0080..U+009F, which terminals also obey).
+bool is_control(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+
+// A field's text made safe for a one-line message: control characters and bytes that are not
+// UTF-8 become '?', long text is cut.
 std::string printable(std::string_view s, size_t max_len = 40) {
   std::string out;
-  for (size_t i = 0; i < s.size() && i < max_len; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  size_t i = 0;
+  while (i < s.size() && i < max_len) {
+    uint32_t cp = 0;
+    const size_t len = utf8_at(s, i, &cp);
+    if (len == 0 || is_control(cp)) {
+      out += '?';
+      i += len == 0 ? 1 : len;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
   }
-  if (s.size() > max_len) out += "...";
+  if (s.size() > i) out += "...";
   return out;
 }
 
@@ -58,6 +99,10 @@ struct Plan {
   std::vector<int32_t> dest;       // per file column: feature index, kTarget or kSkip
   int64_t d = 0;
   bool has_target = false;
+  int64_t header_line = 1;
+  // Each name's first and second column (second: SIZE_MAX when it is unique), built once so that
+  // a header of a million columns is checked in linear time.
+  std::unordered_map<std::string_view, std::pair<size_t, size_t>> where;
 };
 
 [[noreturn]] void fail_at(const Plan& pl, int64_t line, const std::string& what) {
@@ -334,12 +379,14 @@ int64_t parse_rows(const Plan& pl, const char* p, const char* end, int64_t line,
 }
 
 // Parses the header record at p; advances p past its line end and `line` past its lines.
-std::vector<std::string> parse_header(const Plan& pl, const char*& p, const char* end, int64_t& line) {
+std::vector<std::string> parse_header(const Plan& pl, const char*& p, const char* end, int64_t& line,
+                                      bool* any_quoted = nullptr) {
   std::vector<std::string> names;
   for (;;) {
     const char* s = skip_blanks(p, end);
     std::string name;
     if (s < end && *s == '"') {
+      if (any_quoted) *any_quoted = true;
       const char* after = skip_blanks(scan_quoted(pl, s, end, line, static_cast<size_t>(-1), &name), end);
       if (after < end && !ends_field(*after)) fail_at(pl, line, "header: text after a closing quote");
       p = after;
@@ -366,22 +413,35 @@ std::vector<std::string> parse_header(const Plan& pl, const char*& p, const char
   return names;
 }
 
-// Every column whose name is `name`.
-std::vector<size_t> find_columns(const std::vector<std::string>& names, const std::string& name) {
-  std::vector<size_t> hits;
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) hits.push_back(i);
-  return hits;
+constexpr size_t kNone = static_cast<size_t>(-1);
+
+void index_names(Plan& pl) {
+  pl.where.reserve(pl.names.size());
+  for (size_t i = 0; i < pl.names.size(); ++i) {
+    const auto [it, fresh] = pl.where.try_emplace(pl.names[i], i, kNone);
+    if (!fresh && it->second.second == kNone) it->second.second = i;
+  }
 }
 
+// The first column named `name`, or kNone.
+size_t find_column(const Plan& pl, const std::string& name) {
+  const auto it = pl.where.find(name);
+  return it == pl.where.end() ? kNone : it->second.first;
+}
+
+// A used column: its name must be unique, non-empty, and fit for every output.
 void check_unique(const Plan& pl, size_t col) {
-  const auto hits = find_columns(pl.names, pl.names[col]);
-  if (hits.size() > 1)
+  const auto& hits = pl.where.at(pl.names[col]);
+  if (hits.second != kNone)
     throw InputError(pl.source + ": the header names column '" + printable(pl.names[col]) + "' more than once (columns " +
-                     std::to_string(hits[0] + 1) + " and " + std::to_string(hits[1] + 1) + ")");
+                     std::to_string(hits.first + 1) + " and " + std::to_string(hits.second + 1) + ")");
   if (pl.names[col].empty())
     throw InputError(pl.source + ": column " + std::to_string(col + 1) +
                      " has no name in the header; choose the features by name with --columns");
+  const std::string why = name_problem(pl.names[col]);
+  if (!why.empty())
+    throw InputError(pl.source + ": line " + std::to_string(pl.header_line) + ", column " + std::to_string(col + 1) +
+                     ": the name '" + printable(pl.names[col]) + "' " + why);
 }
 
 void make_plan(Plan& pl, const CsvOptions& opt) {
@@ -392,13 +452,13 @@ void make_plan(Plan& pl, const CsvOptions& opt) {
     if (!opt.target_required) throw InputError("parse_csv: a target name is needed when it is optional");
     target_col = ncols - 1;
   } else {
-    const auto hits = find_columns(pl.names, opt.target);
-    if (hits.empty()) {
+    const size_t hit = find_column(pl, opt.target);
+    if (hit == kNone) {
       if (opt.target_required)
         throw InputError(opt.target_flag + " '" + printable(opt.target) + "': no such column in " + pl.source +
                          " (columns: " + name_list(pl.names) + ")");
     } else {
-      target_col = hits[0];
+      target_col = hit;
     }
   }
   if (target_col < ncols) {
@@ -419,11 +479,10 @@ void make_plan(Plan& pl, const CsvOptions& opt) {
   } else {
     int32_t j = 0;
     for (const std::string& name : opt.columns) {
-      const auto hits = find_columns(pl.names, name);
-      if (hits.empty())
+      const size_t c = find_column(pl, name);
+      if (c == kNone)
         throw InputError(opt.columns_flag + " '" + printable(name) + "': no such column in " + pl.source +
                          " (columns: " + name_list(pl.names) + ")");
-      const size_t c = hits[0];
       if (c == target_col)
         throw InputError(opt.columns_flag + " '" + printable(name) + "' is the target column; it cannot be a feature too");
       if (pl.dest[c] >= 0) throw InputError(opt.columns_flag + " names '" + printable(name) + "' twice");
@@ -444,31 +503,20 @@ int pick_threads(const CsvOptions& opt, size_t bytes) {
 
 }  // namespace
 
-std::string read_whole_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError("cannot open '" + path + "': " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw InputError("cannot read '" + path + "': " + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw InputError("cannot read '" + path + "': it is a directory");
-  std::string buf;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) buf.resize(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  for (;;) {
-    if (got == buf.size()) buf.resize(std::max<size_t>(buf.size() * 2, 1 << 16));  // a pipe, or a growing file
-    const ssize_t k = ::read(fd, &buf[got], buf.size() - got);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      throw InputError("cannot read '" + path + "': " + std::strerror(errno));
-    }
-    if (k == 0) break;
-    got += static_cast<size_t>(k);
+std::string read_whole_file(const std::string& path, const ReadOptions& opt) {
+  const InputBytes in = read_input(path, opt);
+  return std::string(in.view());
+}
+
+std::string name_problem(std::string_view name) {
+  for (size_t i = 0; i < name.size();) {
+    uint32_t cp = 0;
+    const size_t len = utf8_at(name, i, &cp);
+    if (len == 0) return "is not valid UTF-8 (byte " + std::to_string(i + 1) + "); rename the column in UTF-8";
+    if (is_control(cp)) return "contains a control character (byte " + std::to_string(i + 1) + "); rename the column";
+    i += len;
   }
-  buf.resize(got);
-  return buf;
+  return "";
 }
 
 CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOptions& opt) {
@@ -491,7 +539,31 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
     if (q == end) throw InputError(source + ": the file is empty (expected a header row naming the columns)");
     break;
   }
-  pl.names = parse_header(pl, p, end, line);
+  pl.header_line = line;
+  if (opt.header) {
+    bool quoted = false;
+    pl.names = parse_header(pl, p, end, line, &quoted);
+    // A first row of numbers only is data: a file without a header would otherwise lose its
+    // first row to the names and train on the rest without a word.
+    bool numbers = !quoted;
+    for (size_t c = 0; numbers && c < pl.names.size(); ++c) {
+      float v;
+      bool oor = false;
+      const std::string& t = pl.names[c];
+      numbers = !t.empty() && (parse_float_text(t.data(), t.data() + t.size(), v, oor) || oor);
+    }
+    if (numbers)
+      fail_at(pl, pl.header_line, "the first row looks like data, not a header (every cell is a number, e.g. '" +
+                                      printable(pl.names[0]) + "'); give " + opt.no_header_flag +
+                                      " when the file has no header row, or quote the names");
+  } else {
+    // No header: the columns are c1, c2, ... as many as the first row has.
+    const char* q = p;
+    int64_t l = line;
+    const size_t ncols = parse_header(pl, q, end, l).size();
+    for (size_t c = 0; c < ncols; ++c) pl.names.push_back("c" + std::to_string(c + 1));
+  }
+  index_names(pl);
   make_plan(pl, opt);
   const std::vector<std::string>& names = pl.names;
 
@@ -528,6 +600,11 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
     if (t > 0) line_base[t] = line_base[t - 1] + newlines[t - 1];
   }
   const int64_t max_rows = row_base[threads];
+  // Row indices are 32-bit on both backends.
+  if (max_rows > INT32_MAX)
+    throw InputError(source + ": more than " + std::to_string(INT32_MAX) + " lines of data; linreg trains on at most " +
+                     std::to_string(INT32_MAX) + " rows");
+  if (pl.d > 0 && max_rows > INT64_MAX / pl.d) throw InputError(source + ": too many cells to hold");
 
   CsvRead out;
   HostDataset& ds = out.data;
@@ -583,25 +660,10 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
 }
 
 CsvRead read_csv(const std::string& path, const CsvOptions& opt) {
-  // A regular file is mapped (no copy, no zero-fill); anything else (a pipe) is read.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError("cannot open '" + path + "': " + std::strerror(errno));
-  struct stat st {};
-  const bool mappable = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-  void* map = mappable ? ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
-                       : MAP_FAILED;
-  ::close(fd);
-  if (map == MAP_FAILED) {
-    const std::string text = read_whole_file(path);
-    return parse_csv(text, path, opt);
-  }
-  struct Unmap {
-    void* p;
-    size_t n;
-    ~Unmap() { ::munmap(p, n); }
-  } unmap{map, static_cast<size_t>(st.st_size)};
-  ::madvise(map, unmap.n, MADV_SEQUENTIAL);
-  return parse_csv(std::string_view(static_cast<const char*>(map), unmap.n), path, opt);
+  // Read into private memory, not mapped: a file truncated while it is parsed must be an error
+  // naming it, never a SIGBUS.
+  const InputBytes in = read_input(path, opt.read);
+  return parse_csv(in.view(), input_name(path), opt);
 }
 
 std::vector<std::string> split_names(const std::string& text, const std::string& flag) {

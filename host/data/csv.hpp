@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "host/core/dataset.hpp"
+#include "host/data/read_input.hpp"
 
 namespace linreg::data {
 
@@ -25,10 +26,16 @@ struct CsvOptions {
   std::string target;                // empty: the last column
   std::vector<std::string> columns;  // feature columns by name; empty: every column but the target
   bool target_required = true;       // false (predict): a missing target column leaves y empty
+  // false: the file has no header row; its columns are named c1, c2, ... and the first row is data.
+  // true: the first row names the columns, and a first row of numbers only is refused as
+  // probably data (quoted cells always count as names).
+  bool header = true;
   int threads = 0;                   // 0: up to hardware_concurrency (capped); 1: single-threaded
   // Flag names used in messages about names that do not exist.
   std::string target_flag = "--target";
   std::string columns_flag = "--columns";
+  std::string no_header_flag = "--no-header";
+  ReadOptions read;                  // how read_csv reads the file (limits, waiting on a FIFO)
 };
 
 struct CsvRead {
@@ -37,14 +44,21 @@ struct CsvRead {
   int64_t header_columns = 0;
 };
 
-// The whole file as bytes. Throws InputError naming the path (missing, unreadable, a directory).
-std::string read_whole_file(const std::string& path);
+// The whole file as bytes (read_input: "-" is stdin, bounded, never mapped). Throws InputError
+// naming the path (missing, unreadable, a directory, binary, too large).
+std::string read_whole_file(const std::string& path, const ReadOptions& opt = {});
 
 // Parses CSV text; `source` names it in messages (a path). Throws InputError, and only that.
+// The names of the columns used (features and target) must be UTF-8 without control characters:
+// they go into the model file, the plot and the terminal.
 CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOptions& opt);
 
-// read_whole_file + parse_csv.
+// read_input + parse_csv.
 CsvRead read_csv(const std::string& path, const CsvOptions& opt);
+
+// Why `name` cannot be a column name in linreg's outputs ("" when it can): not UTF-8, or a
+// control character.
+std::string name_problem(std::string_view name);
 
 // "a,b,c" → {"a","b","c"} (spaces around names trimmed); an empty item is an error naming `flag`.
 std::vector<std::string> split_names(const std::string& text, const std::string& flag);

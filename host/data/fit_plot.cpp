@@ -76,22 +76,22 @@ std::string render_fit_plot(const FitPlotInput& in) {
   loss.x_label = "epoch";
   loss.y_label = "loss";
   bool positive = true;
-  plot::Series tr{"train", {}, {}, plot::SeriesKind::Line};
-  for (size_t e = 0; e < in.train_losses.size(); ++e) {
-    tr.x.push_back(static_cast<double>(e + 1));
-    tr.y.push_back(in.train_losses[e]);
-    positive = positive && in.train_losses[e] > 0;
-  }
-  loss.series.push_back(tr);
-  if (!in.val_losses.empty()) {
-    plot::Series va{"validation", {}, {}, plot::SeriesKind::Line};
-    for (size_t e = 0; e < in.val_losses.size(); ++e) {
-      va.x.push_back(static_cast<double>(e + 1));
-      va.y.push_back(in.val_losses[e]);
-      positive = positive && in.val_losses[e] > 0;
+  // A long run keeps at most kFitPlotLossPoints points per curve (every k-th epoch and the last),
+  // so that a million epochs do not make a million-point SVG.
+  const auto curve = [&](const char* name, const std::vector<double>& losses) {
+    plot::Series s{name, {}, {}, plot::SeriesKind::Line};
+    const size_t n_loss = losses.size();
+    const size_t stride = (n_loss + kFitPlotLossPoints - 1) / kFitPlotLossPoints;
+    for (size_t e = 0; e < n_loss; ++e) {
+      if (stride > 1 && (e + 1) % stride != 0 && e + 1 != n_loss) continue;
+      s.x.push_back(static_cast<double>(e + 1));
+      s.y.push_back(losses[e]);
+      positive = positive && losses[e] > 0;
     }
-    loss.series.push_back(va);
-  }
+    return s;
+  };
+  loss.series.push_back(curve("train", in.train_losses));
+  if (!in.val_losses.empty()) loss.series.push_back(curve("validation", in.val_losses));
   loss.log_y = positive;
   return plot::render_svg(std::vector<plot::Chart>{fit, loss}, 2);
 }

@@ -24,6 +24,8 @@ struct FitPlotInput {
 
 // Scatter shows at most this many rows (a seeded sample), so files stay small.
 constexpr int64_t kFitPlotPoints = 2000;
+// Each loss curve shows at most this many epochs (every k-th and the last).
+constexpr size_t kFitPlotLossPoints = 2000;
 
 // With several features the line is the model's prediction along the chosen feature with the
 // others held at their means: ŷ = b + w_k x + Σ_{j≠k} w_j x̄_j.

@@ -43,6 +43,7 @@ Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& 
   m.mse = ss_res / n;
   m.rmse = std::sqrt(m.mse);
   m.mae = ss_abs / n;
+  m.constant_target = ss_tot == 0;
   m.r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : std::numeric_limits<double>::quiet_NaN();
   return m;
 }
@@ -62,14 +63,19 @@ nlohmann::json metrics_json(const Metrics& m) {
   return j;
 }
 
-std::string metrics_text(const Metrics& m) {
-  char r2[32];
-  if (std::isfinite(m.r2)) std::snprintf(r2, sizeof r2, "%.6f", m.r2);
-  else std::snprintf(r2, sizeof r2, "n/a (constant target)");
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "MSE %.6g  RMSE %.6g  MAE %.6g  R^2 %s  (%lld rows)", m.mse, m.rmse, m.mae, r2,
-                static_cast<long long>(m.rows));
+std::string number_text(double v, const char* fmt) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
   return buf;
+}
+
+std::string metrics_text(const Metrics& m) {
+  const std::string r2 = std::isfinite(m.r2) ? number_text(m.r2, "%.6f")
+                                             : (m.constant_target ? "n/a (constant target)" : "n/a");
+  return "MSE " + number_text(m.mse) + "  RMSE " + number_text(m.rmse) + "  MAE " + number_text(m.mae) + "  R^2 " + r2 +
+         "  (" + std::to_string(m.rows) + (m.rows == 1 ? " row)" : " rows)");
 }
 
 }  // namespace linreg::data

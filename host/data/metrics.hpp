@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,8 +16,12 @@ struct Metrics {
   double mse = 0;   // mean (ŷ − y)²
   double rmse = 0;  // sqrt(mse)
   double mae = 0;   // mean |ŷ − y|
-  double r2 = 0;    // 1 − SS_res / SS_tot; NaN when y is constant (SS_tot = 0)
+  double r2 = 0;    // 1 − SS_res / SS_tot; NaN when y is constant (SS_tot = 0) or a sum overflowed
+  bool constant_target = false;  // SS_tot = 0: R² is undefined
 };
+
+// printf's `fmt` ("%.6g") for one double, but "nan", "inf", "-inf" for the others (never "-nan").
+std::string number_text(double v, const char* fmt = "%.6g");
 
 // ŷ_i = b + Σ_j w_j x_ij in double.
 std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w, double b);

@@ -35,6 +35,10 @@ std::vector<double> numbers(const nlohmann::json& j, const char* key, const std:
 
 }  // namespace
 
+std::string json_text(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json model_to_json(const Model& m) {
   nlohmann::json j;
   j["format"] = kFormat;
@@ -60,8 +64,10 @@ Model model_from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int64_t>() != kVersion)
     bad(source, "unsupported model version (this linreg reads version " + std::to_string(kVersion) + ")");
   Model m;
-  if (!j.contains("target") || !j["target"].is_string()) bad(source, "'target' must be a string");
+  if (!j.contains("target") || !j["target"].is_string() || j["target"].get<std::string>().empty())
+    bad(source, "'target' must be the label column's name (a non-empty string)");
   m.target = j["target"].get<std::string>();
+  if (const std::string why = name_problem(m.target); !why.empty()) bad(source, "'target' " + why);
   if (!j.contains("features") || !j["features"].is_array() || j["features"].empty())
     bad(source, "'features' must be a non-empty array of column names");
   std::set<std::string> seen;
@@ -70,6 +76,8 @@ Model model_from_json(const nlohmann::json& j, const std::string& source) {
     if (!f.is_string() || f.get<std::string>().empty())
       bad(source, "'features'[" + std::to_string(i) + "] must be a non-empty column name");
     const std::string name = f.get<std::string>();
+    if (const std::string why = name_problem(name); !why.empty())
+      bad(source, "'features'[" + std::to_string(i) + "] " + why);
     if (!seen.insert(name).second) bad(source, "'features' names '" + name + "' twice");
     if (name == m.target) bad(source, "'features' contains the target '" + name + "'");
     m.features.push_back(name);
@@ -95,7 +103,30 @@ Model model_from_json(const nlohmann::json& j, const std::string& source) {
 }
 
 void save_model(const std::string& path, const Model& m) {
-  write_file_atomic(path, model_to_json(m).dump(2) + "\n");
+  write_file_atomic(path, json_text(model_to_json(m), 2) + "\n");
+}
+
+// A JSON parser's message in words: "[json.exception.parse_error.101] parse error at line 2,
+// column 5: syntax error while parsing object key - invalid literal; last read: '<U+000A> oops';
+// expected string literal" becomes "line 2, column 5: syntax error while parsing object key -
+// invalid literal; expected string literal".
+std::string json_error_words(const nlohmann::json::exception& e) {
+  std::string what = e.what();
+  if (what.rfind("[json.exception.", 0) == 0) {
+    const size_t close = what.find("] ");
+    if (close != std::string::npos) what = what.substr(close + 2);
+  }
+  if (what.rfind("parse error at ", 0) == 0) what = what.substr(15);
+  if (what.rfind("parse error: ", 0) == 0) what = what.substr(13);
+  // The echo of the bytes last read can hold anything the file held: leave it out.
+  const size_t last = what.find("; last read: ");
+  if (last != std::string::npos) {
+    const size_t next = what.find("; ", last + 13);
+    what.erase(last, next == std::string::npos ? std::string::npos : next - last);
+  }
+  for (char& c : what)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return what;
 }
 
 Model load_model(const std::string& path) {
@@ -104,12 +135,9 @@ Model load_model(const std::string& path) {
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    std::string what = e.what();
-    for (char& c : what)
-      if (c == '\n' || c == '\r') c = ' ';
-    bad(path, "not a JSON model file: " + what);
+    bad(input_name(path), "not a JSON model file (" + json_error_words(e) + ")");
   }
-  return model_from_json(j, path);
+  return model_from_json(j, input_name(path));
 }
 
 }  // namespace linreg::data

@@ -24,6 +24,10 @@ struct Model {
   nlohmann::json metrics = nlohmann::json::object();
 };
 
+// JSON text of `j`; bytes that are not UTF-8 (a file name given on the command line may hold any)
+// become U+FFFD instead of failing the write after all the work.
+std::string json_text(const nlohmann::json& j, int indent = -1);
+
 nlohmann::json model_to_json(const Model& m);
 // Checks the format, the width (weights vs feature names), unique non-empty names and finite
 // numbers; every error names `source` and the field.

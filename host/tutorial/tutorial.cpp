@@ -276,7 +276,7 @@ void write_scatter(const LabData& L, const std::string& path) {
   s.x = f1;
   s.y = L.labels.reshape({-1}).to_vector<double>();
   chart.series.push_back(std::move(s));
-  write_file_atomic(path, plot::render_svg(chart));
+  write_output(check_output(path, "--plot"), plot::render_svg(chart));
 }
 
 std::vector<Tensor> data_iter(const Tensor& features, const Tensor& labels, const std::vector<int64_t>& order,
@@ -312,7 +312,7 @@ void section4(Recorder& r, const Options& opt) {
          "plot::render_svg(chart with features.index({Slice(), 1}) vs labels)", [&] {
            if (opt.plot_path.empty()) return std::string("(run `linreg tutorial --section 4 --plot scatter.svg` to draw it)");
            write_scatter(L, opt.plot_path);
-           return "wrote " + opt.plot_path;
+           return opt.plot_path == "-" ? std::string("wrote the plot to stdout") : "wrote " + opt.plot_path;
          });
   const int64_t batch_size = 10;
   const Permutations perms = trainer_permutations(opt.seed);

@@ -1,15 +1,20 @@
 // `linreg bench` through the real binary: a --quick CPU run (a few seconds), a short custom run
 // with --json, --compare and --plot, and bad flags, each of which must exit non-zero with one
-// clear line on stderr and nothing on stdout.
+// clear line on stderr and nothing on stdout. The runs' numbers are checked for what they say:
+// medians of the timed epochs, throughput and bandwidth derived from them, and the final loss of
+// the problem the row names.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "host/train/device.hpp"
 #include "bench/bench_report.hpp"
+#include "host/core/config.hpp"
+#include "host/train/cpu_trainer.hpp"
 #include "host/train/trainer.hpp"
 #include "support.hpp"
 
@@ -31,6 +36,50 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// The numbers of one bench row, checked by recomputing them from the row's own timings and the
+// device's copy bandwidth (relative 1e-12: a handful of double operations each), and its final
+// loss by training the same problem here (the CPU trainer is deterministic: bit for bit).
+void expect_row_is_consistent(const nlohmann::json& row, const nlohmann::json& device, const nlohmann::json& settings) {
+  const double kRel = 1e-12;
+  const std::string label = std::to_string(row["examples"].get<int64_t>()) + "x" +
+                            std::to_string(row["features"].get<int64_t>());
+  std::vector<double> all = row["epoch_seconds_all"].get<std::vector<double>>();
+  ASSERT_EQ(static_cast<int64_t>(all.size()), row["timed_epochs"].get<int64_t>()) << label;
+  ASSERT_FALSE(all.empty()) << label;
+  for (double t : all) EXPECT_GT(t, 0) << label;
+  std::sort(all.begin(), all.end());
+  const size_t k = all.size();
+  const double median = k % 2 ? all[k / 2] : 0.5 * (all[k / 2 - 1] + all[k / 2]);
+  const double secs = row["epoch_seconds"].get<double>();
+  EXPECT_DOUBLE_EQ(secs, median) << label << ": epoch_seconds is the median of the timed epochs";
+  EXPECT_DOUBLE_EQ(row["min_epoch_seconds"].get<double>(), all.front()) << label;
+  const double n = row["examples"].get<double>(), d = row["features"].get<double>();
+  const double bytes = n * (d + 1) * 4;  // X and y in float32, read once per epoch
+  EXPECT_DOUBLE_EQ(row["bytes_per_epoch"].get<double>(), bytes) << label;
+  EXPECT_NEAR(row["samples_per_second"].get<double>(), n / secs, kRel * n / secs) << label;
+  EXPECT_NEAR(row["bandwidth_bytes_per_second"].get<double>(), bytes / secs, kRel * bytes / secs) << label;
+  const double copy_bw = device["copy_bandwidth_bytes_per_second"].get<double>();
+  EXPECT_NEAR(row["bandwidth_share"].get<double>(), bytes / secs / copy_bw, kRel * bytes / secs / copy_bw) << label;
+  EXPECT_NEAR(row["problem_seconds"].get<double>(), secs * row["epochs"].get<double>(),
+              kRel * secs * row["epochs"].get<double>())
+      << label;
+
+  SyntheticSpec spec;
+  spec.examples = row["examples"].get<int64_t>();
+  spec.features = row["features"].get<int64_t>();
+  spec.seed = settings["seed"].get<uint64_t>();
+  validate_synthetic(spec);
+  auto t = make_cpu_trainer();
+  t->generate(spec);
+  TrainOptions opt;
+  opt.batch_size = row["batch_size"].get<int64_t>();
+  opt.lr = static_cast<float>(row["lr"].get<double>());
+  opt.epochs = row["warmup_epochs"].get<int64_t>() + row["timed_epochs"].get<int64_t>();
+  opt.seed = spec.seed;
+  const TrainResult r = t->fit(opt);
+  EXPECT_EQ(row["final_loss"].get<double>(), r.epoch_losses.back()) << label << ": the loss after the bench's epochs";
+}
+
 TEST(BenchCli, QuickCpuRun) {
   TempDir dir;
   const auto r = run_linreg("bench --quick --device cpu --json '" + dir.file("b.json") + "'");
@@ -47,9 +96,19 @@ TEST(BenchCli, QuickCpuRun) {
     EXPECT_EQ(row["device"], "cpu");
     ASSERT_FALSE(row["skipped"].get<bool>()) << row["note"];
     EXPECT_GE(row["timed_epochs"].get<int>(), 5);
-    EXPECT_GT(row["epoch_seconds"].get<double>(), 0);
-    EXPECT_GT(row["samples_per_second"].get<double>(), 0);
-    EXPECT_GT(row["bandwidth_share"].get<double>(), 0);
+    // Every derived number follows from the row's timings; the loss of the two cheap rows (up
+    // to 1e5 x 2) is recomputed by training the same problem here.
+    if (row["examples"].get<int64_t>() * row["features"].get<int64_t>() <= 200000) {
+      expect_row_is_consistent(row, j["devices"][0], j["settings"]);
+    } else {
+      std::vector<double> all = row["epoch_seconds_all"].get<std::vector<double>>();
+      std::sort(all.begin(), all.end());
+      EXPECT_GE(row["epoch_seconds"].get<double>(), all.front());
+      EXPECT_LE(row["epoch_seconds"].get<double>(), all.back());
+      EXPECT_NEAR(row["samples_per_second"].get<double>(),
+                  row["examples"].get<double>() / row["epoch_seconds"].get<double>(),
+                  1e-12 * row["samples_per_second"].get<double>());
+    }
     EXPECT_TRUE(std::isfinite(row["final_loss"].get<double>()));
     // The lab's problem learns: after 6 epochs the half-MSE is near the noise floor (5e-5).
     if (row["examples"] == 1000) {
@@ -78,6 +137,9 @@ TEST(BenchCli, CustomRowsCompareAndPlot) {
   const auto& row = j["rows"][0];
   EXPECT_EQ(row["examples"], 2000);
   EXPECT_EQ(row["epochs"], 2);
+  EXPECT_EQ(row["features"], 4);
+  EXPECT_EQ(row["batch_size"], 20);
+  expect_row_is_consistent(row, j["devices"][0], j["settings"]);
   EXPECT_DOUBLE_EQ(row["torch_eager_epoch_seconds"].get<double>(), 0.05);
   EXPECT_NEAR(row["speedup_vs_torch_eager"].get<double>(), 0.05 / row["epoch_seconds"].get<double>(), 1e-9);
   const std::string svg = read_text(dir.file("b.svg"));

@@ -1,5 +1,5 @@
 // `linreg train` through the real binary: the lab's problem end to end, --json's contract, and
-// every bad input of issue 2 (non-zero exit, one stderr line naming the flag, empty stdout).
+// every bad input (non-zero exit, one stderr line naming the flag, empty stdout).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 

@@ -171,6 +171,36 @@ TEST(CsvReader, UnknownNamesAreRefusedNamingTheFlag) {
   EXPECT_TRUE(contains(err, "names 'a' twice")) << err;
 }
 
+TEST(CsvReader, AFirstRowOfNumbersIsNotTakenForAHeader) {
+  EXPECT_TRUE(contains(error_of("1,2,3\n4,5,6\n"), "t.csv: line 1: the first row looks like data, not a header"));
+  EXPECT_TRUE(contains(error_of("\n\n1.5,-2,3e4\n4,5,6\n"), "t.csv: line 3: the first row looks like data"));
+  // One name that is not a number, or any quoted name, makes it a header.
+  EXPECT_EQ(error_of("1,b,3\n4,5,6\n"), "");
+  EXPECT_EQ(error_of("\"1\",2,3\n4,5,6\n"), "");
+  CsvOptions opt;
+  opt.header = false;
+  const CsvRead r = parse("1,2,3\n4,5,6\n", opt);
+  EXPECT_EQ(r.data.n, 2);
+  EXPECT_EQ(r.data.feature_names, (std::vector<std::string>{"c1", "c2"}));
+  EXPECT_EQ(r.data.target_name, "c3");
+  EXPECT_EQ(r.data.X, (std::vector<float>{1, 2, 4, 5}));
+  EXPECT_EQ(r.data.y, (std::vector<float>{3, 6}));
+}
+
+TEST(CsvReader, UsedNamesMustBeUtf8WithoutControls) {
+  EXPECT_EQ(name_problem("größe"), "");
+  EXPECT_EQ(name_problem("日本"), "");
+  EXPECT_TRUE(contains(name_problem("a\xff"), "not valid UTF-8 (byte 2)"));
+  EXPECT_TRUE(contains(name_problem("\xc0\x80"), "not valid UTF-8"));          // overlong NUL
+  EXPECT_TRUE(contains(name_problem("\xed\xa0\x80"), "not valid UTF-8"));     // a surrogate
+  EXPECT_TRUE(contains(name_problem("a\tb"), "control character (byte 2)"));
+  EXPECT_TRUE(contains(name_problem("\xc2\x85"), "control character"));        // C1 NEL
+  EXPECT_TRUE(contains(error_of("a,b\xff,y\n1,2,3\n"), "t.csv: line 1, column 2: the name 'b?' is not valid UTF-8"));
+  CsvOptions opt;
+  opt.columns = {"a"};
+  EXPECT_EQ(error_of("a,b\xff,y\n1,2,3\n", opt), "");  // not used: any name
+}
+
 TEST(CsvReader, ControlBytesInMessagesAreMadeVisible) {
   const std::string err = error_of(std::string("a,b\n1,\x01\x1b[31m\n"));
   EXPECT_TRUE(contains(err, "'??[31m'")) << err;

@@ -2,6 +2,7 @@
 // non-finite points, deterministic thinning, grids of panels, log axes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -173,6 +174,33 @@ TEST(PlotSvg, ManyScatterPointsAreThinnedDeterministically) {
   EXPECT_EQ(a, b);
   EXPECT_EQ(count(a, "<circle"), P::kMaxScatterPoints);
   EXPECT_LT(a.size(), 300000u);
+}
+
+TEST(PlotSvg, ThinningKeepsTheFirstAndLastPointsAndSpreadsTheRest) {
+  // 100001 points, the first and the last far outside the others (x = −1e6 and +1e6 around
+  // 0..99999): the axis spans them, so they are drawn at the plot area's left and right edges
+  // only if thinning kept them.
+  P::Chart c;
+  P::Series s;
+  s.kind = P::SeriesKind::Scatter;
+  s.x.push_back(-1e6);
+  s.y.push_back(0);
+  for (int i = 1; i < 100000; ++i) {
+    s.x.push_back(i);
+    s.y.push_back(std::sin(i * 0.001));
+  }
+  s.x.push_back(1e6);
+  s.y.push_back(0);
+  c.series.push_back(s);
+  const std::string svg = P::render_svg(c);
+  std::vector<double> cx;
+  for (size_t p = svg.find("<circle cx=\""); p != std::string::npos; p = svg.find("<circle cx=\"", p + 1))
+    cx.push_back(std::stod(svg.substr(p + 12)));
+  ASSERT_EQ(cx.size(), P::kMaxScatterPoints);
+  const double lo = *std::min_element(cx.begin(), cx.end()), hi = *std::max_element(cx.begin(), cx.end());
+  // Each outlier is 1e6 from the bulk, half the x range: well clear of the other points.
+  EXPECT_LT(lo, *std::min_element(cx.begin() + 1, cx.end()) - 0.04 * (hi - lo)) << "the first point was dropped";
+  EXPECT_GT(hi, *std::max_element(cx.begin(), cx.end() - 1) + 0.04 * (hi - lo)) << "the last point was dropped";
 }
 
 TEST(PlotSvg, EmptyAndDegenerateCharts) {
