@@ -1,4 +1,6 @@
 // The SGD kernels and their launchers (see sgd_kernels.hpp for shapes and the strategies).
+// One subject past 500 lines: every SGD step kernel shares the numerics below and the
+// end-of-block reduction, which must stay identical between them for the bit-level tests.
 //
 // Numerics, common to every kernel here: a row's residual r = (x·w + b) − y is accumulated in
 // double from the float data (fma per feature), and every sum over rows is accumulated in double
@@ -700,7 +702,7 @@ void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm
   if (n <= 0) return;
   const SmemLimits lim = device_smem_limits(current_device());
   if (!kern::persistent_supported(d, batch, lim))
-    throw InputError("--strategy persistent takes at most " + std::to_string(kPersistentMaxFeatures) +
+    throw SettingError("strategy", "the persistent strategy takes at most " + std::to_string(kPersistentMaxFeatures) +
                      " features and a batch whose rows fit twice in " + std::to_string(persistent_stage_budget(lim)) +
                      " bytes of shared memory");
   const int64_t chunk = persistent_chunk_rows(d, batch, lim);

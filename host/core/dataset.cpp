@@ -67,7 +67,7 @@ void host_uniforms(uint64_t seed, float* out, int64_t count) {
 
 HostDataset generate_synthetic_host(const SyntheticSpec& spec) {
   const int64_t n = spec.examples, d = spec.features;
-  if (static_cast<int64_t>(spec.true_w.size()) != d) throw InputError("--true-w length does not match --features");
+  if (static_cast<int64_t>(spec.true_w.size()) != d) throw SettingError("true_w", "the true weights do not match the number of features");
   const int64_t m = synthetic_uniform_count(n, d);
   // One buffer holds X followed by the noise, as on the device; transformed in place.
   std::vector<float> z(static_cast<size_t>(m));

@@ -81,7 +81,7 @@ class GpuTrainer final : public Trainer {
     validate_synthetic(spec);  // fills an empty true_w
     set_device();
     const int64_t n = spec.examples, d = spec.features;
-    if (n <= 0 || d <= 0) throw InputError("--examples and --features must be positive");
+    if (n <= 0 || d <= 0) throw InputError("the numbers of examples and features must be positive");
     DeviceBuffer<float> true_w(static_cast<size_t>(d));
     true_w.upload(spec.true_w.data(), static_cast<size_t>(d), stream());
     // X's buffer first receives all synthetic_uniform_count(n, d) draws (X then the noise), as
@@ -186,7 +186,7 @@ class GpuTrainer final : public Trainer {
     Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;
     const char* why = nullptr;
     if (!gpu_rule::strategy_supported(strategy, d, B, smem_, &why))
-      throw InputError(std::string("--strategy ") + strategy_label(strategy) + ": " + why);
+      throw SettingError("strategy", std::string("the ") + strategy_label(strategy) + " strategy " + why);
     const double scale = grad_scale(opt.loss);
     const int64_t steps = kern::ceil_div(n, B);
     const int64_t last_bt = n - (steps - 1) * B;  // the epoch's last step: its true size

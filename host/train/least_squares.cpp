@@ -2,6 +2,8 @@
 // a column-major buffer of the scaled design [x̃, 1̃, y] (one buffer, reused), so the same code
 // serves data of any height: the Gram matrix is accumulated chunk by chunk (dsyrk), and the QR
 // factor is carried from chunk to chunk (each chunk factored below the previous R).
+// One subject past 500 lines: the three factorisations share the scaled design, its rank test
+// and the mapping back to original units.
 #include "host/train/least_squares.hpp"
 
 #include <algorithm>
