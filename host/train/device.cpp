@@ -35,6 +35,7 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+#if LINREG_HAVE_CUDA
 std::string dl_error() {
   const char* e = ::dlerror();
   return e ? e : "unknown dynamic-loader error";
@@ -63,6 +64,8 @@ std::string probe_driver() {
   if (devices <= 0) return "no CUDA device";
   return {};
 }
+
+#endif  // LINREG_HAVE_CUDA
 
 struct Loaded {
   const GpuBackend* backend = nullptr;
