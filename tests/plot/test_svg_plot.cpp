@@ -176,7 +176,7 @@ TEST(PlotSvg, ManyScatterPointsAreThinnedDeterministically) {
   EXPECT_LT(a.size(), 300000u);
 }
 
-TEST(PlotSvg, ThinningKeepsTheFirstAndLastPointsAndSpreadsTheRest) {
+TEST(PlotSvg, ThinningKeepsTheFirstAndLastPoints) {
   // 100001 points, the first and the last far outside the others (x = −1e6 and +1e6 around
   // 0..99999): the axis spans them, so they are drawn at the plot area's left and right edges
   // only if thinning kept them.

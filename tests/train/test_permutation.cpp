@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -186,8 +187,8 @@ bool finishes_within(std::chrono::seconds limit, F fn) {
 
 TEST(PermutationStream, CanBeAbandonedEarly) {
   // A stream destroyed before its consumer is done must stop its producer, not hang: destroyed
-  // before anything was read (the producer is two epochs ahead, waiting for the consumer), after
-  // one epoch, and in the middle of one. Each case finishes in milliseconds; 20 s is a hang.
+  // before anything was read, after one epoch, in the middle of one, and while the producer,
+  // two epochs ahead, waits for the consumer. Each case finishes in milliseconds; 20 s is a hang.
   // What was read before giving up is the right permutation.
   const auto seconds = std::chrono::seconds(20);
   EXPECT_TRUE(finishes_within(seconds, [] {
@@ -207,6 +208,14 @@ TEST(PermutationStream, CanBeAbandonedEarly) {
     PermutationStream s(1 << 21, 3, 4);
     s.wait_for(0, 1000);  // mid-epoch: the producer is still writing epoch 0
   })) << "destroyed mid-epoch";
+  EXPECT_TRUE(finishes_within(seconds, [] {
+    // Both buffers full (epochs 0 and 1 ready, none finished): the producer is waiting for the
+    // consumer to release epoch 0 before it may write epoch 2. The stop must reach that wait.
+    PermutationStream s(1000, 5, 10);
+    s.wait_for(0, 1000);
+    s.wait_for(1, 1000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it reach the wait
+  })) << "destroyed while the producer waits for the consumer";
 }
 
 }  // namespace
