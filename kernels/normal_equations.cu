@@ -20,9 +20,10 @@ constexpr int64_t kZChunkBytes = int64_t{64} << 20;  // one chunk of Z in double
 //   Z[i, j] = X[i, j] − x0[j] (j < d),   Z[i, d] = 1,   Z[i, d + 1] = y[i] − y0[0].
 // X: (rows, d) row-major; x0: the shift row (d); y0: the label shift (1 value).
 // x0 and y0 point into X and y (row 0): read-only aliasing, which __restrict__ allows.
+template <typename T>
 __global__ void __launch_bounds__(kern::kBlockSize)
-    build_z_kernel(int64_t total, int64_t d, const float* __restrict__ X, const float* __restrict__ y,
-                   const float* __restrict__ x0, const float* __restrict__ y0, double* __restrict__ Z) {
+    build_z_kernel(int64_t total, int64_t d, const T* __restrict__ X, const T* __restrict__ y,
+                   const T* __restrict__ x0, const T* __restrict__ y0, double* __restrict__ Z) {
   const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= total) return;
   const int64_t k = d + 2;
@@ -35,11 +36,12 @@ __global__ void __launch_bounds__(kern::kBlockSize)
   Z[idx] = v;
 }
 
-void build_z(int64_t rows, int64_t d, const float* d_X, const float* d_y, const float* d_x0, const float* d_y0,
-             double* d_Z, cudaStream_t stream) {
+template <typename T>
+void build_z(int64_t rows, int64_t d, const T* d_X, const T* d_y, const T* d_x0, const T* d_y0, double* d_Z,
+             cudaStream_t stream) {
   const int64_t total = rows * (d + 2);
   if (total == 0) return;
-  build_z_kernel<<<static_cast<unsigned>(ceil_div(total, kBlock)), kBlock, 0, stream>>>(total, d, d_X, d_y, d_x0,
+  build_z_kernel<T><<<static_cast<unsigned>(ceil_div(total, kBlock)), kBlock, 0, stream>>>(total, d, d_X, d_y, d_x0,
                                                                                        d_y0, d_Z);
   LINREG_CHECK_LAUNCH();
 }
@@ -49,9 +51,8 @@ int to_int(int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
-}  // namespace
-
-void gram_augmented_gpu(const float* h_X, const float* h_y, int64_t n, int64_t d, double* h_gram) {
+template <typename T>
+void gram_augmented_impl(const T* h_X, const T* h_y, int64_t n, int64_t d, double* h_gram) {
   if (n <= 0 || d <= 0) throw CudaError("gram_augmented_gpu: empty data");
   const int64_t k = d + 2;
   const int ki = to_int(k, "d + 2");
@@ -60,7 +61,7 @@ void gram_augmented_gpu(const float* h_X, const float* h_y, int64_t n, int64_t d
   LINREG_CHECK(cublasSetStream(blas.get(), stream.get()));
 
   // The data goes to the device once.
-  DeviceBuffer<float> X(static_cast<size_t>(n * d)), y(static_cast<size_t>(n));
+  DeviceBuffer<T> X(static_cast<size_t>(n * d)), y(static_cast<size_t>(n));
   X.upload(h_X, static_cast<size_t>(n * d), stream.get());
   y.upload(h_y, static_cast<size_t>(n), stream.get());
 
@@ -85,6 +86,15 @@ void gram_augmented_gpu(const float* h_X, const float* h_y, int64_t n, int64_t d
       h_gram[r * k + col] = v;
       h_gram[col * k + r] = v;
     }
+}
+
+}  // namespace
+
+void gram_augmented_gpu(const float* h_X, const float* h_y, int64_t n, int64_t d, double* h_gram) {
+  gram_augmented_impl(h_X, h_y, n, d, h_gram);
+}
+void gram_augmented_gpu(const double* h_X, const double* h_y, int64_t n, int64_t d, double* h_gram) {
+  gram_augmented_impl(h_X, h_y, n, d, h_gram);
 }
 
 int cholesky_solve_gpu(const double* h_A, const double* h_rhs, int64_t d, double* h_x, double* h_ldiag) {

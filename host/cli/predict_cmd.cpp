@@ -1,7 +1,8 @@
 // `linreg predict`: a saved model (linreg train --save) applied to a CSV file. The model's feature
 // columns are found in the file by name (any order; other columns are ignored); the target column
 // may be absent, and when it is present the metrics are reported too. Predictions are computed in
-// double and written as CSV (one column, "prediction"), atomically.
+// double from the values as read (the CSV reader keeps them in double) and written as CSV (one
+// column, "prediction", shortest round-trip decimals), atomically.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -68,7 +69,7 @@ int run_predict(PredictFlags& f) {
     text += '\n';
   }
   data::Metrics m;
-  if (in.has_target) m = data::compute_metrics(in.data.y, pred);
+  if (in.has_target) m = in.data.y64.empty() ? data::compute_metrics(in.data.y, pred) : data::compute_metrics(in.data.y64, pred);
   outputs.set("--out", std::move(text));
   outputs.commit();
   if (summary_to_stderr) {

@@ -133,12 +133,123 @@ std::string weights_table(const std::vector<std::string>& names, const std::vect
   return out + buf;
 }
 
+// R's format.pval: p-values below the double epsilon are "< 2.2e-16".
+std::string p_value_text(double p) {
+  if (std::isnan(p)) return "NA";
+  if (p < 2.220446e-16) return "< 2.2e-16";
+  return data::number_text(p, "%.3g");
+}
+
+// The coefficient table of an exact fit, as R's summary(lm) lays it out (intercept first).
+std::string coefficient_table(const Inference& inf, bool intercept) {
+  std::vector<const Coefficient*> rows;
+  for (const auto& c : inf.coefficients)
+    if (c.name == "(Intercept)" && intercept) rows.insert(rows.begin(), &c);
+  for (const auto& c : inf.coefficients)
+    if (!(c.name == "(Intercept)" && intercept)) rows.push_back(&c);
+  size_t width = 11;
+  for (const auto* c : rows) width = std::max(width, std::min<size_t>(c->name.size(), 32));
+  const size_t shown = std::min<size_t>(rows.size(), 65);
+  std::string out;
+  char buf[320];
+  int aliased = 0;
+  for (const auto* c : rows) aliased += c->defined ? 0 : 1;
+  out += "coefficients";
+  if (aliased) out += " (" + std::to_string(aliased) + " not defined because of singularities)";
+  out += ":\n";
+  std::snprintf(buf, sizeof buf, "  %-*s  %14s  %12s  %9s  %10s  %s\n", static_cast<int>(width), "", "estimate",
+                "std. error", "t value", "Pr(>|t|)", "95% confidence interval");
+  out += buf;
+  for (size_t k = 0; k < shown; ++k) {
+    const Coefficient& c = *rows[k];
+    if (!c.defined) {
+      std::snprintf(buf, sizeof buf, "  %-*.*s  %14s  %12s  %9s  %10s  %s\n", static_cast<int>(width), 32,
+                    c.name.c_str(), "NA", "NA", "NA", "NA", "NA");
+    } else {
+      const std::string ci = "[" + data::number_text(c.ci_low, "%.6g") + ", " + data::number_text(c.ci_high, "%.6g") + "]";
+      std::snprintf(buf, sizeof buf, "  %-*.*s  %14.7g  %12.6g  %9.3f  %10s  %s\n", static_cast<int>(width), 32,
+                    c.name.c_str(), c.estimate, c.std_error, c.t_value, p_value_text(c.p_value).c_str(), ci.c_str());
+    }
+    out += buf;
+  }
+  if (shown < rows.size()) out += "  ... (" + std::to_string(rows.size()) + " coefficients; all in --json and --save)\n";
+  std::snprintf(buf, sizeof buf, "residual standard error %.6g on %lld degrees of freedom\n", inf.sigma,
+                static_cast<long long>(inf.dof));
+  out += buf;
+  out += "R^2 " + data::number_text(inf.r2, "%.6f") + ", adjusted R^2 " + data::number_text(inf.adj_r2, "%.6f") +
+         (intercept ? "" : " (about 0: no intercept)") + "\n";
+  if (inf.f_df1 > 0) {
+    std::snprintf(buf, sizeof buf, "F statistic %s on %lld and %lld DF, p-value %s\n",
+                  data::number_text(inf.f_statistic, "%.6g").c_str(), static_cast<long long>(inf.f_df1),
+                  static_cast<long long>(inf.dof), p_value_text(inf.f_p_value).c_str());
+    out += buf;
+  }
+  return out;
+}
+
+// The exact fit's solver lines: the factorisation and time, the condition number and rank, and
+// why auto chose the factorisation.
+std::string solver_text(const TrainOutcome& o, bool intercept) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, " in %.3f ms\n", o.fit.train_seconds * 1e3);
+  std::string out = "solved exactly by " + o.fit.method + " for " + cli::count_of(o.train_rows, "example") + buf;
+  if (o.fit.exact) {
+    const LeastSquaresFit& x = *o.fit.exact;
+    const size_t p = x.w.size() + (intercept ? 1 : 0);
+    out += "condition number " + data::number_text(x.condition, "%.4g") + " (columns scaled to unit norm), rank " +
+           std::to_string(x.rank) + " of " + std::to_string(p) + "\n";
+    if (!o.fit.why.empty()) out += "auto: " + o.fit.why + "\n";
+  }
+  return out;
+}
+
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+// The coefficient table and the fit's statistics for --json (null where undefined).
+nlohmann::json inference_json(const TrainOutcome& o) {
+  const Inference& inf = o.inference;
+  nlohmann::json j;
+  j["available"] = inf.available;
+  if (!inf.available) j["why_not"] = inf.why_not;
+  j["condition_number"] = finite_or_null(inf.condition);
+  if (o.fit.exact) {
+    j["rank"] = o.fit.exact->rank;
+    j["observations"] = o.fit.exact->observations;
+    nlohmann::json aliased = nlohmann::json::array();
+    for (int64_t a : o.fit.exact->aliased) aliased.push_back(o.feature_names[static_cast<size_t>(a)]);
+    if (o.fit.exact->intercept_aliased) aliased.push_back("(Intercept)");
+    j["aliased"] = aliased;
+  }
+  if (!inf.available) return j;
+  j["residual_standard_error"] = finite_or_null(inf.sigma);
+  j["degrees_of_freedom"] = inf.dof;
+  j["r2"] = finite_or_null(inf.r2);
+  j["adj_r2"] = finite_or_null(inf.adj_r2);
+  j["f_statistic"] = inf.f_df1 > 0 ? finite_or_null(inf.f_statistic) : nlohmann::json(nullptr);
+  j["f_df"] = {inf.f_df1, inf.dof};
+  j["f_p_value"] = inf.f_df1 > 0 ? finite_or_null(inf.f_p_value) : nlohmann::json(nullptr);
+  nlohmann::json cs = nlohmann::json::array();
+  for (const auto& c : inf.coefficients) {
+    nlohmann::json e{{"name", c.name}, {"estimate", finite_or_null(c.estimate)}, {"defined", c.defined}};
+    e["std_error"] = c.defined ? finite_or_null(c.std_error) : nlohmann::json(nullptr);
+    e["t_value"] = c.defined ? finite_or_null(c.t_value) : nlohmann::json(nullptr);
+    e["p_value"] = c.defined ? finite_or_null(c.p_value) : nlohmann::json(nullptr);
+    e["ci95"] = c.defined ? nlohmann::json{finite_or_null(c.ci_low), finite_or_null(c.ci_high)} : nlohmann::json(nullptr);
+    cs.push_back(e);
+  }
+  j["coefficients"] = cs;
+  return j;
+}
+
 // The settings of a run: shared by the --json object and the model file.
 nlohmann::json settings_json(const RunReport& r) {
   const TrainPlan& p = *r.plan;
   const TrainOutcome& o = *r.outcome;
   nlohmann::json j;
-  j["solver"] = method_name(p.method);
+  j["solver"] = p.method == Method::Sgd ? "sgd" : exact_method_name(p.exact.method);
+  j["intercept"] = p.method == Method::Sgd ? p.sgd.intercept : p.exact.intercept;
+  j["weights"] = p.csv.weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.csv.weights);
+  if (p.method == Method::Normal) j["ridge"] = p.exact.ridge;
   j["device"] = o.device;
   j["backend"] = o.backend;
   j["data"] = o.synthetic ? nlohmann::json(nullptr) : nlohmann::json(p.csv_path);
@@ -173,18 +284,22 @@ std::string text_report(const RunReport& r) {
   const bool lab_summary = o.synthetic && p.method == Method::Sgd && o.fit.float32;
   if (lab_summary) {
     os << synthetic_summary(p, o);
-  } else {
+  } else if (p.method == Method::Sgd) {
     os << "weights (original units):\n" << weights_table(o.feature_names, o.fit.w, o.fit.b);
     char buf[256];
-    if (p.method == Method::Sgd) {
-      std::snprintf(buf, sizeof buf, " in %.3f ms (%.3g samples/s, %s)\n", o.fit.train_seconds * 1e3,
-                    run_samples_per_second(o), o.fit.method.c_str());
-      os << "trained " << cli::count_of(o.fit.epochs_run, "epoch") << " of " << cli::count_of(o.train_rows, "example");
+    std::snprintf(buf, sizeof buf, " in %.3f ms (%.3g samples/s, %s)\n", o.fit.train_seconds * 1e3,
+                  run_samples_per_second(o), o.fit.method.c_str());
+    os << "trained " << cli::count_of(o.fit.epochs_run, "epoch") << " of " << cli::count_of(o.train_rows, "example")
+       << buf;
+  }
+  if (p.method == Method::Normal) {
+    if (o.inference.available && o.fit.exact) {
+      os << coefficient_table(o.inference, p.exact.intercept);
     } else {
-      std::snprintf(buf, sizeof buf, " in %.3f ms (%s)\n", o.fit.train_seconds * 1e3, o.fit.method.c_str());
-      os << "solved the normal equations of " << cli::count_of(o.train_rows, "example");
+      os << "weights (original units):\n" << weights_table(o.feature_names, o.fit.w, o.fit.b);
+      if (!o.inference.why_not.empty()) os << "no standard errors: " << o.inference.why_not << '\n';
     }
-    os << buf;
+    os << solver_text(o, p.exact.intercept);
   }
   if (o.has_metrics) {
     const bool val = o.validation_rows > 0;
@@ -212,6 +327,9 @@ nlohmann::json run_json(const RunReport& r) {
     j["epochs"] = nullptr;
     j["epochs_run"] = 0;
     j["solve_seconds"] = o.fit.train_seconds;
+    if (!o.fit.why.empty()) j["solver_choice"] = o.fit.why;
+    if (o.fit.exact && !o.fit.exact->warning.empty()) j["warning"] = o.fit.exact->warning;
+    j["inference"] = inference_json(o);
   }
   j.erase("loss");
   j["loss_kind"] = loss_name(p.sgd.loss);

@@ -51,6 +51,9 @@ struct TrainFlags {
   std::string plot;
   std::string plot_feature;
   std::string solver = "sgd";
+  bool no_intercept = false;
+  double ridge = 0;
+  std::string weights;
   bool quiet = false;
   bool no_header = false;
 };
@@ -62,7 +65,16 @@ const std::map<std::string, Strategy> kStrategies{{"auto", Strategy::Auto},
                                                   {"cublas", Strategy::Cublas},
                                                   {"fused", Strategy::Fused},
                                                   {"persistent", Strategy::Persistent}};
-const std::map<std::string, Method> kSolvers{{"sgd", Method::Sgd}, {"normal", Method::Normal}};
+// sgd, or an exact factorisation: normal is cholesky's old name, exact is auto's.
+struct SolverChoice {
+  Method method;
+  ExactMethod exact;
+};
+const std::map<std::string, SolverChoice> kSolvers{
+    {"sgd", {Method::Sgd, ExactMethod::Auto}},         {"auto", {Method::Normal, ExactMethod::Auto}},
+    {"exact", {Method::Normal, ExactMethod::Auto}},    {"cholesky", {Method::Normal, ExactMethod::Cholesky}},
+    {"normal", {Method::Normal, ExactMethod::Cholesky}}, {"qr", {Method::Normal, ExactMethod::Qr}},
+    {"svd", {Method::Normal, ExactMethod::Svd}}};
 
 template <typename Map>
 auto lookup(const Map& m, const std::string& key, const std::string& flag) {
@@ -174,7 +186,7 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
         throw UsageError(std::string(flag) + ": not used with --data (the file decides the data; pick columns with "
                                              "--columns)");
   } else {
-    for (const char* flag : {"--target", "--columns", "--no-header"})
+    for (const char* flag : {"--target", "--columns", "--no-header", "--weights"})
       if (sub.count(flag)) throw UsageError(std::string(flag) + ": needs --data FILE");
   }
   if (sub.count("--plot-feature") && f.plot.empty()) throw UsageError("--plot-feature: needs --plot FILE");
@@ -182,14 +194,22 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
     throw UsageError("--val-fraction: must be at least 0 and below 1 (got " + shortest_text(f.val_fraction) + ")");
   if (sub.count("--save") && f.save.empty()) throw UsageError("--save: empty path");
   if (sub.count("--plot") && f.plot.empty()) throw UsageError("--plot: empty path");
-  if (f.solver == "normal") {
+  const SolverChoice solver = lookup(kSolvers, f.solver, "--solver");
+  if (solver.method == Method::Normal) {
     // The exact solution has no learning rate, epochs, batches or GPU step: a value given for
     // one of them would be silently ignored and then reported.
     for (const char* flag : {"--lr", "--epochs", "--batch-size", "--strategy"})
       if (sub.count(flag))
-        throw UsageError(std::string(flag) + ": not used by --solver normal (the exact least-squares solution has no "
-                                             "learning rate, epochs, batches or GPU step strategy); leave it out");
+        throw UsageError(std::string(flag) + ": not used by --solver " + f.solver +
+                         " (the exact least-squares solution has no learning rate, epochs, batches or GPU step "
+                         "strategy); leave it out");
+  } else if (sub.count("--ridge")) {
+    throw UsageError("--ridge: an L2 penalty of the exact solvers (--solver auto|cholesky|qr|svd); SGD has no "
+                     "penalty yet");
   }
+  if (!(std::isfinite(f.ridge) && f.ridge >= 0))
+    throw UsageError("--ridge: the penalty must be a finite number >= 0 (got " + shortest_text(f.ridge) + ")");
+  if (sub.count("--weights") && f.weights.empty()) throw UsageError("--weights: empty column name");
 
   TrainPlan plan;
   plan.csv_path = f.data;
@@ -199,6 +219,7 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
     std::cerr << "linreg: note: waiting for data on " << terminal_text(name) << " (nothing has been written to it yet)\n";
   };
   if (!f.columns.empty()) plan.csv.columns = data::split_names(f.columns, "--columns");
+  plan.csv.weights = f.weights;
   plan.synthetic = f.spec;
   if (sub.count("--true-w") != 0) {  // given, even if empty: an empty list is an error
     plan.synthetic.true_w = parse_decimal_list(f.true_w, "--true-w");
@@ -210,7 +231,11 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   plan.sgd = f.opt;
   plan.sgd.loss = lookup(kLosses, f.loss, "--loss");
   plan.sgd.strategy = lookup(kStrategies, f.strategy, "--strategy");
-  plan.method = lookup(kSolvers, f.solver, "--solver");
+  plan.method = solver.method;
+  plan.exact.method = solver.exact;
+  plan.exact.intercept = !f.no_intercept;
+  plan.exact.ridge = f.ridge;
+  plan.sgd.intercept = !f.no_intercept;
   plan.val_fraction = f.val_fraction;
   plan.standardize = f.standardize;
   plan.need_rows = !f.plot.empty();
@@ -250,7 +275,7 @@ std::string render_plot(const TrainFlags& f, const TrainPlan& plan, const TrainO
   const std::string base =
       o.synthetic ? std::string("synthetic data") : terminal_text(data::input_name(f.data.substr(f.data.find_last_of('/') + 1)));
   in.title = base + ": " + o.target_name + " against " + o.feature_names[static_cast<size_t>(feature)] +
-             (plan.method == Method::Normal ? " (normal equations)" : "");
+             (plan.method == Method::Normal ? " (exact least squares)" : "");
   in.seed = plan.sgd.seed;
   return data::render_fit_plot(in);
 }
@@ -261,8 +286,9 @@ int run_train(TrainFlags& f, const CLI::App& sub) {
   // With an output on stdout (--save -, --plot -), the report goes to stderr.
   std::ostream& os = outputs.report_stream();
   if (f.standardize && plan.method == Method::Normal)
-    std::cerr << "linreg: note: --standardize does not change --solver normal (the exact solution does not depend on "
-                 "the feature scales; the centred system is solved in double)\n";
+    std::cerr << "linreg: note: --standardize does not change --solver " << f.solver
+              << " (the exact solution does not depend on the feature scales; the columns are scaled internally and "
+                 "the system solved in double)\n";
 
   // The exact solver has no epochs: its lines wait for the solve, so that a refused system is
   // one line on stderr and nothing on stdout.
@@ -306,6 +332,8 @@ int run_train(TrainFlags& f, const CLI::App& sub) {
   }
   if (progress) progress->finish();
   if (!print_early && !out.note.empty()) std::cerr << "linreg: note: " << out.note << '\n';
+  if (out.fit.exact && !out.fit.exact->warning.empty())
+    std::cerr << "linreg: warning: --solver " << f.solver << ": " << out.fit.exact->warning << '\n';
   // The epoch's line is out (above); the error follows it.
   if (out.fit.diverged) throw InputError(diverged_message(plan, out.fit));
 
@@ -328,7 +356,8 @@ void add_train_command(CLI::App& root, Commands& cmds) {
   auto f = std::make_shared<TrainFlags>();
   CLI::App* sub = root.add_subcommand(
       "train",
-      "Fit y = Xw + b by minibatch SGD (or exactly, --solver normal) on the lab's synthetic data or a CSV file");
+      "Fit y = Xw + b by minibatch SGD (or exactly: --solver auto|cholesky|qr|svd) on the lab's synthetic data or a "
+      "CSV file");
   sub->add_option("--device", f->device, "auto | gpu | cpu (auto: the GPU when usable, else the CPU)")
       ->capture_default_str();
   sub->add_option("--examples", f->spec.examples, "number of synthetic examples")->capture_default_str()->transform(decimal_integer());
@@ -362,8 +391,21 @@ void add_train_command(CLI::App& root, Commands& cmds) {
                   "hold out this share of the rows (seeded by --seed) as a validation set, in [0, 1)")
       ->capture_default_str()
       ->transform(decimal_number(false));
-  sub->add_option("--solver", f->solver, "sgd: minibatch SGD; normal: exact least squares (normal equations, double)")
+  sub->add_option("--solver", f->solver,
+                  "sgd: minibatch SGD on float32 copies of the data; exact least squares in double on the values as "
+                  "read: cholesky (normal equations, fastest; 'normal' is its old name), qr (Householder QR: "
+                  "error bounded by cond(X), not its square), svd (rank-revealing, minimum-norm solution), auto "
+                  "('exact'; picks by the condition number and says which, drops dependent columns as R's lm does)")
       ->capture_default_str();
+  sub->add_flag("--no-intercept", f->no_intercept,
+                "fit y = Xw through the origin (b = 0), with every solver; --standardize then scales without centring");
+  sub->add_option("--ridge", f->ridge,
+                  "exact solvers: L2 penalty ALPHA, minimising sum (y - Xw - b)^2 + ALPHA |w|^2 (scikit-learn's "
+                  "Ridge; the intercept is not penalised)")
+      ->transform(decimal_number(false));
+  sub->add_option("--weights", f->weights,
+                  "the column of --data holding per-row weights >= 0: weighted least squares; SGD multiplies each "
+                  "example's gradient and loss by its weight (CPU only)");
   sub->add_option("--save", f->save, "write the trained model as JSON (read by linreg predict); - is stdout");
   sub->add_option("--plot", f->plot, "write an SVG: the data and the fitted line, and the loss per epoch; - is stdout");
   sub->add_option("--plot-feature", f->plot_feature, "the feature on the plot's x axis (default: the first)");

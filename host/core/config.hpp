@@ -35,6 +35,10 @@ struct TrainOptions {
   LossKind loss = LossKind::HalfMse;
   uint64_t seed = 42;  // initial weights and per-epoch shuffles
   Strategy strategy = Strategy::Auto;
+  // false: the model goes through the origin (b stays 0, never updated). A model without an
+  // intercept and data with per-row weights (HostDataset::weights: each example's gradient and
+  // loss term is multiplied by its weight) train on the CPU only.
+  bool intercept = true;
 };
 
 // The lab's [2, -3.4] for d = 2; otherwise w_j = 4·j/d − 2 (evenly spaced in [-2, 2)),

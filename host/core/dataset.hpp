@@ -19,6 +19,9 @@ struct HostDataset {
   // SGD trains on the float32 copies; the exact solvers, metrics and predictions use these.
   std::vector<double> X64;  // (n, d) row-major, or empty
   std::vector<double> y64;  // (n), or empty
+  // Per-row weights v_i ≥ 0 of a weighted fit (a CSV file's --weights column), or empty: every
+  // row weighs 1.
+  std::vector<double> weights;
   std::vector<std::string> feature_names;  // empty for synthetic data
   std::string target_name;
 
@@ -29,6 +32,7 @@ struct HostDataset {
   double label(int64_t i) const {
     return y64.empty() ? static_cast<double>(y[static_cast<size_t>(i)]) : y64[static_cast<size_t>(i)];
   }
+  double weight(int64_t i) const { return weights.empty() ? 1.0 : weights[static_cast<size_t>(i)]; }
 };
 
 // Number of uniforms the synthetic generator draws: n·d for X plus n for the noise, rounded up

@@ -1,10 +1,13 @@
 // CSV reader and writer (see csv.hpp for the accepted format).
 //
 // The reader is a single forward scan per chunk: the header picks a destination for every file
-// column (a feature index, the target, or skipped); each data cell of a kept column goes through
-// std::from_chars straight into X or y. When the body has no quote character, it is cut at line
-// ends into chunks parsed on several threads: each chunk writes at a row offset bounded by the
-// newlines before it, and the chunks are compacted afterwards (blank lines make the bound loose).
+// column (a feature index, the target, the weights, or skipped); each data cell of a kept column
+// is parsed once to its correctly rounded double (Clinger's fast path, else std::from_chars),
+// which goes into X64 or y64, and the float32 for X or y is rounded from that double when that is
+// exact (almost always), else read again from the text as float. When the body has no quote
+// character, it is cut at line ends into chunks parsed on several threads: each chunk writes at a
+// row offset bounded by the newlines before it, and the chunks are compacted afterwards (blank
+// lines make the bound loose).
 #include "host/data/csv.hpp"
 
 #include <algorithm>
@@ -18,8 +21,10 @@
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <unordered_map>
 #include <utility>
@@ -31,6 +36,7 @@ namespace {
 
 constexpr int32_t kTarget = -1;
 constexpr int32_t kSkip = -2;
+constexpr int32_t kWeight = -3;
 
 inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
 inline bool ends_field(char c) { return c == ',' || c == '\n' || c == '\r'; }
@@ -96,9 +102,10 @@ std::string name_list(const std::vector<std::string>& names) {
 struct Plan {
   std::string source;
   std::vector<std::string> names;  // the header
-  std::vector<int32_t> dest;       // per file column: feature index, kTarget or kSkip
+  std::vector<int32_t> dest;       // per file column: feature index, kTarget, kWeight or kSkip
   int64_t d = 0;
   bool has_target = false;
+  size_t weight_col = static_cast<size_t>(-1);  // the weights column, or none
   int64_t header_line = 1;
   // Each name's first and second column (second: SIZE_MAX when it is unique), built once so that
   // a header of a million columns is checked in linear time.
@@ -208,18 +215,31 @@ bool parse_float_text(const char* b, const char* e, float& v, bool& out_of_range
   return false;
 }
 
+// from_chars<double> on [b, e) with an optional leading '+', as parse_float_text: std::errc()
+// and dv when the whole range is one number that double holds; result_out_of_range when it is a
+// number too small or too large for double (dv untouched; callers decide); invalid_argument else.
+std::errc parse_double_text(const char* b, const char* e, double& dv) {
+  if (b < e && *b == '+') {
+    ++b;
+    if (b < e && (*b == '+' || *b == '-')) return std::errc::invalid_argument;
+  }
+  if (b == e) return std::errc::invalid_argument;
+  const auto r = std::from_chars(b, e, dv);
+  if (r.ptr != e) return std::errc::invalid_argument;
+  return r.ec;
+}
+
 // The common plain decimal, [-]digits[.digits][(e|E)[+-]digits] with at most 15 digits and a
 // decimal exponent within ±22: m and 10^|E| are exact in double, so m·10^E (or m/10^−E) is the
-// correctly rounded double (Clinger's fast path); rounding that to float is then correct unless the
-// double lies exactly halfway between two floats, or in the subnormal/overflow range — those go to
-// std::from_chars. Returns false (and leaves v alone) when it does not apply. Tested bit for bit
-// against std::from_chars (tests/data/test_csv_reader.cpp).
+// correctly rounded double (Clinger's fast path). Returns false (and leaves dv alone) when it does
+// not apply; std::from_chars<double> reads those. Tested bit for bit against std::from_chars
+// (tests/data/test_csv_reader.cpp).
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 inline bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 
-inline bool fast_decimal(const char* s, const char* end, float& v, const char*& out) {
+inline bool fast_decimal(const char* s, const char* end, double& dv, const char*& out) {
   bool neg = false;
   if (s < end && *s == '-') {
     neg = true;
@@ -257,24 +277,46 @@ inline bool fast_decimal(const char* s, const char* end, float& v, const char*& 
   }
   const int E = e - frac;
   if (E < -22 || E > 22) return false;
-  double dv = static_cast<double>(m);
-  dv = E < 0 ? dv / kPow10[-E] : dv * kPow10[E];
-  if (dv != 0.0 && (dv < 2.0 * static_cast<double>(FLT_MIN) || dv > static_cast<double>(FLT_MAX))) return false;
-  uint64_t bits;
-  std::memcpy(&bits, &dv, sizeof bits);
-  if ((bits & 0x1FFFFFFFu) == 0x10000000u) return false;  // exactly halfway between two floats
-  const float f = static_cast<float>(dv);
-  v = neg ? -f : f;
+  const double a = E < 0 ? static_cast<double>(m) / kPow10[-E] : static_cast<double>(m) * kPow10[E];
+  dv = neg ? -a : a;
   out = s;
   return true;
 }
 
-// Parses one numeric cell starting at p; returns the position of the delimiter after it.
+// Whether static_cast<float>(dv), dv the correctly rounded double of a decimal, is also the
+// correctly rounded float of that decimal. Every point halfway between two floats is a double,
+// and rounding to double is monotonic, so a decimal on one side of such a point never gets a
+// double on the other side; only a double exactly halfway (the decimal may be just off it) can
+// round the wrong way. Also refused: |dv| in float's subnormal range, where halfway points sit
+// elsewhere in the bits, and beyond FLT_MAX or non-finite, where the float reader decides
+// between FLT_MAX, an error, NaN and inf. Those few go to the float reader, as before.
+inline bool float_from_double_is_exact(double dv) {
+  const double a = std::fabs(dv);
+  if (a == 0.0) return true;  // only a zero decimal parses to a zero double (underflow is an error)
+  if (!(a >= 2.0 * static_cast<double>(FLT_MIN) && a <= static_cast<double>(FLT_MAX))) return false;
+  uint64_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  return (bits & 0x1FFFFFFFu) != 0x10000000u;  // not exactly halfway between two floats
+}
+
+// One numeric cell, both ways: f the correctly rounded float32 and dv the correctly rounded
+// double of its text.
+struct Cell {
+  float f;
+  double dv;
+};
+
+// Parses one numeric cell starting at p; returns the position of the delimiter after it. The
+// float follows the float32 rules (too small: 0 or a subnormal; too large: refused; NaN and inf
+// refused). The double is the text's own double; when the text underflows even double it is the
+// float (0).
 inline const char* parse_number(const Plan& pl, const char* p, const char* end, int64_t& line, size_t col,
-                                float& v) {
+                                Cell& out) {
   const char* s = skip_blanks(p, end);
   const char* e = nullptr;
   bool oor = false;
+  float v = 0;
+  double dv = 0;
   if (s < end && *s == '"') {  // a quoted number: "1.5"
     const int64_t cell_line = line;
     std::string content;
@@ -288,29 +330,87 @@ inline const char* parse_number(const Plan& pl, const char* p, const char* end, 
       if (oor) fail_cell(pl, cell_line, col, "'" + printable(t) + "' is out of the float32 range");
       fail_number(pl, cell_line, col, t);
     }
+    if (parse_double_text(t.data(), t.data() + t.size(), dv) != std::errc()) dv = static_cast<double>(v);  // underflow: 0
     e = after;
   } else {
-    // Fast path: from_chars stops at the first byte that cannot continue a number.
+    // Fast path: the double first (Clinger, else from_chars, which stops at the first byte that
+    // cannot continue a number), the float from it when that is exact.
     const char* b = s;
     if (b < end && *b == '+' && b + 1 < end && b[1] != '+' && b[1] != '-') ++b;
-    std::from_chars_result r{b, std::errc()};
-    if (!fast_decimal(b, end, v, r.ptr)) r = std::from_chars(b, end, v);
-    e = r.ptr;
-    if (r.ec == std::errc() && e > b) {
-      e = skip_blanks(e, end);
+    const char* ptr = b;
+    bool ok = fast_decimal(b, end, dv, ptr);
+    if (!ok) {
+      const auto rd = std::from_chars(b, end, dv);
+      ok = rd.ec == std::errc() && rd.ptr > b;
+      ptr = rd.ptr;
+    }
+    if (ok && float_from_double_is_exact(dv)) {
+      v = static_cast<float>(dv);
+      e = skip_blanks(ptr, end);
       if (!(e == end || ends_field(*e))) fail_number(pl, line, col, std::string_view(s, field_end(s, end) - s));
     } else {
-      e = field_end(s, end);
-      if (!parse_float_text(s, e, v, oor)) {
-        if (oor) fail_cell(pl, line, col, "'" + printable(std::string_view(s, e - s)) + "' is out of the float32 range");
-        fail_number(pl, line, col, std::string_view(s, e - s));
+      // The float reader, exactly as for float32 alone: its value, its errors.
+      const auto r = std::from_chars(b, end, v);
+      e = r.ptr;
+      if (r.ec == std::errc() && e > b) {
+        e = skip_blanks(e, end);
+        if (!(e == end || ends_field(*e))) fail_number(pl, line, col, std::string_view(s, field_end(s, end) - s));
+      } else {
+        e = field_end(s, end);
+        if (!parse_float_text(s, e, v, oor)) {
+          if (oor) fail_cell(pl, line, col, "'" + printable(std::string_view(s, e - s)) + "' is out of the float32 range");
+          fail_number(pl, line, col, std::string_view(s, e - s));
+        }
       }
+      if (!ok) dv = static_cast<double>(v);  // the double underflowed: the float's 0
     }
   }
   if (!std::isfinite(v)) {
     fail_cell(pl, line, col, std::isnan(v) ? "NaN is not allowed (drop or fill the row)"
                                            : "an infinite value is not allowed (drop or fill the row)");
   }
+  out.f = v;
+  out.dv = dv;
+  return e;
+}
+
+// Parses one cell of the weights column (double only) starting at p; returns the position of the
+// delimiter after it. A weight is a finite number >= 0; one too small for double is 0.
+const char* parse_weight(const Plan& pl, const char* p, const char* end, int64_t& line, size_t col, double& w) {
+  const char* s = skip_blanks(p, end);
+  const int64_t cell_line = line;
+  std::string content;
+  std::string_view t;  // the cell's text, blanks around it removed
+  const char* e = nullptr;
+  if (s < end && *s == '"') {
+    e = skip_blanks(scan_quoted(pl, s, end, line, col, &content), end);
+    if (e < end && !ends_field(*e)) fail_cell(pl, cell_line, col, "text after a closing quote");
+    t = content;
+    while (!t.empty() && is_blank(t.front())) t.remove_prefix(1);
+  } else {
+    e = field_end(s, end);
+    t = std::string_view(s, static_cast<size_t>(e - s));
+  }
+  while (!t.empty() && is_blank(t.back())) t.remove_suffix(1);
+  const char* tb = t.data();
+  const char* te = tb + t.size();
+  const char* ptr = nullptr;
+  if (!(fast_decimal(tb, te, w, ptr) && ptr == te)) {
+    const std::errc ec = parse_double_text(tb, te, w);
+    if (ec == std::errc::result_out_of_range) {
+      // Too small for double (0) or too large (refused)?
+      const std::string tmp(t);
+      if (std::fabs(std::strtod(tmp.c_str(), nullptr)) >= 1.0)
+        fail_cell(pl, cell_line, col, "the weight '" + printable(t) + "' is out of the double range");
+      w = 0.0;
+    } else if (ec != std::errc()) {
+      fail_number(pl, cell_line, col, t);
+    }
+  }
+  if (std::isnan(w)) fail_cell(pl, cell_line, col, "a NaN weight is not allowed (weights must be finite and >= 0)");
+  if (std::isinf(w)) fail_cell(pl, cell_line, col, "an infinite weight is not allowed (weights must be finite and >= 0)");
+  if (w < 0) fail_cell(pl, cell_line, col, "a negative weight '" + printable(t) + "' is not allowed (weights must be >= 0)");
+  if (w == 0) w = 0.0;  // -0 is 0
   return e;
 }
 
@@ -326,9 +426,19 @@ inline const char* skip_cell(const Plan& pl, const char* p, const char* end, int
   return field_end(s, end);
 }
 
-// Parses the data rows of [p, end), the first of which is on line `line`. Row r goes to
-// X[r·d ...] and y[r]. Returns the number of rows; never writes more than `max_rows`.
-int64_t parse_rows(const Plan& pl, const char* p, const char* end, int64_t line, float* X, float* y,
+// Where the rows of one chunk go: row r of the chunk to X[r·d ...], X64[r·d ...], y[r], y64[r],
+// weights[r] (y, y64 null without a target, weights null without a weights column).
+struct RowsOut {
+  float* X;
+  double* X64;
+  float* y;
+  double* y64;
+  double* weights;
+};
+
+// Parses the data rows of [p, end), the first of which is on line `line`. Returns the number of
+// rows; never writes more than `max_rows`.
+int64_t parse_rows(const Plan& pl, const char* p, const char* end, int64_t line, const RowsOut& out,
                    int64_t max_rows) {
   const size_t ncols = pl.dest.size();
   const int64_t d = pl.d;
@@ -347,16 +457,24 @@ int64_t parse_rows(const Plan& pl, const char* p, const char* end, int64_t line,
     if (r >= max_rows) fail_at(pl, line, "internal error: more rows than line ends");
     const char* row_start = p;
     const int64_t row_line = line;
-    float* xr = X + r * d;
+    float* xr = out.X + r * d;
+    double* xr64 = out.X64 + r * d;
     for (size_t c = 0; c < ncols; ++c) {
       const int32_t dst = dest[c];
       if (dst == kSkip) {
         p = skip_cell(pl, p, end, line, c);
+      } else if (dst == kWeight) {
+        p = parse_weight(pl, p, end, line, c, out.weights[r]);
       } else {
-        float v;
+        Cell v;
         p = parse_number(pl, p, end, line, c, v);
-        if (dst >= 0) xr[dst] = v;
-        else y[r] = v;
+        if (dst >= 0) {
+          xr[dst] = v.f;
+          xr64[dst] = v.dv;
+        } else {
+          out.y[r] = v.f;
+          out.y64[r] = v.dv;
+        }
       }
       if (c + 1 < ncols) {
         if (p < end && *p == ',') {
@@ -466,16 +584,34 @@ void make_plan(Plan& pl, const CsvOptions& opt) {
     pl.dest[target_col] = kTarget;
     pl.has_target = true;
   }
+  size_t weight_col = kNone;
+  if (!opt.weights.empty()) {
+    weight_col = find_column(pl, opt.weights);
+    if (weight_col == kNone)
+      throw InputError(opt.weights_flag + " '" + printable(opt.weights) + "': no such column in " + pl.source +
+                       " (columns: " + name_list(pl.names) + ")");
+    if (weight_col == target_col)
+      throw InputError(opt.weights_flag + " '" + printable(opt.weights) + "' is the target column (" + opt.target_flag +
+                       "); it cannot be the weights too");
+    check_unique(pl, weight_col);
+    pl.dest[weight_col] = kWeight;
+    pl.weight_col = weight_col;
+  }
   if (opt.columns.empty()) {
     int32_t j = 0;
     for (size_t c = 0; c < ncols; ++c) {
-      if (c == target_col) continue;
+      if (c == target_col || c == weight_col) continue;
       check_unique(pl, c);
       pl.dest[c] = j++;
     }
-    if (j == 0)
-      throw InputError(pl.source + ": no feature columns (the only column is the target '" +
-                       printable(pl.names[target_col]) + "')");
+    if (j == 0) {
+      std::string only;
+      if (target_col < ncols) only = "the target '" + printable(pl.names[target_col]) + "'";
+      if (weight_col != kNone) only += (only.empty() ? "" : " and ") + std::string("the weights '") +
+                                       printable(pl.names[weight_col]) + "'";
+      throw InputError(pl.source + ": no feature columns (the only " +
+                       (target_col < ncols && weight_col != kNone ? "columns are " : "column is ") + only + ")");
+    }
   } else {
     int32_t j = 0;
     for (const std::string& name : opt.columns) {
@@ -485,6 +621,9 @@ void make_plan(Plan& pl, const CsvOptions& opt) {
                          " (columns: " + name_list(pl.names) + ")");
       if (c == target_col)
         throw InputError(opt.columns_flag + " '" + printable(name) + "' is the target column; it cannot be a feature too");
+      if (c == weight_col)
+        throw InputError(opt.columns_flag + " '" + printable(name) + "' is the weights column (" + opt.weights_flag +
+                         "); it cannot be a feature too");
       if (pl.dest[c] >= 0) throw InputError(opt.columns_flag + " names '" + printable(name) + "' twice");
       check_unique(pl, c);
       pl.dest[c] = j++;
@@ -492,6 +631,25 @@ void make_plan(Plan& pl, const CsvOptions& opt) {
   }
   pl.d = 0;
   for (int32_t v : pl.dest) pl.d += v >= 0 ? 1 : 0;
+}
+
+// v.resize(count), with the memory asked for in transparent huge pages first where the system
+// has them: the arrays are hundreds of MB for a large file, and touching them in 4 KiB pages (a
+// fault and a zero-fill each) had cost more than parsing the cells. Only a hint; nothing changes
+// where it is refused.
+template <class T>
+void resize_huge(std::vector<T>& v, size_t count) {
+  v.reserve(count);
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const size_t bytes = count * sizeof(T);
+  if (bytes >= 4 * kHuge) {
+    const uintptr_t b = reinterpret_cast<uintptr_t>(v.data());
+    const uintptr_t lo = (b + kHuge - 1) & ~(kHuge - 1), hi = (b + bytes) & ~(kHuge - 1);
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+  }
+#endif
+  v.resize(count);
 }
 
 int pick_threads(const CsvOptions& opt, size_t bytes) {
@@ -608,16 +766,25 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
 
   CsvRead out;
   HostDataset& ds = out.data;
+  const bool has_weights = pl.weight_col != kNone;
   ds.d = pl.d;
-  ds.X.resize(static_cast<size_t>(max_rows * pl.d));
-  if (pl.has_target) ds.y.resize(static_cast<size_t>(max_rows));
+  resize_huge(ds.X, static_cast<size_t>(max_rows * pl.d));
+  resize_huge(ds.X64, static_cast<size_t>(max_rows * pl.d));
+  if (pl.has_target) {
+    resize_huge(ds.y, static_cast<size_t>(max_rows));
+    resize_huge(ds.y64, static_cast<size_t>(max_rows));
+  }
+  if (has_weights) resize_huge(ds.weights, static_cast<size_t>(max_rows));
   std::vector<int64_t> rows(static_cast<size_t>(threads), 0);
   std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
   {
     auto work = [&](int t) {
       try {
-        rows[t] = parse_rows(pl, cuts[t], cuts[t + 1], line_base[t], ds.X.data() + row_base[t] * pl.d,
-                             pl.has_target ? ds.y.data() + row_base[t] : nullptr, row_base[t + 1] - row_base[t]);
+        const int64_t r0 = row_base[t];
+        const RowsOut dst{ds.X.data() + r0 * pl.d, ds.X64.data() + r0 * pl.d,
+                          pl.has_target ? ds.y.data() + r0 : nullptr, pl.has_target ? ds.y64.data() + r0 : nullptr,
+                          has_weights ? ds.weights.data() + r0 : nullptr};
+        rows[t] = parse_rows(pl, cuts[t], cuts[t + 1], line_base[t], dst, row_base[t + 1] - r0);
       } catch (...) {
         errors[t] = std::current_exception();
       }
@@ -630,23 +797,45 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);  // the first error in file order
 
-  // Compact the chunks.
+  // Compact the chunks: every array moves its rows down to follow the previous chunk's.
   int64_t n = rows[0];
   for (int t = 1; t < threads; ++t) {
-    if (rows[t] == 0) continue;
-    if (n != row_base[t]) std::memmove(ds.X.data() + n * pl.d, ds.X.data() + row_base[t] * pl.d,
-                 static_cast<size_t>(rows[t] * pl.d) * sizeof(float));
-    if (pl.has_target && n != row_base[t])
-      std::memmove(ds.y.data() + n, ds.y.data() + row_base[t], static_cast<size_t>(rows[t]) * sizeof(float));
+    if (rows[t] == 0 || n == row_base[t]) {
+      n += rows[t];
+      continue;
+    }
+    auto move_rows = [&](auto& v, int64_t width) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      std::memmove(v.data() + n * width, v.data() + row_base[t] * width, static_cast<size_t>(rows[t] * width) * sizeof(T));
+    };
+    move_rows(ds.X, pl.d);
+    move_rows(ds.X64, pl.d);
+    if (pl.has_target) {
+      move_rows(ds.y, 1);
+      move_rows(ds.y64, 1);
+    }
+    if (has_weights) move_rows(ds.weights, 1);
     n += rows[t];
   }
   if (n == 0) throw InputError(source + ": the header has no data rows under it");
   ds.n = n;
-  ds.X.resize(static_cast<size_t>(n * pl.d));
-  ds.X.shrink_to_fit();
+  // The arrays were sized for one row per line end (+1): cut to the rows read, and give memory
+  // back only when blank lines left much of it unused (shrink_to_fit copies the whole array).
+  auto trim = [n](auto& v, int64_t width) {
+    v.resize(static_cast<size_t>(n * width));
+    if (v.capacity() - v.size() > v.size() / 8) v.shrink_to_fit();
+  };
+  trim(ds.X, pl.d);
+  trim(ds.X64, pl.d);
   if (pl.has_target) {
-    ds.y.resize(static_cast<size_t>(n));
-    ds.y.shrink_to_fit();
+    trim(ds.y, 1);
+    trim(ds.y64, 1);
+  }
+  if (has_weights) {
+    trim(ds.weights, 1);
+    if (std::all_of(ds.weights.begin(), ds.weights.end(), [](double w) { return w == 0.0; }))
+      throw InputError(source + ": every weight in column '" + printable(pl.names[pl.weight_col]) +
+                       "' is 0 (at least one row must weigh more than 0)");
   }
   ds.feature_names.assign(static_cast<size_t>(pl.d), std::string());
   for (size_t c = 0; c < names.size(); ++c) {

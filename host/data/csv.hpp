@@ -7,9 +7,16 @@
 // quote); blank lines are skipped. Columns that are not selected are not parsed as numbers, so a
 // text column can be left out with --columns.
 //
-// Speed: the whole file is read at once and cells are parsed with std::from_chars (correctly
-// rounded float32, no locale); rows are split into chunks parsed on several threads when the file
-// has no quotes. Values go straight into the row-major X (n, d) and y (n) of a HostDataset.
+// Values: every cell is kept twice, both correctly rounded from its decimal text: in float32 in X
+// (n, d) and y (n), which SGD trains on, and in double in X64 and y64 (same layout), which the
+// exact solvers, metrics and predictions use. The float32 rules decide what is accepted: a value
+// too small for float32 becomes 0 or a subnormal there (its double keeps it, down to where
+// double underflows too: 0), one too large for float32 is refused.
+//
+// Speed: the whole file is read at once; each cell is parsed once to its double (a fast path for
+// short decimals, else std::from_chars; no locale) and its float rounded from that double except
+// in the rare cases where that could differ from reading the text as float; rows are split into
+// chunks parsed on several threads when the file has no quotes.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +33,10 @@ struct CsvOptions {
   std::string target;                // empty: the last column
   std::vector<std::string> columns;  // feature columns by name; empty: every column but the target
   bool target_required = true;       // false (predict): a missing target column leaves y empty
+  // The column of per-row weights (empty: none), read into HostDataset::weights in double. It must
+  // exist; it cannot be the target or one of `columns`, and is left out of the default features.
+  // Every weight is finite and >= 0, and not all of them are 0.
+  std::string weights;
   // false: the file has no header row; its columns are named c1, c2, ... and the first row is data.
   // true: the first row names the columns, and a first row of numbers only is refused as
   // probably data (quoted cells always count as names).
@@ -35,11 +46,12 @@ struct CsvOptions {
   std::string target_flag = "--target";
   std::string columns_flag = "--columns";
   std::string no_header_flag = "--no-header";
+  std::string weights_flag = "--weights";
   ReadOptions read;                  // how read_csv reads the file (limits, waiting on a FIFO)
 };
 
 struct CsvRead {
-  HostDataset data;          // X (n, d), y (n) or empty, feature_names, target_name
+  HostDataset data;          // X, X64 (n, d), y, y64 (n) or empty, weights (n) or empty, names
   bool has_target = false;   // false only when !target_required and the target column is absent
   int64_t header_columns = 0;
 };

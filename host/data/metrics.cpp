@@ -13,24 +13,31 @@ std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w,
   if (static_cast<int64_t>(w.size()) != ds.d) throw InputError("predict: the model has a different number of features");
   std::vector<double> out(static_cast<size_t>(ds.n));
   const int64_t d = ds.d;
-  for (int64_t i = 0; i < ds.n; ++i) {
-    const float* x = ds.X.data() + i * d;
-    double acc = 0;
+  // The values as read (double) where the source had them; the float32 ones otherwise.
+  const auto rows = [&](const auto* X) {
+    for (int64_t i = 0; i < ds.n; ++i) {
+      const auto* x = X + i * d;
+      double acc = 0;
 #pragma omp simd reduction(+ : acc)
-    for (int64_t j = 0; j < d; ++j) acc += w[j] * static_cast<double>(x[j]);
-    out[i] = acc + b;
-  }
+      for (int64_t j = 0; j < d; ++j) acc += w[j] * static_cast<double>(x[j]);
+      out[i] = acc + b;
+    }
+  };
+  if (!ds.X64.empty()) rows(ds.X64.data());
+  else rows(ds.X.data());
   return out;
 }
 
-Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& pred) {
+namespace {
+template <typename T>
+Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred) {
   if (y.size() != pred.size()) throw InputError("metrics: labels and predictions differ in number");
   Metrics m;
   m.rows = static_cast<int64_t>(y.size());
   if (y.empty()) return m;
   const double n = static_cast<double>(y.size());
   double mean_y = 0;
-  for (float v : y) mean_y += v;
+  for (T v : y) mean_y += static_cast<double>(v);
   mean_y /= n;
   double ss_res = 0, ss_abs = 0, ss_tot = 0;
   for (size_t i = 0; i < y.size(); ++i) {
@@ -48,8 +55,14 @@ Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& 
   return m;
 }
 
+}  // namespace
+
+Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& pred) { return metrics_of(y, pred); }
+Metrics compute_metrics(const std::vector<double>& y, const std::vector<double>& pred) { return metrics_of(y, pred); }
+
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b) {
   if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
+  if (!ds.y64.empty()) return compute_metrics(ds.y64, predict(ds, w, b));
   return compute_metrics(ds.y, predict(ds, w, b));
 }
 

@@ -23,11 +23,14 @@ struct Metrics {
 // printf's `fmt` ("%.6g") for one double, but "nan", "inf", "-inf" for the others (never "-nan").
 std::string number_text(double v, const char* fmt = "%.6g");
 
-// ŷ_i = b + Σ_j w_j x_ij in double.
+// ŷ_i = b + Σ_j w_j x_ij in double, on the double values (X64) where the dataset has them.
 std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w, double b);
 
+// On the double labels (y64) where the dataset has them. Unweighted: every row counts once (the
+// exact fit's coefficient table has the weighted R²).
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b);
 Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& prediction);
+Metrics compute_metrics(const std::vector<double>& y, const std::vector<double>& prediction);
 
 // {"rows", "mse", "rmse", "mae", "r2"}; r2 is null when undefined.
 nlohmann::json metrics_json(const Metrics& m);

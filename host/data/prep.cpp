@@ -12,28 +12,29 @@ namespace linreg::data {
 
 __extension__ typedef unsigned __int128 u128;
 
-Scaling fit_scaling(const HostDataset& ds) {
+Scaling fit_scaling(const HostDataset& ds, bool centre) {
   const int64_t n = ds.n, d = ds.d;
   if (n <= 0 || d <= 0) throw InputError("cannot standardise an empty dataset");
   Scaling s;
   s.mean.assign(static_cast<size_t>(d), 0.0);
   s.scale.assign(static_cast<size_t>(d), 0.0);
-  // Two passes in double: the mean, then the centred sum of squares (no cancellation).
-  for (int64_t i = 0; i < n; ++i) {
-    const float* x = ds.X.data() + i * d;
-    for (int64_t j = 0; j < d; ++j) s.mean[j] += static_cast<double>(x[j]);
+  // Two passes in double over the values as read: the mean, then the centred sum of squares (no
+  // cancellation). Without centring the mean stays 0 and the scale is the root mean square.
+  if (centre) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) s.mean[j] += ds.x(i, j);
+    for (auto& m : s.mean) m /= static_cast<double>(n);
   }
-  for (auto& m : s.mean) m /= static_cast<double>(n);
   for (int64_t i = 0; i < n; ++i) {
-    const float* x = ds.X.data() + i * d;
     for (int64_t j = 0; j < d; ++j) {
-      const double c = static_cast<double>(x[j]) - s.mean[j];
+      const double c = ds.x(i, j) - s.mean[j];
       s.scale[j] += c * c;
     }
   }
   for (int64_t j = 0; j < d; ++j) {
     const double sd = std::sqrt(s.scale[j] / static_cast<double>(n));
-    // Constant (to float precision): keep scale 1 so the column becomes exact zeros.
+    // Constant (to float precision), or all zeros uncentred: keep scale 1 so the column stays
+    // exact zeros (centred) or as it is.
     if (!(sd > 1e-7 * std::fabs(s.mean[j])) || sd == 0.0) {
       s.scale[j] = 1.0;
       s.constant.push_back(static_cast<size_t>(j));
@@ -51,8 +52,9 @@ void apply_scaling(HostDataset& ds, const Scaling& s) {
   for (int64_t j = 0; j < d; ++j) inv[j] = 1.0 / s.scale[j];
   for (int64_t i = 0; i < n; ++i) {
     float* x = ds.X.data() + i * d;
-    for (int64_t j = 0; j < d; ++j) x[j] = static_cast<float>((static_cast<double>(x[j]) - s.mean[j]) * inv[j]);
+    for (int64_t j = 0; j < d; ++j) x[j] = static_cast<float>((ds.x(i, j) - s.mean[j]) * inv[j]);
   }
+  ds.X64 = {};  // the unscaled doubles no longer describe X
 }
 
 void unscale_weights(const Scaling& s, const std::vector<double>& w_std, double b_std, std::vector<double>& w,
@@ -79,12 +81,19 @@ HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx) {
   out.feature_names = ds.feature_names;
   out.target_name = ds.target_name;
   out.X.resize(static_cast<size_t>(out.n * ds.d));
-  const bool has_y = !ds.y.empty();
+  const bool has_y = !ds.y.empty(), wide = !ds.X64.empty(), wide_y = !ds.y64.empty(), weighted = !ds.weights.empty();
   if (has_y) out.y.resize(static_cast<size_t>(out.n));
+  if (wide) out.X64.resize(static_cast<size_t>(out.n * ds.d));
+  if (wide_y) out.y64.resize(static_cast<size_t>(out.n));
+  if (weighted) out.weights.resize(static_cast<size_t>(out.n));
+  const size_t row = static_cast<size_t>(ds.d);
   for (int64_t k = 0; k < out.n; ++k) {
     const int64_t i = idx[static_cast<size_t>(k)];
-    std::memcpy(out.X.data() + k * ds.d, ds.X.data() + i * ds.d, static_cast<size_t>(ds.d) * sizeof(float));
+    std::memcpy(out.X.data() + k * ds.d, ds.X.data() + i * ds.d, row * sizeof(float));
+    if (wide) std::memcpy(out.X64.data() + k * ds.d, ds.X64.data() + i * ds.d, row * sizeof(double));
     if (has_y) out.y[k] = ds.y[i];
+    if (wide_y) out.y64[k] = ds.y64[i];
+    if (weighted) out.weights[k] = ds.weights[i];
   }
   return out;
 }

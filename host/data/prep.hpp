@@ -22,8 +22,13 @@ struct Scaling {
   bool empty() const { return mean.empty(); }
 };
 
-Scaling fit_scaling(const HostDataset& ds);
-void apply_scaling(HostDataset& ds, const Scaling& s);  // in place; X stays float32
+// From the values as read (the double copies where the dataset has them). centre = false (a model
+// without an intercept, which could not absorb the shift): mean 0 and the root mean square as
+// the scale, so that only the scales change.
+Scaling fit_scaling(const HostDataset& ds, bool centre = true);
+// In place: X (float32) from the values as read; the double copy X64 is dropped (SGD trains on
+// X; the originals serve the metrics).
+void apply_scaling(HostDataset& ds, const Scaling& s);
 
 // Weights learned on standardised features → the same model in original units:
 // w_j = w'_j / s_j, b = b' − Σ w'_j m_j / s_j.

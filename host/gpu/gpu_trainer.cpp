@@ -105,6 +105,10 @@ class GpuTrainer final : public Trainer {
 
   void load(const HostDataset& train, const HostDataset* validation) override {
     check_dataset(train, "training");
+    // make_fitter keeps weighted data on the CPU; a direct caller gets an error, not a silently
+    // unweighted fit.
+    if (!train.weights.empty() || (validation && !validation->weights.empty()))
+      throw DeviceUnavailable("weighted SGD runs on the CPU only");
     if (validation) {
       check_dataset(*validation, "validation");
       if (validation->d != train.d) throw InputError("validation dataset has a different number of features");
@@ -181,6 +185,7 @@ class GpuTrainer final : public Trainer {
                   const EpochCallback& cb) override {
     if (n_ <= 0) throw InputError("no training data loaded");
     validate_train(opt, n_);
+    if (!opt.intercept) throw DeviceUnavailable("SGD without an intercept runs on the CPU only");
     set_device();
     const int64_t n = n_, d = d_, B = opt.batch_size;
     Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;

@@ -66,6 +66,9 @@ class CudaBackend final : public GpuBackend {
   void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const override {
     gram_augmented_gpu(X, y, n, d, gram);
   }
+  void gram_augmented64(const double* X, const double* y, int64_t n, int64_t d, double* gram) const override {
+    gram_augmented_gpu(X, y, n, d, gram);
+  }
 
   int cholesky_solve(const double* A, const double* rhs, int64_t d, double* x, double* ldiag) const override {
     return cholesky_solve_gpu(A, rhs, d, x, ldiag);

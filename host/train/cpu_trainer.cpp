@@ -160,6 +160,30 @@ void sgd_epoch_parallel(StepPool& pool, const float* X, const float* y, int64_t 
   }
 }
 
+// The general epoch: per-row weights v (null: all 1) multiply each example's residual in the
+// gradient sums, and without an intercept b stays as it is. One plain loop, in double: the
+// specialised loops above keep the unweighted problem with an intercept at full speed.
+void sgd_epoch_general(const float* X, const float* y, const double* v, int64_t n, int64_t d, const uint32_t* perm,
+                       int64_t batch, float lr, double scale, float* w, float& b, bool intercept, double* gw,
+                       const PermutationStream* stream, int64_t epoch) {
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t count = std::min(batch, n - start);
+    if (stream) stream->wait_for(epoch, std::min(n, start + count));
+    std::fill(gw, gw + d, 0.0);
+    double gb = 0;
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t row = perm[start + k];
+      const float* x = X + row * d;
+      double r = dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row]);
+      if (v) r *= v[row];
+      gb += r;
+      for (int64_t j = 0; j < d; ++j) gw[j] += r * static_cast<double>(x[j]);
+    }
+    for (int64_t j = 0; j < d; ++j) w[j] = sgd_step(w[j], gw[j], lr, scale, count);
+    if (intercept) b = sgd_step(b, gb, lr, scale, count);
+  }
+}
+
 using EpochFn = void (*)(const float*, const float*, int64_t, int64_t, const uint32_t*, int64_t, float,
                          double, float*, float&, double*, const PermutationStream*, int64_t);
 
@@ -175,23 +199,27 @@ EpochFn pick_epoch_fn(int64_t d) {
   }
 }
 
-// Mean loss over n rows, accumulated in double.
-double dataset_loss(const float* X, const float* y, int64_t n, int64_t d, const float* w, float b, LossKind kind) {
+// Mean loss over n rows, accumulated in double; with weights v, (1/n) Σ v_i·loss_i: the objective
+// the weighted steps descend.
+double dataset_loss(const float* X, const float* y, const double* v, int64_t n, int64_t d, const float* w, float b,
+                    LossKind kind) {
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double r = dot<0>(X + i * d, w, d) + static_cast<double>(b) - static_cast<double>(y[i]);
-    sum += loss_term(r, kind);
+    sum += v ? v[i] * loss_term(r, kind) : loss_term(r, kind);
   }
   return sum / static_cast<double>(n);
 }
 
 double dataset_loss(const HostDataset& ds, const float* w, float b, LossKind kind) {
-  return dataset_loss(ds.X.data(), ds.y.data(), ds.n, ds.d, w, b, kind);
+  return dataset_loss(ds.X.data(), ds.y.data(), ds.weights.empty() ? nullptr : ds.weights.data(), ds.n, ds.d, w, b,
+                      kind);
 }
 
 void check_dataset(const HostDataset& ds, const char* what) {
   if (ds.n <= 0 || ds.d <= 0) throw InputError(std::string(what) + " dataset is empty");
-  if (ds.X.size() != static_cast<size_t>(ds.n * ds.d) || ds.y.size() != static_cast<size_t>(ds.n))
+  if (ds.X.size() != static_cast<size_t>(ds.n * ds.d) || ds.y.size() != static_cast<size_t>(ds.n) ||
+      (!ds.weights.empty() && ds.weights.size() != static_cast<size_t>(ds.n)))
     throw InputError(std::string(what) + " dataset has inconsistent sizes");
 }
 
@@ -219,9 +247,17 @@ class CpuTrainer final : public Trainer {
       check_dataset(*validation, "validation");
       if (validation->d != train.d) throw InputError("validation dataset has a different number of features");
     }
-    adopt(HostDataset(train));
+    if (validation && validation->weights.empty() != train.weights.empty())
+      throw InputError("the training and validation datasets must both have weights or neither");
+    // SGD trains on the float32 values: the double copies stay with the caller.
+    HostDataset copy = train;
+    copy.X64 = {};
+    copy.y64 = {};
+    adopt(std::move(copy));
     has_val_ = validation != nullptr;
     val_ = validation ? *validation : HostDataset{};
+    val_.X64 = {};
+    val_.y64 = {};
   }
 
   int64_t examples() const override { return n_; }
@@ -235,7 +271,7 @@ class CpuTrainer final : public Trainer {
 
   double loss(const std::vector<float>& w, float b, LossKind kind) const override {
     if (static_cast<int64_t>(w.size()) != d_) throw InputError("loss: w has the wrong length");
-    return dataset_loss(X_.data(), y_.data(), n_, d_, w.data(), b, kind);
+    return dataset_loss(X_.data(), y_.data(), weights(), n_, d_, w.data(), b, kind);
   }
 
  private:
@@ -256,7 +292,8 @@ class CpuTrainer final : public Trainer {
     std::vector<std::vector<double>> gws;
     std::vector<double> gbs;
     const int threads = threads_ > 0 ? threads_ : StepPool::default_threads();
-    if (threads > 1 && opt.batch_size * d >= kParallelWork) {
+    const bool general = !opt.intercept || weights() != nullptr;
+    if (threads > 1 && !general && opt.batch_size * d >= kParallelWork) {
       pool = std::make_unique<StepPool>(threads);
       gws.assign(static_cast<size_t>(threads), std::vector<double>(static_cast<size_t>(d)));
       gbs.assign(static_cast<size_t>(threads), 0.0);
@@ -283,7 +320,10 @@ class CpuTrainer final : public Trainer {
         thrust_compatible_permutation(n, shuffle_seed(opt.seed, e), perm.data(), pool ? pool->size() : 1);
         order = perm.data();
       }
-      if (pool) {
+      if (general) {
+        sgd_epoch_general(X_.data(), y_.data(), weights(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(),
+                          res.b, opt.intercept, gw.data(), stream.get(), e);
+      } else if (pool) {
         sgd_epoch_parallel(*pool, X_.data(), y_.data(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(),
                            res.b, gws, gbs);
       } else {
@@ -297,7 +337,7 @@ class CpuTrainer final : public Trainer {
       res.train_seconds += rep.epoch_seconds;
 
       const auto t1 = Clock::now();
-      rep.train_loss = dataset_loss(X_.data(), y_.data(), n, d, res.w.data(), res.b, opt.loss);
+      rep.train_loss = dataset_loss(X_.data(), y_.data(), weights(), n, d, res.w.data(), res.b, opt.loss);
       if (has_val_) rep.val_loss = dataset_loss(val_, res.w.data(), res.b, opt.loss);
       res.eval_seconds += seconds_since(t1);
 
@@ -312,6 +352,8 @@ class CpuTrainer final : public Trainer {
     }
     return res;
   }
+
+  const double* weights() const { return meta_.weights.empty() ? nullptr : meta_.weights.data(); }
 
   // Frees the current data before new data is made, so that both never coexist.
   void release() {

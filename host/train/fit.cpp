@@ -72,6 +72,7 @@ class ExactFitter final : public Fitter {
     o.method = opt_.method;
     o.intercept = opt_.intercept;
     o.ridge = opt_.ridge;
+    o.weights = data_->weights.empty() ? nullptr : &data_->weights;
     auto fit = std::make_shared<LeastSquaresFit>(least_squares(*data_, o));
     f.w = fit->w;
     f.b = fit->b;
@@ -93,16 +94,28 @@ class ExactFitter final : public Fitter {
 }  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
-                                    const ExactOptions& exact, std::string* fallback_note) {
+                                    const ExactOptions& exact, std::string* fallback_note, bool weighted) {
   if (method == Method::Normal) {
     // The GPU module has the plain normal equations only.
-    const bool gpu_can = exact.method == ExactMethod::Cholesky && exact.intercept && exact.ridge == 0;
+    const bool gpu_can = exact.method == ExactMethod::Cholesky && exact.intercept && exact.ridge == 0 && !weighted;
     if (!gpu_can && device == DeviceChoice::Gpu)
-      throw DeviceUnavailable(std::string("the GPU runs only the plain normal equations (Cholesky, with an intercept, "
-                                          "no ridge); ") + exact_method_name(exact.method) + " runs on the CPU");
+      throw DeviceUnavailable(std::string("the GPU runs only the plain normal equations (cholesky, with an intercept, "
+                                          "no ridge, no weights); this fit runs on the CPU: use --device cpu or auto"));
     const Placement p = gpu_can ? place(device) : Placement{};
     if (fallback_note) *fallback_note = p.note;
     return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact);
+  }
+  if (!sgd.intercept || weighted) {
+    // The GPU kernels train the unweighted model with an intercept.
+    const char* what = weighted ? "weighted SGD" : "SGD without an intercept";
+    if (device == DeviceChoice::Gpu)
+      throw DeviceUnavailable(std::string(what) + " runs on the CPU only; use --device cpu or auto");
+    if (device == DeviceChoice::Auto) {
+      // Say so only where a GPU would have trained: elsewhere the usual fallback note applies.
+      const Placement p = place(device);
+      if (fallback_note) *fallback_note = p.gpu ? std::string(what) + " runs on the CPU only" : p.note;
+    }
+    return std::make_unique<SgdFitter>(make_cpu_trainer(), sgd);
   }
   const Placement p = place(device);
   if (fallback_note) *fallback_note = p.note;

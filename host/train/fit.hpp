@@ -66,11 +66,13 @@ class Fitter {
 
 // A fitter for `method` placed on `device` (host/train/device.hpp: auto falls back to the CPU and
 // sets *fallback_note; gpu without a usable GPU throws DeviceUnavailable). `sgd` is used by SGD.
-// `exact` is used by the exact solver. On the GPU the exact solver runs the plain normal
-// equations (Cholesky, intercept, no ridge); other exact fits run on the CPU, with a note
-// under auto and DeviceUnavailable under gpu.
+// `exact` is used by the exact solver. `weighted`: the data will carry per-row weights.
+// On the GPU the exact solver runs the plain normal equations (Cholesky, intercept, no ridge, no
+// weights) and SGD the unweighted model with an intercept; other fits run on the CPU (under auto;
+// under gpu, DeviceUnavailable says so).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
-                                    const ExactOptions& exact = {}, std::string* fallback_note = nullptr);
+                                    const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
+                                    bool weighted = false);
 
 const char* method_name(Method m);  // "sgd" | "normal"
 

@@ -16,7 +16,7 @@
 namespace linreg {
 
 // Bumped whenever GpuBackend or a type it passes changes shape.
-constexpr int kGpuModuleAbi = 1;
+constexpr int kGpuModuleAbi = 2;
 
 // Whether a GPU is usable, and if not, why (shown when --device auto falls back).
 struct GpuProbe {
@@ -39,6 +39,8 @@ class GpuBackend {
   // The exact solver's two GPU steps (host/train/normal_solver.cpp holds the math around them).
   // ZᵀZ (k×k, k = d + 2, row-major) of Z = [x − s, 1, y − s_y], s = row 0 of X, s_y = y[0].
   virtual void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const = 0;
+  // The same from double data (a CSV file's values as read).
+  virtual void gram_augmented64(const double* X, const double* y, int64_t n, int64_t d, double* gram) const = 0;
   // A x = rhs for a d×d symmetric positive definite A by Cholesky; returns the factorisation's
   // info (0 on success, i > 0: the leading minor of order i is not positive definite) and the
   // factor's diagonal in ldiag.

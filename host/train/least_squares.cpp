@@ -7,6 +7,8 @@
 #include "host/train/least_squares.hpp"
 
 #include <algorithm>
+#include <thread>
+#include <cfloat>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -276,6 +278,9 @@ std::vector<double> gram_of_r(const std::vector<double>& R, int64_t k, int64_t l
 struct Solved {
   std::vector<double> theta, C;
   int64_t rank = 0;
+  // Full rank: an upper-triangular k×k factor U (column-major) with UᵀU ≈ X̃ᵀVX̃ (Cholesky's U or
+  // QR's R), for the refinement below; empty otherwise.
+  std::vector<double> factor;
 };
 
 Solved solve_cholesky(const Design& z, const std::vector<double>& G, double ridge, bool want_cov) {
@@ -303,6 +308,7 @@ Solved solve_cholesky(const Design& z, const std::vector<double>& G, double ridg
                               s.theta.data(), static_cast<int>(k)),
                "dpotrs");
   s.rank = k;
+  s.factor = U;
   if (want_cov) {
     lapack_check(lapack::potri('U', static_cast<int>(k), U.data(), static_cast<int>(k)),
                  "dpotri");
@@ -326,6 +332,7 @@ Solved solve_qr(const Design& z, const std::vector<double>& R, bool want_cov) {
                               static_cast<int>(k), s.theta.data(), static_cast<int>(k)),
                "dtrtrs");
   s.rank = k;
+  s.factor = Rk;
   if (want_cov) {
     lapack_check(lapack::potri('U', static_cast<int>(k), Rk.data(), static_cast<int>(k)),
                  "dpotri");  // (RᵀR)⁻¹ from the factor R
@@ -423,6 +430,123 @@ Solved solve_svd(const Design& z, const std::vector<double>& R, std::vector<doub
   return s;
 }
 
+// Sums in twice the working precision (Ogita, Rump and Oishi's Dot2): each product is split
+// exactly by an FMA (TwoProd), each sum by TwoSum, and the errors are summed apart, so that a
+// sum of products is as accurate as if computed in 106-bit arithmetic and then rounded. The
+// refinement below needs this for two sums that cancel to nearly nothing at the solution: the
+// residual y − b − x·w of each row and the gradient Σ v_i r_i x_i. Written here because it is
+// these few lines; no library is needed for them.
+struct TwiceDouble {
+  double hi = 0, lo = 0;  // the value is hi + lo; lo collects the rounding errors
+  void add(double t) {
+    const double sum = hi + t, bb = sum - hi;
+    lo += (hi - (sum - bb)) + (t - bb);
+    hi = sum;
+  }
+  void add_product(double a, double b) {  // += a·b
+    const double p = a * b;
+    lo += std::fma(a, b, -p);
+    add(p);
+  }
+  // += a·(t.hi + t.lo): t.lo's product is far below the result's last bit, plain is enough.
+  void add_product(double a, const TwiceDouble& t) {
+    add_product(a, t.hi);
+    lo += a * t.lo;
+  }
+};
+
+// y − b − x·w as a TwiceDouble (hi + lo renormalised).
+template <typename T>
+TwiceDouble compensated_residual(const T* x, int64_t d, double y, const std::vector<double>& w, double b) {
+  TwiceDouble s;
+  s.hi = y;
+  s.add(-b);
+  for (int64_t j = 0; j < d; ++j) s.add_product(-static_cast<double>(x[j]), w[j]);
+  TwiceDouble r;
+  r.hi = s.hi + s.lo;
+  r.lo = s.lo - (r.hi - s.hi);
+  return r;
+}
+
+// Iterative refinement of a full-rank, unpenalised fit in original units (w, b): each round
+// forms the gradient g_j = Σ v_i r_i x_ij (and Σ v_i r_i for the intercept) of the residuals
+// r = y − b − Xw in the original columns, all in twice the precision; maps it to the scaled,
+// shifted columns the factor belongs to; solves UᵀU δθ = g̃; and maps δθ to (δw, δb) as the
+// solution was mapped. Each round shrinks the error by about cond²·ε (the factor's own error),
+// so a few rounds reach what double coefficients can hold, where the plain solve stops at
+// cond·ε plus cond²·ε·‖r‖/(‖X‖‖θ‖) (a large residual) for QR, or cond²·ε for Cholesky. Stops
+// when a correction is below 4 ulps of every coefficient or stops shrinking. Returns the rounds.
+int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w, double& b) {
+  const int64_t k = z.k, d = z.d;
+  constexpr int kMaxRounds = 8;
+  double previous = INFINITY;
+  int rounds = 0;
+  std::vector<TwiceDouble> gx(static_cast<size_t>(d));
+  // Threads for the row pass: one per 64k cells of data, up to the hardware's.
+  const int threads = static_cast<int>(std::clamp<int64_t>(
+      z.n * std::max<int64_t>(d, 1) / 65536, 1, std::max(1u, std::thread::hardware_concurrency())));
+  std::vector<double> g(static_cast<size_t>(k)), dw(static_cast<size_t>(d));
+  for (; rounds < kMaxRounds; ++rounds) {
+    // One pass over the rows, in fixed slices on several threads (each its own sums, added in
+    // slice order: the same result on every run for a given machine).
+    std::vector<std::vector<TwiceDouble>> part(static_cast<size_t>(threads), std::vector<TwiceDouble>(static_cast<size_t>(d + 1)));
+    const auto slice = [&](int t) {
+      std::vector<TwiceDouble>& acc = part[static_cast<size_t>(t)];  // [0, d): Σ v r x_j; d: Σ v r
+      const int64_t lo = z.n * t / threads, hi = z.n * (t + 1) / threads;
+      z.each_row(lo, hi - lo, [&](int64_t, const auto* x, double y, double v) {
+        if (v == 0) return;
+        const TwiceDouble r = compensated_residual(x, d, y, w, b);
+        TwiceDouble vr;
+        vr.add_product(v, r);
+        acc[d].add(vr.hi);
+        acc[d].lo += vr.lo;
+        for (int64_t j = 0; j < d; ++j) acc[j].add_product(static_cast<double>(x[j]), vr);
+      });
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(slice, t);
+    slice(0);
+    for (auto& th : pool) th.join();
+    std::fill(gx.begin(), gx.end(), TwiceDouble{});
+    TwiceDouble g1;  // Σ v_i r_i
+    for (const auto& acc : part) {
+      for (int64_t j = 0; j < d; ++j) {
+        gx[j].add(acc[j].hi);
+        gx[j].lo += acc[j].lo;
+      }
+      g1.add(acc[d].hi);
+      g1.lo += acc[d].lo;
+    }
+    // To the factor's columns: x̃_j = (x_j − shift_j)·scale_j, the intercept column scale_0.
+    const double sum_r = g1.hi + g1.lo;
+    if (z.intercept) g[0] = z.scale[0] * sum_r;
+    for (int64_t j = 0; j < d; ++j) {
+      TwiceDouble t = gx[j];
+      if (z.intercept) t.add_product(-z.shift[j], g1);
+      g[j + z.o] = z.scale[j + z.o] * (t.hi + t.lo);
+    }
+    const int ki = static_cast<int>(k);
+    lapack_check(lapack::trtrs('U', 'T', 'N', ki, 1, U.data(), ki, g.data(), ki), "dtrtrs");
+    lapack_check(lapack::trtrs('U', 'N', 'N', ki, 1, U.data(), ki, g.data(), ki), "dtrtrs");
+    double db = z.intercept ? z.scale[0] * g[0] : 0.0, size = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      dw[j] = z.scale[j + z.o] * g[j + z.o];
+      db -= z.shift[j] * dw[j];
+      size = std::max(size, std::fabs(dw[j]) / std::max(std::fabs(w[j]), DBL_MIN));
+    }
+    if (z.intercept) size = std::max(size, std::fabs(db) / std::max(std::fabs(b), DBL_MIN));
+    if (!std::isfinite(size) || !(size < previous)) break;  // no longer converging: keep what we have
+    for (int64_t j = 0; j < d; ++j) w[j] += dw[j];
+    b += db;
+    previous = size;
+    if (size < 4 * DBL_EPSILON) {
+      ++rounds;
+      break;
+    }
+  }
+  return rounds;
+}
+
 }  // namespace
 
 const char* exact_method_name(ExactMethod m) {
@@ -448,6 +572,20 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
   if (method == ExactMethod::Auto || method == ExactMethod::Cholesky) {
     const std::vector<double> G = gram(z);
     fit.condition = condition_of(singular_values(G, k, c, /*symmetric=*/true));
+    // The normal equations' relative error is about cond² · ε: the digits they can promise.
+    const double digits = -std::log10(fit.condition * fit.condition * DBL_EPSILON);
+    // Asked for by name on a design they cannot solve: say so, unless the design is singular
+    // (then the message names the dependent column). The Gram matrix cannot tell the two apart
+    // past cond ≈ 1e8; QR can.
+    const auto refuse_ill_conditioned = [&] {
+      const std::vector<double> R = qr_factor(z, opt.ridge);
+      if (!dependent_columns(R, k, c, rank_tolerance(z)).empty()) return;
+      throw InputError("the normal equations cannot solve this design: its condition number is " +
+                       num(condition_of(singular_values(R, k, c, /*symmetric=*/false))) +
+                       " (columns scaled to unit norm), and the Gram matrix squares that past double precision; "
+                       "the columns are not dependent: the qr or auto solver solves it");
+    };
+    if (method == ExactMethod::Cholesky && !(digits >= 2)) refuse_ill_conditioned();
     if (method == ExactMethod::Cholesky || fit.condition <= kCholeskyMaxCondition) {
       try {
         s = solve_cholesky(z, G, opt.ridge, want_cov);
@@ -455,8 +593,16 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
         if (method == ExactMethod::Auto)
           fit.why = "condition number " + num(fit.condition) + " <= " + num(kCholeskyMaxCondition) +
                     ": the normal equations (Cholesky) are accurate";
+        else if (digits < 8)
+          fit.warning = "condition number " + num(fit.condition) + ": the normal equations give about " +
+                        num(std::floor(digits)) + " correct digits here (QR about " +
+                        num(std::floor(-std::log10(fit.condition * DBL_EPSILON))) +
+                        "); the qr or auto solver is more accurate";
       } catch (const InputError&) {
-        if (method == ExactMethod::Cholesky) throw;
+        if (method == ExactMethod::Cholesky) {
+          refuse_ill_conditioned();
+          throw;
+        }
       }
     }
   }
@@ -466,6 +612,11 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
     if (method == ExactMethod::Svd) {
       s = solve_svd(z, R, sv);
       fit.method = ExactMethod::Svd;
+      if (s.rank == k) {  // full rank: R refines it as it does QR's solution
+        s.factor.assign(static_cast<size_t>(k * k), 0.0);
+        for (int64_t col = 0; col < k; ++col)
+          for (int64_t r = 0; r <= col; ++r) s.factor[col * k + r] = R[col * c + r];
+      }
       fit.condition = condition_of(sv);
       if (s.rank < k) s.C.clear();  // the minimum-norm solution has no standard errors
     } else if (method == ExactMethod::Auto && !dependent.empty()) {
@@ -510,13 +661,36 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
     vy += z.weight(i) * (ds.label(i) - z.shift_y);
   }
   const double ybar = z.intercept ? z.shift_y + vy / vsum : 0.0;
-  z.each_row(0, ds.n, [&](int64_t, const auto* x, double y, double v) {
-    double pred = fit.b;
-    for (int64_t j = 0; j < z.d; ++j) pred += static_cast<double>(x[j]) * fit.w[j];
-    const double r = y - pred, t = y - ybar;
-    fit.rss += v * r * r;
-    fit.tss += v * t * t;
-  });
+  const auto sums_of_squares = [&] {
+    fit.rss = fit.tss = 0;
+    z.each_row(0, ds.n, [&](int64_t, const auto* x, double y, double v) {
+      double pred = fit.b;
+      for (int64_t j = 0; j < z.d; ++j) pred += static_cast<double>(x[j]) * fit.w[j];
+      const double r = y - pred, t = y - ybar;
+      fit.rss += v * r * r;
+      fit.tss += v * t * t;
+    });
+  };
+  sums_of_squares();
+
+  // The solve's relative error, about cond²·ε for Cholesky and cond·ε + cond²·ε·‖r‖/‖θ‖ for QR
+  // (the scaled design has unit columns, so its norm is at least 1 and this over-estimates).
+  // Where that could exceed 1e-12, refinement removes what the data do not force, at one pass
+  // over the data per round; elsewhere the solve already holds 12 digits or more. Not for ridge
+  // (well conditioned by design) nor without a full-rank factor.
+  if (opt.ridge == 0 && !s.factor.empty()) {
+    double theta_norm = 0;
+    for (double t : s.theta) theta_norm += t * t;
+    theta_norm = std::sqrt(theta_norm);
+    const double cond = fit.condition, eps = DBL_EPSILON;
+    const double estimate = fit.method == ExactMethod::Cholesky
+                                ? cond * cond * eps
+                                : cond * eps + cond * cond * eps * std::sqrt(fit.rss) / std::max(theta_norm, DBL_MIN);
+    if (!(estimate <= 1e-12)) {
+      fit.refinement_rounds = refine(z, s.factor, fit.w, fit.b);
+      if (fit.refinement_rounds > 0) sums_of_squares();
+    }
+  }
   fit.observations = z.observations;
 
   if (want_cov && !s.C.empty()) {

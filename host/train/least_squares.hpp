@@ -43,10 +43,12 @@ struct LeastSquaresFit {
   double b = 0;
   ExactMethod method = ExactMethod::Cholesky;  // what ran (auto resolved)
   std::string why;        // for auto: why it chose that factorisation
+  std::string warning;    // cholesky on a design it solves to only a few digits: how many, and what to use
   int64_t rank = 0;       // of the design, intercept column included
   std::vector<int64_t> aliased;  // feature columns that are linear combinations of earlier ones
   bool intercept_aliased = false;
   double condition = 0;   // 2-norm condition number of the column-scaled design (∞ when singular)
+  int refinement_rounds = 0;  // rounds of iterative refinement with compensated residuals
   double rss = 0;         // weighted residual sum of squares (no penalty term)
   double tss = 0;         // weighted total sum of squares about the (weighted) mean, or about 0
                           // without an intercept

@@ -53,8 +53,7 @@ double intercept(const CenteredSystem& sys, const std::vector<double>& w) {
 std::vector<double> augmented_gram_cpu(const HostDataset& ds) {
   check_shape(ds);
   const int64_t n = ds.n, d = ds.d, k = d + 2;
-  const float* x0 = ds.X.data();
-  const double y0 = ds.y[0];
+  const double y0 = ds.label(0);
   std::vector<double> total(static_cast<size_t>(k * k), 0.0), block(static_cast<size_t>(k * k));
   std::vector<double> z(static_cast<size_t>(k));
   // Rows are summed in blocks, then the blocks: rounding grows with block + n/block, not n.
@@ -63,10 +62,9 @@ std::vector<double> augmented_gram_cpu(const HostDataset& ds) {
     std::fill(block.begin(), block.end(), 0.0);
     const int64_t stop = std::min(n, start + kRowsPerBlock);
     for (int64_t i = start; i < stop; ++i) {
-      const float* x = ds.X.data() + i * d;
-      for (int64_t j = 0; j < d; ++j) z[j] = static_cast<double>(x[j]) - static_cast<double>(x0[j]);
+      for (int64_t j = 0; j < d; ++j) z[j] = ds.x(i, j) - ds.x(0, j);
       z[d] = 1.0;
-      z[d + 1] = static_cast<double>(ds.y[i]) - y0;
+      z[d + 1] = ds.label(i) - y0;
       for (int64_t a = 0; a < k; ++a) {
         const double za = z[a];
         double* row = block.data() + a * k;
@@ -96,9 +94,9 @@ CenteredSystem center_system(const std::vector<double>& aug, const HostDataset& 
   for (int64_t a = 0; a < d; ++a) {
     for (int64_t c = 0; c < d; ++c) sys.G[a * d + c] = A(a, c) - A(a, d) * A(c, d) / n;
     sys.c[a] = A(a, d + 1) - A(a, d) * A(d, d + 1) / n;
-    sys.mean_x[a] = static_cast<double>(ds.X[a]) + A(a, d) / n;
+    sys.mean_x[a] = ds.x(0, a) + A(a, d) / n;
   }
-  sys.mean_y = static_cast<double>(ds.y[0]) + A(d, d + 1) / n;
+  sys.mean_y = ds.label(0) + A(d, d + 1) / n;
   return sys;
 }
 
@@ -149,7 +147,9 @@ NormalSolution solve_normal_gpu(const HostDataset& ds) {
   check_rows(ds);
   const int64_t d = ds.d, k = d + 2;
   std::vector<double> aug(static_cast<size_t>(k * k));
-  gpu.gram_augmented(ds.X.data(), ds.y.data(), ds.n, d, aug.data());
+  // The values as read: double where the source had more than float32 (a CSV file).
+  if (!ds.X64.empty() && !ds.y64.empty()) gpu.gram_augmented64(ds.X64.data(), ds.y64.data(), ds.n, d, aug.data());
+  else gpu.gram_augmented(ds.X.data(), ds.y.data(), ds.n, d, aug.data());
   const CenteredSystem sys = center_system(aug, ds);
   check_system(sys, names_of(ds));
   NormalSolution sol;

@@ -83,7 +83,8 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
   const HostDataset* fit_train = &train;
   const HostDataset* fit_val = val;
   if (plan.standardize && plan.method == Method::Sgd) {
-    out.scaling = data::fit_scaling(train);
+    // Without an intercept the columns are scaled, not centred: the model could not absorb a shift.
+    out.scaling = data::fit_scaling(train, plan.sgd.intercept);
     train_std = train;
     data::apply_scaling(train_std, out.scaling);
     fit_train = &train_std;
@@ -94,7 +95,8 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
     }
   }
 
-  std::unique_ptr<Fitter> fitter = make_fitter(plan.method, plan.device, plan.sgd, plan.exact, &out.note);
+  std::unique_ptr<Fitter> fitter =
+      make_fitter(plan.method, plan.device, plan.sgd, plan.exact, &out.note, !train.weights.empty());
   fitter->load(*fit_train, fit_val);
   out.device = fitter->device_name();
   out.backend = fitter->backend();
@@ -117,6 +119,8 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
   }
   out.fit = std::move(fit);
   if (out.fit.exact) out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
+  else if (plan.method == Method::Normal)
+    out.inference.why_not = "the GPU's normal-equations solver gives no covariance (--device cpu prints the table)";
   out.train_metrics = data::compute_metrics(train, out.fit.w, out.fit.b);
   if (val) out.validation_metrics = data::compute_metrics(*val, out.fit.w, out.fit.b);
   out.has_metrics = true;

@@ -70,7 +70,7 @@ TEST(DataCliErrors, BadCsvFilesNameFileLineAndColumn) {
 TEST(DataCliErrors, BadFlagsNameTheFlag) {
   const std::string csv = "a,b,y\n1,2,3\n2,1,4\n3,5,1\n4,4,4\n5,0,2\n";
   const std::vector<Case> cases = {
-      {"unknown solver", csv, "train --data {in} --solver qr" + kOut, {"--solver", "qr"}},
+      {"unknown solver", csv, "train --data {in} --solver lu" + kOut, {"--solver", "lu"}},
       {"val fraction 1.5", csv, "train --data {in} --val-fraction 1.5" + kOut, {"--val-fraction"}},
       {"val fraction leaves nothing", csv, "train --data {in} --val-fraction 0.05" + kOut, {"--val-fraction", "no validation rows"}},
       {"examples with data", csv, "train --data {in} --examples 10" + kOut, {"--examples", "not used with --data"}},

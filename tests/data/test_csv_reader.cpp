@@ -1,11 +1,15 @@
 // The CSV reader: names, selection, the accepted number forms, every refusal with its line and
-// column, threaded parsing equal to single-threaded, and the fast decimal path equal to
-// std::from_chars bit for bit.
+// column, threaded parsing equal to single-threaded, the fast decimal path equal to
+// std::from_chars bit for bit, both copies of every value (float32 and double, each correctly
+// rounded from the text), and the weights column.
 #include <gtest/gtest.h>
 
 #include <charconv>
+#include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -40,6 +44,9 @@ TEST(CsvReader, HeaderNamesTargetDefaultsToLastColumn) {
   EXPECT_EQ(r.data.target_name, "price");
   EXPECT_EQ(r.data.X, (std::vector<float>{1, 2, 4, 5}));
   EXPECT_EQ(r.data.y, (std::vector<float>{3, 6}));
+  EXPECT_EQ(r.data.X64, (std::vector<double>{1, 2, 4, 5}));
+  EXPECT_EQ(r.data.y64, (std::vector<double>{3, 6}));
+  EXPECT_TRUE(r.data.weights.empty());
   EXPECT_TRUE(r.has_target);
   EXPECT_EQ(r.header_columns, 3);
 }
@@ -103,7 +110,9 @@ TEST(CsvReader, OptionalTargetMayBeAbsent) {
   const CsvRead r = parse("a,b\n1,2\n", opt);
   EXPECT_FALSE(r.has_target);
   EXPECT_TRUE(r.data.y.empty());
+  EXPECT_TRUE(r.data.y64.empty());
   EXPECT_EQ(r.data.X, (std::vector<float>{2, 1}));
+  EXPECT_EQ(r.data.X64, (std::vector<double>{2, 1}));
   EXPECT_EQ(r.data.target_name, "price");
 }
 
@@ -254,6 +263,18 @@ TEST(CsvReader, ThreadedParseEqualsSingleThreaded) {
   EXPECT_EQ(a.data.n, b.data.n);
   EXPECT_EQ(a.data.X, b.data.X);
   EXPECT_EQ(a.data.y, b.data.y);
+  // The blank lines make the chunks' row bounds loose, so the compaction moves the double
+  // arrays too: they must line up with the floats, row for row.
+  EXPECT_EQ(a.data.X64, b.data.X64);
+  EXPECT_EQ(a.data.y64, b.data.y64);
+  ASSERT_EQ(b.data.X64.size(), b.data.X.size());
+  ASSERT_EQ(b.data.y64.size(), b.data.y.size());
+  // Every cell has at most 9 significant digits. Such a decimal is never within half a double
+  // ulp of a point halfway between two floats unless it is that point, so rounding its double to
+  // float gives its float: a double that landed in another row than its float shows here.
+  for (size_t i = 0; i < b.data.X.size(); ++i)
+    ASSERT_EQ(static_cast<float>(b.data.X64[i]), b.data.X[i]) << "cell " << i;
+  for (size_t i = 0; i < b.data.y.size(); ++i) ASSERT_EQ(static_cast<float>(b.data.y64[i]), b.data.y[i]) << "row " << i;
 }
 
 TEST(CsvReader, ThreadedErrorsNameTheSameLine) {
@@ -313,6 +334,351 @@ TEST(CsvReader, FastPathMatchesFromCharsBitForBit) {
     if (a != b && ++mismatches <= 5) ADD_FAILURE() << "row " << i << ": from_chars " << expect[i] << " vs " << got.data.X[i];
   }
   EXPECT_EQ(mismatches, 0u);
+}
+
+// What the reader must give for one cell's text, worked out with std::from_chars alone.
+struct Expected {
+  float f;
+  bool f_exact;  // false: the text is too small for float32 and must read as zero (either sign)
+  double dv;     // from_chars<double>, or 0 when even double underflows
+  bool usable;   // false: float32 refuses it (too large, or not finite); such text is left out
+};
+
+Expected expected_of(const std::string& text) {
+  Expected x{0.0f, true, 0.0, true};
+  const char* b = text.data();
+  const char* e = b + text.size();
+  const auto rf = std::from_chars(b, e, x.f);
+  const auto rd = std::from_chars(b, e, x.dv);
+  if (rd.ec == std::errc::result_out_of_range) x.dv = 0.0;  // only underflow reaches here (see below)
+  if (rf.ec == std::errc() && rf.ptr == e && std::isfinite(x.f)) return x;
+  // from_chars<float> reports out of range for a value that rounds to zero or to infinity; the
+  // reader takes the first as 0 and refuses the second.
+  const bool tiny = rf.ec == std::errc::result_out_of_range &&
+                    (rd.ec == std::errc::result_out_of_range ? std::strtod(text.c_str(), nullptr) == 0.0
+                                                             : std::fabs(x.dv) < 1.0);
+  x.f_exact = false;
+  x.usable = tiny;
+  return x;
+}
+
+// The exact decimal expansion of a double, in scientific form without trailing zeros, and the
+// two decimals just below and just above it (the last digit lowered and 9s appended; a 1
+// appended), written with up to 120 significant digits: enough for every float midpoint,
+// whose exact expansion has at most 105.
+struct Around {
+  std::string below, at, above;
+};
+
+Around around(double v) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%.120e", v);
+  std::string s(buf);
+  const size_t epos = s.find('e');
+  std::string mant = s.substr(0, epos);
+  const std::string exp = s.substr(epos);
+  while (mant.back() == '0') mant.pop_back();
+  if (mant.back() == '.') mant += '0';
+  Around a;
+  a.at = mant + exp;
+  a.above = mant + "1" + exp;
+  std::string low = mant;
+  size_t k = low.size() - 1;
+  while (low[k] == '0' || low[k] == '.') --k;  // the last nonzero digit (v != 0)
+  low[k] = static_cast<char>(low[k] - 1);
+  a.below = low + "999" + exp;
+  return a;
+}
+
+// A double halfway between float f and the next float up (f >= 0).
+double float_midpoint(float f) {
+  return (static_cast<double>(f) + static_cast<double>(std::nextafter(f, INFINITY))) / 2.0;
+}
+
+// Fresh random decimal text of every kind the reader meets: short plain decimals (the fast
+// path), 15 digits with small exponents (still the fast path), 17 significant digits with
+// exponents from -330 to +38, round-trip forms of random doubles (subnormal ones too) and of
+// random floats, and 20 to 25 digits (more than 64 bits of mantissa).
+std::string random_decimal(std::mt19937_64& eng) {
+  char buf[96];
+  auto digits = [&](int n) {
+    std::string d;
+    for (int i = 0; i < n; ++i) d += static_cast<char>('0' + eng() % 10);
+    if (d[0] == '0') d[0] = static_cast<char>('1' + eng() % 9);
+    return d;
+  };
+  const char* sign = eng() % 2 ? "-" : "";
+  switch (eng() % 7) {
+    case 0: {  // 1 to 7 digits, a point somewhere
+      const std::string d = digits(1 + static_cast<int>(eng() % 7));
+      const size_t point = eng() % (d.size() + 1);
+      return sign + d.substr(0, point) + (point == 0 ? "0." : ".") + d.substr(point) + (point == d.size() ? "0" : "");
+    }
+    case 1: {  // 15 digits, exponent within ±22 after the point moves
+      const std::string d = digits(15);
+      return sign + d.substr(0, 1) + "." + d.substr(1) + "e" + std::to_string(static_cast<int>(eng() % 30) - 15);
+    }
+    case 2: {  // 17 digits, exponent -330 .. +37
+      const std::string d = digits(17);
+      return sign + d.substr(0, 1) + "." + d.substr(1) + "e" + std::to_string(static_cast<int>(eng() % 368) - 330);
+    }
+    case 3: {  // a random double up to float's range, subnormal ones included, %.17g
+      const uint64_t exp_field = eng() % (1023 + 128);  // 0: subnormal double
+      const uint64_t bits = (exp_field << 52) | (eng() & ((uint64_t{1} << 52) - 1));
+      double v;
+      std::memcpy(&v, &bits, sizeof v);
+      std::snprintf(buf, sizeof buf, "%s%.17g", sign, v);
+      return buf;
+    }
+    case 4: {  // the same, shortest round-trip form of the double
+      const uint64_t exp_field = eng() % (1023 + 128);
+      const uint64_t bits = (exp_field << 52) | (eng() & ((uint64_t{1} << 52) - 1));
+      double v;
+      std::memcpy(&v, &bits, sizeof v);
+      return sign + std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    }
+    case 5: {  // a random float (subnormal ones included), shortest form or 9 digits
+      const uint32_t bits = static_cast<uint32_t>(eng()) & 0x7F7FFFFFu;  // exponent field below 255
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      if (eng() % 2) return sign + std::string(buf, std::to_chars(buf, buf + sizeof buf, f).ptr);
+      std::snprintf(buf, sizeof buf, "%s%.9g", sign, static_cast<double>(f));
+      return buf;
+    }
+    default: {  // 20 to 25 digits, float-sized exponent
+      const std::string d = digits(20 + static_cast<int>(eng() % 6));
+      return sign + d.substr(0, 1) + "." + d.substr(1) + "e" + std::to_string(static_cast<int>(eng() % 80) - 45);
+    }
+  }
+}
+
+// Halfway between two floats and just off it, where rounding the double to float would be
+// wrong: the decimal just above the midpoint of 1 and the next float has the midpoint as its
+// double, which rounds (to even) down to 1, while the float of the text is the float above.
+// Midpoints of normal floats, of subnormal floats, around FLT_MIN and just under FLT_MAX.
+std::vector<std::string> halfway_texts(std::mt19937_64& eng) {
+  std::vector<std::string> out = {"1.00000005960464477539062", "1.000000059604644775390625",
+                                  "1.00000005960464477539063", "16777217", "16777219", "-16777217"};
+  std::vector<float> lows = {1.0f, 3.14159274f, 16777215.0f, FLT_MIN, std::nextafter(FLT_MIN, 0.0f),
+                             std::nextafter(FLT_MAX, 0.0f), 0.0f, 1.4e-45f, 2.8e-45f, 1e-40f};
+  for (int i = 0; i < 40; ++i) {
+    uint32_t bits = static_cast<uint32_t>(eng()) & 0x7F7FFFFEu;  // finite, below FLT_MAX
+    if (i % 4 == 0) bits &= 0x007FFFFFu;                       // a subnormal float
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    lows.push_back(f);
+  }
+  for (float f : lows) {
+    const Around a = around(float_midpoint(f));
+    for (const std::string& t : {a.below, a.at, a.above}) {
+      out.push_back(t);
+      out.push_back("-" + t);
+    }
+  }
+  return out;
+}
+
+// A cell of float32 or double compared bit for bit.
+template <class T>
+bool same_bits(T a, T b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// Both copies of every cell, on fresh random text, with 1 and with 3 threads: the double is
+// from_chars<double> of the text bit for bit, and the float is from_chars<float> of the text bit
+// for bit, as it was before the reader kept doubles (a value too small for float32 is zero).
+TEST(CsvReader, DoublesAndFloatsAreEachCorrectlyRoundedBitForBit) {
+  std::mt19937_64 eng(20240611);
+  std::vector<std::string> cells = halfway_texts(eng);
+  while (cells.size() < 2 * 60000) cells.push_back(random_decimal(eng));
+  // x and y take the kept cells in turn.
+  std::vector<Expected> expect;
+  std::string text = "x,y\n";
+  std::vector<std::string> kept;
+  for (const std::string& c : cells) {
+    const Expected x = expected_of(c);
+    if (!x.usable) continue;
+    kept.push_back(c);
+    expect.push_back(x);
+  }
+  if (kept.size() % 2) {
+    kept.push_back("1");
+    expect.push_back(expected_of("1"));
+  }
+  for (size_t i = 0; i < kept.size(); i += 2) text += kept[i] + "," + kept[i + 1] + "\n";
+  // Enough of each kind for the test to mean something: most random text fits float32, the
+  // special cases all do, and some tiny values are zero in float but not in double.
+  ASSERT_GT(kept.size(), cells.size() * 3 / 4);
+  size_t tiny_nonzero_double = 0;
+  for (const Expected& x : expect) tiny_nonzero_double += !x.f_exact && x.dv != 0.0;
+  EXPECT_GT(tiny_nonzero_double, 1000u);
+
+  for (int threads : {1, 3}) {
+    CsvOptions opt;
+    opt.threads = threads;
+    const CsvRead r = parse(text, opt);
+    ASSERT_EQ(r.data.n * 2, static_cast<int64_t>(kept.size())) << threads << " threads";
+    ASSERT_EQ(r.data.X64.size(), r.data.X.size());
+    ASSERT_EQ(r.data.y64.size(), r.data.y.size());
+    size_t bad = 0;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      const size_t row = i / 2;
+      const float f = i % 2 ? r.data.y[row] : r.data.X[row];
+      const double dv = i % 2 ? r.data.y64[row] : r.data.X64[row];
+      const Expected& x = expect[i];
+      const bool f_ok = x.f_exact ? same_bits(f, x.f) : f == 0.0f;
+      const bool d_ok = same_bits(dv, x.dv);
+      if ((!f_ok || !d_ok) && ++bad <= 8) {
+        ADD_FAILURE() << threads << " threads, cell '" << kept[i] << "': float " << std::hexfloat << f << " (want "
+                      << x.f << "), double " << dv << " (want " << x.dv << ")" << std::defaultfloat;
+      }
+    }
+    EXPECT_EQ(bad, 0u) << threads << " threads";
+  }
+}
+
+// The cases above where rounding the double to float would give another float than the text's
+// own: the float reader must have been asked.
+TEST(CsvReader, HalfwayBetweenFloatsRoundsAsTheText) {
+  const CsvRead r = parse("x,y\n1.00000005960464477539063,1.00000005960464477539062\n");
+  EXPECT_EQ(r.data.X[0], std::nextafter(1.0f, 2.0f));  // just above the midpoint: up
+  EXPECT_EQ(r.data.y[0], 1.0f);                        // just below: down
+  // Both texts have the midpoint itself as their double.
+  const double mid = 1.0 + std::ldexp(1.0, -24);
+  EXPECT_EQ(r.data.X64[0], mid);
+  EXPECT_EQ(r.data.y64[0], mid);
+  EXPECT_EQ(static_cast<float>(mid), 1.0f);  // so the double alone would round both down
+}
+
+// What float32 cannot hold but double can stays exact in X64: integers above 2^24, decimals
+// such as 0.1, 17-digit values, values below float's smallest subnormal; quoted or not.
+TEST(CsvReader, DoubleKeepsWhatFloatCannot) {
+  const CsvRead r = parse(
+      "x,y\n16777217,0.1\n0.30000000000000004,\"0.1\"\n1e-310,1e-400\n123456789.123456789,\"1e-310\"\n"
+      "+2.5e-320,-1e-400\n");
+  EXPECT_EQ(r.data.X64, (std::vector<double>{16777217.0, 0.30000000000000004, 1e-310, 123456789.123456789, 2.5e-320}));
+  EXPECT_EQ(r.data.X, (std::vector<float>{16777216.0f, 0.3f, 0.0f, 123456792.0f, 0.0f}));
+  EXPECT_EQ(r.data.y64, (std::vector<double>{0.1, 0.1, 0.0, 1e-310, 0.0}));
+  EXPECT_EQ(r.data.y, (std::vector<float>{0.1f, 0.1f, 0.0f, 0.0f, 0.0f}));
+  EXPECT_NE(static_cast<double>(r.data.y[0]), r.data.y64[0]);  // 0.1f is not 0.1
+}
+
+// The float32 rules still decide what is refused: a value that double holds but float32 does
+// not is out of range, exactly as before, quoted or not, and also just above the largest float's
+// rounding boundary (which double rounding would have missed).
+TEST(CsvReader, TooLargeForFloatIsRefusedThoughDoubleHoldsIt) {
+  for (const std::string cell : {"1e39", "\"1e39\"", "-3.5e38", "1e300", "1e400"}) {
+    const std::string err = error_of("x,y\n1,2\n" + cell + ",3\n");
+    EXPECT_TRUE(contains(err, "t.csv: line 3, column 1 (x)")) << cell << ": " << err;
+    EXPECT_TRUE(contains(err, "out of the float32 range")) << cell << ": " << err;
+  }
+  // Just below the rounding boundary above FLT_MAX (half an ulp above it, 2^128 − 2^103):
+  // FLT_MAX in float, the value itself in double; just above it: refused.
+  const Around a = around(static_cast<double>(FLT_MAX) + std::ldexp(1.0, 103));
+  const CsvRead r = parse("x,y\n" + a.below + ",1\n");
+  EXPECT_EQ(r.data.X[0], FLT_MAX);
+  EXPECT_GT(r.data.X64[0], static_cast<double>(FLT_MAX));
+  EXPECT_TRUE(contains(error_of("x,y\n" + a.above + ",1\n"), "out of the float32 range"));
+}
+
+// A weight column of the file: excluded from the default features, read in double.
+TEST(CsvWeights, ReadInDoubleAndLeftOutOfTheDefaultFeatures) {
+  const std::string text = "a,w,b,y\n1,2,3,4\n5,0,6,7\n9,\"0.5\",1,2\n3,1e-400,2,1\n4,-0,5,6\n8,0.1,7,7\n";
+  CsvOptions opt;
+  opt.weights = "w";
+  const CsvRead r = parse(text, opt);
+  EXPECT_EQ(r.data.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.data.d, 2);
+  EXPECT_EQ(r.data.X, (std::vector<float>{1, 3, 5, 6, 9, 1, 3, 2, 4, 5, 8, 7}));
+  EXPECT_EQ(r.data.y64, (std::vector<double>{4, 7, 2, 1, 6, 7}));
+  // A zero weight among positive ones is fine; a weight too small for double is 0; -0 is 0;
+  // 0.1 is the double 0.1, not the float.
+  EXPECT_EQ(r.data.weights, (std::vector<double>{2, 0, 0.5, 0, 0, 0.1}));
+  EXPECT_FALSE(std::signbit(r.data.weights[4]));
+  // Chosen features with the weights column elsewhere.
+  opt.columns = {"b"};
+  const CsvRead s = parse(text, opt);
+  EXPECT_EQ(s.data.feature_names, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(s.data.X64, (std::vector<double>{3, 6, 1, 2, 5, 7}));
+  EXPECT_EQ(s.data.weights, r.data.weights);
+  // Without --weights the column is an ordinary feature and there are no weights.
+  const CsvRead u = parse(text);
+  EXPECT_EQ(u.data.d, 3);
+  EXPECT_TRUE(u.data.weights.empty());
+  // Weights beyond float32's range are fine: they are only ever doubles.
+  opt = {};
+  opt.weights = "w";
+  EXPECT_EQ(parse("x,w,y\n1,1e300,2\n2,4.9e-324,3\n", opt).data.weights, (std::vector<double>{1e300, 4.9e-324}));
+}
+
+// The weights of a threaded parse with blank lines (which make the compaction move rows) are
+// the single-threaded ones, each on its own row.
+TEST(CsvWeights, ThreadedParseKeepsEachWeightWithItsRow) {
+  std::string text = "x,w,y\n";
+  std::vector<double> want;
+  for (int i = 0; i < 30011; ++i) {
+    if (i % 89 == 3) text += "\n\n";
+    const double w = (i % 5) * 0.25;  // a fifth of the weights are 0
+    text += std::to_string(i) + "," + shortest(w) + "," + std::to_string(2 * i) + "\n";
+    want.push_back(w);
+  }
+  CsvOptions opt;
+  opt.weights = "w";
+  for (int threads : {1, 4}) {
+    opt.threads = threads;
+    const CsvRead r = parse(text, opt);
+    EXPECT_EQ(r.data.weights, want) << threads << " threads";
+    ASSERT_EQ(r.data.n, 30011);
+    for (int64_t i = 0; i < r.data.n; ++i) ASSERT_EQ(r.data.X64[static_cast<size_t>(i)], static_cast<double>(i));
+  }
+}
+
+TEST(CsvWeights, EveryBadWeightIsOneLineNamingLineAndColumn) {
+  struct Case {
+    const char* name;
+    std::string text;
+    std::string weights, target;
+    std::vector<std::string> columns;
+    std::vector<std::string> expect;
+  };
+  const std::vector<Case> cases = {
+      {"unknown column", "a,w,y\n1,1,1\n", "zz", "", {}, {"--weights 'zz': no such column in t.csv (columns: a, w, y)"}},
+      {"the default target", "a,w,y\n1,1,1\n", "y", "", {}, {"--weights 'y' is the target column (--target)"}},
+      {"the named target", "a,w,y\n1,1,1\n", "w", "w", {}, {"--weights 'w' is the target column (--target)"}},
+      {"also a listed feature", "a,w,y\n1,1,1\n", "w", "", {"a", "w"},
+       {"--columns 'w' is the weights column (--weights)"}},
+      {"negative", "a,w,y\n1,1,1\n1,-0.5,2\n", "w", "", {}, {"t.csv: line 3, column 2 (w)", "a negative weight '-0.5'"}},
+      {"quoted negative", "a,w,y\n1,\"-2\",1\n", "w", "", {}, {"line 2, column 2 (w)", "a negative weight '-2'"}},
+      {"tiny negative", "a,w,y\n1,-1e-300,1\n", "w", "", {}, {"line 2, column 2 (w)", "a negative weight"}},
+      {"NaN", "a,w,y\n1,1,1\n1,nan,2\n", "w", "", {}, {"line 3, column 2 (w)", "NaN weight"}},
+      {"inf", "a,w,y\n1,inf,1\n", "w", "", {}, {"line 2, column 2 (w)", "infinite weight"}},
+      {"too large for double", "a,w,y\n1,1e400,1\n", "w", "", {}, {"line 2, column 2 (w)", "out of the double range"}},
+      {"empty", "a,w,y\n1, ,1\n", "w", "", {}, {"line 2, column 2 (w)", "empty cell"}},
+      {"text", "a,w,y\n1,heavy,1\n", "w", "", {}, {"line 2, column 2 (w)", "not a number: 'heavy'"}},
+      {"trailing text", "a,w,y\n1,2kg,1\n", "w", "", {}, {"line 2, column 2 (w)", "not a number: '2kg'"}},
+      {"every weight 0", "a,w,y\n1,0,1\n2,-0,2\n3,0.0e5,3\n", "w", "", {}, {"t.csv: every weight in column 'w' is 0"}},
+      {"no features left", "w,y\n1,1\n", "w", "", {}, {"t.csv: no feature columns", "the target 'y' and the weights 'w'"}},
+      {"duplicate name", "a,w,w,y\n1,1,1,1\n", "w", "", {"a"}, {"'w' more than once"}},
+  };
+  for (const Case& c : cases) {
+    CsvOptions opt;
+    opt.weights = c.weights;
+    opt.target = c.target;
+    opt.columns = c.columns;
+    const std::string err = error_of(c.text, opt);
+    EXPECT_FALSE(err.empty()) << c.name << ": no error";
+    EXPECT_EQ(err.find('\n'), std::string::npos) << c.name << ": " << err;
+    for (const auto& part : c.expect) EXPECT_TRUE(contains(err, part)) << c.name << ": '" << err << "' lacks '" << part << "'";
+  }
+  // The flag named in messages is the caller's.
+  CsvOptions opt;
+  opt.weights = "zz";
+  opt.weights_flag = "--sample-weights";
+  EXPECT_TRUE(contains(error_of("a,w,y\n1,1,1\n", opt), "--sample-weights 'zz': no such column")) << error_of("a,w,y\n1,1,1\n", opt);
+  // One positive weight is enough.
+  opt = {};
+  opt.weights = "w";
+  EXPECT_EQ(error_of("a,w,y\n1,0,1\n2,0,2\n3,1e-300,3\n", opt), "");
 }
 
 TEST(CsvWriter, FormatRoundTripsExactly) {

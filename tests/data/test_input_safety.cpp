@@ -108,7 +108,7 @@ TEST(InputSafety, AFifoWithoutAWriterIsWaitedForWithANote) {
   const int status = wait_child(child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(child.err_path);
-  EXPECT_NE(read_file(child.out_path).find("weights (original units):"), std::string::npos);
+  EXPECT_NE(read_file(child.out_path).find("coefficients:"), std::string::npos);
 }
 
 TEST(InputSafety, StdinIsDataDash) {

@@ -30,10 +30,13 @@ inline double ref_residual(const HostDataset& ds, int64_t i, const std::vector<d
 
 inline std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 
-// Mean loss over every row of ds at (w, b).
+// Row i's weight: ds.weights[i], or 1 when the dataset has none.
+inline double ref_weight(const HostDataset& ds, int64_t i) { return ds.weights.empty() ? 1.0 : ds.weights[i]; }
+
+// Mean loss over every row of ds at (w, b); with weights, (1/n) Σ v_i·loss_i.
 inline double ref_dataset_loss(const HostDataset& ds, const std::vector<double>& w, double b, LossKind k) {
   double s = 0;
-  for (int64_t i = 0; i < ds.n; ++i) s += ref_loss_of_residual(ref_residual(ds, i, w, b), k);
+  for (int64_t i = 0; i < ds.n; ++i) s += ref_weight(ds, i) * ref_loss_of_residual(ref_residual(ds, i, w, b), k);
   return s / static_cast<double>(ds.n);
 }
 inline double ref_dataset_loss(const HostDataset& ds, const std::vector<float>& w, float b, LossKind k) {
@@ -54,9 +57,9 @@ inline double ref_loss_error_bound(const HostDataset& ds, const std::vector<doub
     double mag = std::fabs(b) + std::fabs(static_cast<double>(ds.y[i]));
     for (int64_t j = 0; j < ds.d; ++j) mag += std::fabs(static_cast<double>(ds.X[i * ds.d + j]) * w[j]);
     const double e = 2 * static_cast<double>(ds.d + 2) * eps * mag;
-    const double r = std::fabs(ref_residual(ds, i, w, b));
-    acc += ref_loss_of_residual(1.0, k) * (2 * r * e + e * e);
-    loss += ref_loss_of_residual(r, k);
+    const double r = std::fabs(ref_residual(ds, i, w, b)), v = ref_weight(ds, i);
+    acc += v * ref_loss_of_residual(1.0, k) * (2 * r * e + e * e);
+    loss += v * ref_loss_of_residual(r, k);
   }
   const double n = static_cast<double>(ds.n);
   return acc / n + 2 * (n + 1) * eps * loss / n;
@@ -77,8 +80,11 @@ struct ReferenceRun {
 //   g_j = Σ_k r_k x_kj,  g_b = Σ_k r_k  (double),   p ← p − lr·c·g/m, rounded once to float,
 // which is the lab's sgd(params, lr, batch_size) on l.sum() (c = 1) or optim.SGD on MSELoss
 // (c = 2, the mean over the batch); the parameters live in float32 as the lab's tensors do.
+// With weights v_k (ds.weights), r_k becomes v_k·r_k in both sums; without an intercept b is
+// never updated (it stays 0).
 inline ReferenceRun reference_sgd(const HostDataset& ds, const std::vector<float>& w0, int64_t batch, float lr,
-                                  int64_t epochs, LossKind kind, const std::vector<std::vector<uint32_t>>& perms) {
+                                  int64_t epochs, LossKind kind, const std::vector<std::vector<uint32_t>>& perms,
+                                  bool intercept = true) {
   ReferenceRun run;
   run.w = w0;
   run.b = 0;
@@ -91,12 +97,12 @@ inline ReferenceRun reference_sgd(const HostDataset& ds, const std::vector<float
       double gb = 0;
       for (int64_t k = 0; k < m; ++k) {
         const int64_t row = perms[static_cast<size_t>(e)][static_cast<size_t>(start + k)];
-        const double r = ref_residual(ds, row, w, run.b);
+        const double r = ref_weight(ds, row) * ref_residual(ds, row, w, run.b);
         for (int64_t j = 0; j < ds.d; ++j) g[j] += r * static_cast<double>(ds.X[row * ds.d + j]);
         gb += r;
       }
       for (int64_t j = 0; j < ds.d; ++j) run.w[j] = static_cast<float>(w[j] - rate * c * g[j] / static_cast<double>(m));
-      run.b = static_cast<float>(static_cast<double>(run.b) - rate * c * gb / static_cast<double>(m));
+      if (intercept) run.b = static_cast<float>(static_cast<double>(run.b) - rate * c * gb / static_cast<double>(m));
       ++run.steps;
     }
     run.epoch_losses.push_back(ref_dataset_loss(ds, run.w, run.b, kind));

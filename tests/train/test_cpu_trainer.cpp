@@ -17,6 +17,7 @@
 #include "host/core/philox.hpp"
 #include "host/train/cpu_trainer.hpp"
 #include "host/train/device.hpp"
+#include "host/train/least_squares.hpp"
 #include "host/train/permutation.hpp"
 #include "host/train/trainer.hpp"
 #include "host/cli/commands.hpp"
@@ -379,6 +380,111 @@ INSTANTIATE_TEST_SUITE_P(
       return "n" + std::to_string(info.param.n) + "_d" + std::to_string(info.param.d) + "_b" +
              std::to_string(info.param.batch) + "_" + (info.param.loss == LossKind::Mse ? "mse" : "half");
     });
+
+struct WeightedCase {
+  int64_t n, d, batch;
+  bool weighted, intercept;
+  int threads;
+};
+
+class CpuTrainerWeighted : public ::testing::TestWithParam<WeightedCase> {};
+
+TEST_P(CpuTrainerWeighted, FollowsThePlainLoops) {
+  // Per-row weights (some 0, fractional, up to 3) and fits through the origin take the general
+  // loop, whatever the feature count (d = 2 and 16 have specialised loops, d = 300 with two
+  // threads the threaded one: neither knows weights, so the trainer must not pick them). Compared
+  // with the plain-loop reference on the same minibatches; the tolerance is the one derived for
+  // SameTrajectoryAsPlainLoops (one to two float ulps: only the order of double sums differs).
+  const auto p = GetParam();
+  auto t = make_cpu_trainer(p.threads);
+  t->generate(spec_for(p.n, p.d, 5));
+  HostDataset ds = t->download();
+  if (p.weighted) {
+    ds.weights.resize(static_cast<size_t>(p.n));
+    for (int64_t i = 0; i < p.n; ++i) ds.weights[i] = i % 7 == 3 ? 0.0 : 0.25 * static_cast<double>(i % 13);
+  }
+  t->load(ds, nullptr);
+  TrainOptions opt;
+  opt.batch_size = p.batch;
+  opt.epochs = 3;
+  opt.lr = 0.01f;
+  opt.intercept = p.intercept;
+  const auto perms = host_perms(p.n, opt.seed, opt.epochs);
+  const TrainResult got = t->fit_with_permutations(opt, perms);
+  const test::ReferenceRun ref = test::reference_sgd(ds, initial_weights(p.d, opt.seed), p.batch, opt.lr, opt.epochs,
+                                                     opt.loss, perms, p.intercept);
+  std::vector<double> gp = to_double(got.w), rp = to_double(ref.w);
+  gp.push_back(got.b);
+  rp.push_back(ref.b);
+  EXPECT_TRUE(all_close(rp, gp, 0, FLT_EPSILON));
+  if (!p.intercept) EXPECT_EQ(got.b, 0.0f) << "b is never updated without an intercept";
+  // The reported loss is the weighted objective at the trainer's parameters.
+  EXPECT_NEAR(got.epoch_losses.back(), ref_dataset_loss(ds, got.w, got.b, opt.loss),
+              ref_loss_error_bound(ds, got.w, got.b, opt.loss));
+  // The claim is not vacuous: the unweighted run with an intercept is a different trajectory.
+  HostDataset plain = ds;
+  plain.weights.clear();
+  t->load(plain, nullptr);
+  TrainOptions with_b = opt;
+  with_b.intercept = true;
+  const TrainResult other = t->fit_with_permutations(with_b, perms);
+  EXPECT_NE(other.w, got.w);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CpuTrainerWeighted,
+    ::testing::Values(WeightedCase{1003, 2, 10, true, true, 1}, WeightedCase{1003, 2, 10, false, false, 1},
+                      WeightedCase{257, 16, 32, true, false, 1}, WeightedCase{600, 300, 256, true, true, 2},
+                      WeightedCase{33, 5, 8, true, true, 1}),
+    [](const auto& info) {
+      return "n" + std::to_string(info.param.n) + "_d" + std::to_string(info.param.d) +
+             (info.param.weighted ? "_weighted" : "") + (info.param.intercept ? "" : "_origin") + "_t" +
+             std::to_string(info.param.threads);
+    });
+
+TEST(CpuTrainer, UnitWeightsAreTheUnweightedRun) {
+  // Weights of 1 multiply nothing: the general loop then walks the same arithmetic as the
+  // specialised one up to the order of its double sums (one float ulp, as derived above).
+  auto t = make_cpu_trainer(1);
+  t->generate(spec_for(500, 3, 9));
+  HostDataset ds = t->download();
+  TrainOptions opt;
+  opt.epochs = 2;
+  const TrainResult plain = t->fit(opt);
+  ds.weights.assign(static_cast<size_t>(ds.n), 1.0);
+  t->load(ds, nullptr);
+  const TrainResult ones = t->fit(opt);
+  std::vector<double> a = to_double(plain.w), b = to_double(ones.w);
+  a.push_back(plain.b);
+  b.push_back(ones.b);
+  EXPECT_TRUE(all_close(a, b, 0, FLT_EPSILON));
+}
+
+TEST(CpuTrainer, WeightedSgdReachesWeightedLeastSquares) {
+  // Full-batch gradient descent on the weighted objective converges to the weighted least-squares
+  // solution (least_squares.cpp, a different method). Standard normal features, weights 0.5 to
+  // 4.5 (mean 2.5): the weighted Hessian (1/n)·Σ v_i [x_i 1][x_i 1]ᵀ has eigenvalues near 2.5
+  // (about 2 to 3 at n = 400), so at lr 0.2 each step contracts the error by 1 − 0.2·λ ≤ 0.6 and
+  // 500 steps leave none; what remains is the float32 rounding of the parameters and of the data
+  // (≈ 1e-7 relative): 2e-5 absolute is an empirical margin.
+  auto t = make_cpu_trainer(1);
+  t->generate(spec_for(400, 3, 13));
+  HostDataset ds = t->download();
+  ds.weights.resize(static_cast<size_t>(ds.n));
+  for (int64_t i = 0; i < ds.n; ++i) ds.weights[i] = 0.5 + static_cast<double>(i % 5);
+  t->load(ds, nullptr);
+  TrainOptions opt;
+  opt.batch_size = ds.n;
+  opt.epochs = 500;
+  opt.lr = 0.2f;
+  const TrainResult got = t->fit(opt);
+  LeastSquaresOptions lo;
+  lo.method = ExactMethod::Qr;
+  lo.weights = &ds.weights;
+  const LeastSquaresFit exact = linreg::least_squares(ds, lo);
+  for (int64_t j = 0; j < ds.d; ++j) EXPECT_NEAR(got.w[j], exact.w[j], 2e-5) << j;
+  EXPECT_NEAR(got.b, exact.b, 2e-5);
+}
 
 TEST(CpuTrainer, ThreadedStepsAreDeterministicAndMatchOneThread) {
   // batch·d ≥ 65536 takes the threaded path: each thread sums a fixed slice of the batch in

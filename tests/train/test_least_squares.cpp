@@ -177,6 +177,97 @@ TEST(LeastSquares, IllConditionedPolynomialNeedsQr) {
   EXPECT_GT(f.condition * f.condition * DBL_EPSILON, bound);
 }
 
+TEST(LeastSquares, NarrowRangePolynomialIsIllConditionedNotSingular) {
+  // Degree 10 on x ∈ [-9, -3] (the shape of NIST's Filippelli problem): cond ≈ 1e15 raw, ≈ 8e9
+  // after column scaling. The normal equations square that past 1/ε: asked for by name they must
+  // refuse and say why, not call a column a linear combination of the others (it is not: QR
+  // factors it with full rank). QR, auto and SVD solve it. True weights w_j = 7^-(j+1), b = 1,
+  // y computed from the stored design: every term of y has a similar size, so the normwise
+  // backward-stability bound of QR, ‖δθ‖ ≲ c·κ·ε·‖θ‖ in scaled units, holds for each weight
+  // relative to itself up to a factor of a few; c = 100 covers the 11-term sums.
+  const int64_t d = 10;
+  std::vector<double> truth(static_cast<size_t>(d));
+  for (int64_t j = 0; j < d; ++j) truth[j] = std::pow(7.0, -static_cast<double>(j + 1));
+  const HostDataset ds = make(
+      82, d, [](int64_t i, int64_t j) { return std::pow(-9.0 + 6.0 * static_cast<double>(i) / 81.0, static_cast<double>(j + 1)); },
+      [&](int64_t, const std::vector<double>& x) {
+        double s = 1;
+        for (int64_t j = 0; j < d; ++j) s += truth[j] * x[j];
+        return s;
+      });
+  try {
+    fit_with(ds, ExactMethod::Cholesky);
+    ADD_FAILURE() << "the normal equations solved a design with cond² > 1/eps";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("not dependent"), std::string::npos) << m;
+    EXPECT_NE(m.find("qr or auto"), std::string::npos) << m;
+    EXPECT_EQ(m.find("linear combination"), std::string::npos) << m;
+  }
+  for (ExactMethod m : {ExactMethod::Qr, ExactMethod::Auto, ExactMethod::Svd}) {
+    const LeastSquaresFit f = fit_with(ds, m);
+    EXPECT_GT(f.condition, 1e8) << exact_method_name(m);
+    EXPECT_EQ(f.rank, d + 1) << exact_method_name(m);
+    const double bound = 100 * f.condition * DBL_EPSILON;
+    double worst = std::fabs(f.b - 1);
+    for (int64_t j = 0; j < d; ++j) worst = std::max(worst, std::fabs(f.w[j] - truth[j]) / truth[j]);
+    EXPECT_LT(worst, bound) << exact_method_name(m) << " condition " << f.condition;
+  }
+}
+
+TEST(LeastSquares, CholeskyWarnsWhereItLosesDigits) {
+  // Degree 4 on [-1, 1]: scaled cond ≈ 1e1 to 1e2, the normal equations keep ≥ 12 digits: no
+  // warning. Degree 6 on [2, 4]: cond ≈ 1e6 scaled, cond² · ε ≈ 1e-4: solved, with a warning
+  // that names the digits (about 4) and QR's (about 10).
+  const auto poly = [](int64_t degree, double lo, double hi) {
+    return make(
+        60, degree,
+        [=](int64_t i, int64_t j) { return std::pow(lo + (hi - lo) * static_cast<double>(i) / 59.0, static_cast<double>(j + 1)); },
+        [](int64_t, const std::vector<double>& x) {
+          double s = 1;
+          for (double v : x) s += v;
+          return s;
+        });
+  };
+  const LeastSquaresFit good = fit_with(poly(4, -1, 1), ExactMethod::Cholesky);
+  EXPECT_TRUE(good.warning.empty()) << good.warning;
+  const LeastSquaresFit poor = fit_with(poly(6, 2, 4), ExactMethod::Cholesky);
+  ASSERT_GT(poor.condition * poor.condition * DBL_EPSILON, 1e-8) << "the design must cost digits";
+  EXPECT_NE(poor.warning.find("correct digits"), std::string::npos) << poor.warning;
+  EXPECT_NE(poor.warning.find("qr or auto"), std::string::npos) << poor.warning;
+}
+
+TEST(LeastSquares, LargeResidualDataExactInDoubleKeepNineDigits) {
+  // The hard case for a plain solve: a large residual (R² ≈ 0.002, as NIST's Wampler5). Degree 5
+  // in x = 0..20; y = 1 + x + ... + x⁵ + 200·e with e_i = (−1)^i·C(20, i): e is the 20th finite
+  // difference, orthogonal to every polynomial of degree < 20 on these points, so the exact
+  // least-squares solution is all ones and the residual is 200·e (up to 3.7e7). Every value is an
+  // integer below 2^53: the data are exact in double. A backward-stable QR alone is off by
+  // about cond²·ε·‖r‖/(‖X‖‖θ‖) here (5 to 6 digits); refinement with compensated residuals must
+  // keep at least 9, whichever factorisation solved it.
+  const int64_t d = 5;
+  std::vector<double> binom(21, 1.0);
+  for (int i = 1; i <= 20; ++i) binom[i] = binom[i - 1] * (21 - i) / i;  // exact integers
+  const HostDataset ds = make(
+      21, d, [](int64_t i, int64_t j) { return std::pow(static_cast<double>(i), static_cast<double>(j + 1)); },
+      [&](int64_t i, const std::vector<double>& x) {
+        double s = 1;
+        for (double v : x) s += v;
+        return s + 200.0 * (i % 2 ? -binom[i] : binom[i]);
+      });
+  for (ExactMethod m : kAll) {
+    const LeastSquaresFit f = fit_with(ds, m);
+    ASSERT_LE(f.condition, 1e10) << exact_method_name(m);
+    double worst = std::fabs(f.b - 1);
+    for (double w : f.w) worst = std::max(worst, std::fabs(w - 1));
+    EXPECT_LT(worst, 1e-9) << exact_method_name(m) << ": condition " << f.condition << ", refinement rounds "
+                           << f.refinement_rounds;
+    EXPECT_GT(f.refinement_rounds, 0) << exact_method_name(m);
+    // R² about the mean is tiny, as Wampler5's: the residual dominates.
+    EXPECT_LT(1 - f.rss / f.tss, 0.01) << exact_method_name(m);
+  }
+}
+
 TEST(LeastSquares, DependentColumnsAreNamedOrSolvedByMinimumNorm) {
   const HostDataset base = make(
       50, 3, [](int64_t i, int64_t j) { return std::sin(static_cast<double>(i * (j + 1))) * 10; },

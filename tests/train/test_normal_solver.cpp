@@ -33,9 +33,9 @@ std::vector<double> qr_reference(const HostDataset& ds) {
   const int64_t n = ds.n, d = ds.d, k = d + 1;
   std::vector<ld> A(static_cast<size_t>(n * k)), y(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < d; ++j) A[i * k + j] = ds.X[i * d + j];
+    for (int64_t j = 0; j < d; ++j) A[i * k + j] = ds.x(i, j);  // the values as read
     A[i * k + d] = 1;
-    y[i] = ds.y[i];
+    y[i] = ds.label(i);
   }
   for (int64_t c = 0; c < k; ++c) {
     ld norm = 0;
@@ -325,6 +325,25 @@ TEST(NormalSolverGpu, GramMatchesCpu) {
         EXPECT_NEAR(cpu[a * k + b], gpu[a * k + b], bound) << "n " << n << " entry " << a << "," << b;
       }
   }
+}
+
+TEST(NormalSolverGpu, DoubleGramMatchesCpu) {
+  // A CSV file's values as read (double, not representable in float: x + 1e-9·i): the GPU must
+  // use them, not float copies. Same bound as above.
+  SKIP_WITHOUT_GPU();
+  HostDataset ds = make_data(1025, {100, 0, -5}, {1, 3, 0.1}, {1, -2, 3}, 0.5, 0.1, 7);
+  ds.X64.assign(ds.X.begin(), ds.X.end());
+  ds.y64.assign(ds.y.begin(), ds.y.end());
+  for (size_t i = 0; i < ds.X64.size(); ++i) ds.X64[i] += 1e-9 * static_cast<double>(i % 97);
+  const std::vector<double> cpu = augmented_gram_cpu(ds);
+  std::vector<double> gpu(cpu.size());
+  gpu_backend().gram_augmented64(ds.X64.data(), ds.y64.data(), ds.n, ds.d, gpu.data());
+  const int64_t k = ds.d + 2;
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t b = 0; b < k; ++b) {
+      const double bound = static_cast<double>(ds.n + 1) * DBL_EPSILON * std::sqrt(cpu[a * k + a] * cpu[b * k + b]);
+      EXPECT_NEAR(cpu[a * k + b], gpu[a * k + b], bound) << "entry " << a << "," << b;
+    }
 }
 
 TEST(NormalSolverGpu, SolutionMatchesReferenceAndCpu) {

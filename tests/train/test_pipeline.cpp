@@ -214,3 +214,100 @@ TEST(Pipeline, DiabetesStandardizedSgdNearTheExactFitOfTheSameRows) {
 
 }  // namespace
 }  // namespace linreg
+
+namespace linreg {
+namespace {
+
+TEST(Pipeline, SplitKeepsEachRowsDoublesAndWeight) {
+  // A file's rows carry three things beside the float copy: X64, y64 and the weight. Each part
+  // of the split must keep them with their own row: row i is tagged by x = i (exact in float),
+  // its double by i + 1e-9·i (not a float), y64 by 3i + 0.25e-9, its weight by i/10.
+  HostDataset ds;
+  ds.n = 40;
+  ds.d = 1;
+  for (int i = 0; i < 40; ++i) {
+    ds.X.push_back(static_cast<float>(i));
+    ds.y.push_back(static_cast<float>(3 * i));
+    ds.X64.push_back(i + 1e-9 * i);
+    ds.y64.push_back(3.0 * i + 0.25e-9);
+    ds.weights.push_back(i / 10.0);
+  }
+  const auto [train, val] = data::split_validation(ds, 0.25, 7);
+  ASSERT_EQ(train.n + val.n, 40);
+  for (const HostDataset* part : {&train, &val}) {
+    ASSERT_EQ(part->X64.size(), static_cast<size_t>(part->n));
+    ASSERT_EQ(part->y64.size(), static_cast<size_t>(part->n));
+    ASSERT_EQ(part->weights.size(), static_cast<size_t>(part->n));
+    for (int64_t k = 0; k < part->n; ++k) {
+      const double i = part->X[k];
+      EXPECT_EQ(part->X64[k], i + 1e-9 * i);
+      EXPECT_EQ(part->y64[k], 3.0 * i + 0.25e-9);
+      EXPECT_EQ(part->weights[k], i / 10.0);
+    }
+  }
+}
+
+TEST(Pipeline, StandardisedSgdThroughTheOriginScalesWithoutCentring) {
+  // --no-intercept with --standardize: the model y = x·w cannot absorb a shift, so the columns
+  // are scaled by their root mean square and not centred (mean 0 in the scaling), b stays 0, and
+  // full-batch SGD reaches the through-the-origin least-squares weights. Features with means away
+  // from 0 (x ∈ [1, 3), [−4, −1)) are where centring would change the model. On the unit-RMS
+  // columns the Hessian's eigenvalues are 0.105 and 1.895, so 2000 full-batch steps at lr 0.5
+  // contract the error by (1 − 0.05)^2000: what is left is float32 rounding (≈ 1e-6 relative);
+  // 1e-3 relative is an empirical margin.
+  HostDataset ds;
+  ds.n = 200;
+  ds.d = 2;
+  for (int i = 0; i < 200; ++i) {
+    const float a = 1.0f + 2.0f * static_cast<float>((i * 37) % 200) / 200.0f;
+    const float c = -4.0f + 3.0f * static_cast<float>((i * 91) % 200) / 200.0f;
+    ds.X.push_back(a);
+    ds.X.push_back(c);
+    ds.y.push_back(1.5f * a - 0.5f * c + 0.01f * static_cast<float>(i % 7 - 3));
+  }
+  ds.feature_names = {"a", "c"};
+  ds.target_name = "y";
+  // The least-squares weights through the origin, from the 2×2 normal equations in double.
+  double saa = 0, sac = 0, scc = 0, say = 0, scy = 0;
+  for (int i = 0; i < 200; ++i) {
+    const double a = ds.X[2 * i], c = ds.X[2 * i + 1], y = ds.y[i];
+    saa += a * a, sac += a * c, scc += c * c, say += a * y, scy += c * y;
+  }
+  const double det = saa * scc - sac * sac;
+  const double wa = (say * scc - scy * sac) / det, wc = (saa * scy - sac * say) / det;
+
+  HostDataset train = ds;
+  const data::Scaling s = data::fit_scaling(train, /*centre=*/false);
+  EXPECT_EQ(s.mean, std::vector<double>({0.0, 0.0}));
+  data::apply_scaling(train, s);
+  TrainOptions opt;
+  opt.intercept = false;
+  opt.batch_size = 200;
+  opt.epochs = 2000;
+  opt.lr = 0.5f;
+  opt.seed = 3;
+  auto fitter = make_fitter(Method::Sgd, DeviceChoice::Cpu, opt);
+  fitter->load(train, nullptr);
+  const FitResult fit = fitter->fit({});
+  ASSERT_FALSE(fit.diverged);
+  EXPECT_EQ(fit.b, 0.0);
+  std::vector<double> w;
+  double b = 1;
+  data::unscale_weights(s, fit.w, fit.b, w, b);
+  EXPECT_EQ(b, 0.0);
+  EXPECT_NEAR(w[0], wa, 1e-3 * std::fabs(wa));
+  EXPECT_NEAR(w[1], wc, 1e-3 * std::fabs(wc));
+
+  // The whole route: run_training with --standardize and no intercept reports b = 0 exactly
+  // (centred columns would move a nonzero Σ w_j m_j / s_j into b when the weights are unscaled).
+  TrainPlan plan = synthetic_plan(500, 3, 4);
+  plan.standardize = true;
+  plan.sgd.intercept = false;
+  plan.sgd.epochs = 2;
+  const TrainOutcome out = run_training(plan, {}, {}, {});
+  EXPECT_EQ(out.fit.b, 0.0);
+  EXPECT_EQ(out.scaling.mean, std::vector<double>(3, 0.0));
+}
+
+}  // namespace
+}  // namespace linreg
