@@ -263,8 +263,72 @@ nlohmann::json settings_json(const RunReport& r) {
     j["lr"] = json_float(p.sgd.lr);
     j["loss"] = loss_name(p.sgd.loss);
     j["strategy"] = o.fit.method;
+    // How the steps were taken: every rule's settings, so a run can be repeated from its JSON.
+    const TrainOptions& t = p.sgd;
+    j["penalty"] = penalty_name(t.penalty);
+    j["alpha"] = t.penalty == Penalty::None ? nlohmann::json(nullptr) : nlohmann::json(t.alpha);
+    j["l1_ratio"] = t.penalty == Penalty::ElasticNet ? nlohmann::json(t.l1_ratio) : nlohmann::json(nullptr);
+    j["optimizer"] = optimizer_name(t.optimizer);
+    const bool momentum = t.optimizer == Optimizer::Momentum || t.optimizer == Optimizer::Nesterov;
+    const bool adam = t.optimizer == Optimizer::Adam || t.optimizer == Optimizer::AdamW;
+    j["momentum"] = momentum ? nlohmann::json(t.momentum) : nlohmann::json(nullptr);
+    j["beta1"] = adam ? nlohmann::json(t.beta1) : nlohmann::json(nullptr);
+    j["beta2"] = adam ? nlohmann::json(t.beta2) : nlohmann::json(nullptr);
+    j["eps"] = adam ? nlohmann::json(t.eps) : nlohmann::json(nullptr);
+    j["weight_decay"] = t.weight_decay;
+    j["lr_schedule"] = schedule_name(t.schedule);
+    if (t.schedule == LrSchedule::Step) {
+      j["lr_step_epochs"] = t.lr_step_epochs;
+      j["lr_gamma"] = t.lr_gamma;
+    }
+    if (t.schedule == LrSchedule::InvScaling) j["power_t"] = t.power_t;
+    if (t.schedule == LrSchedule::WarmupCosine) j["warmup_epochs"] = t.warmup_epochs;
+    j["average"] = t.average;
+    j["early_stopping"] = t.early_stopping;
+    if (t.early_stopping) {
+      j["patience"] = t.patience;
+      j["tol"] = t.tol;
+      j["best_epoch"] = o.fit.best_epoch;
+      j["stop_reason"] = o.fit.stop_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.fit.stop_reason);
+    }
   }
   return j;
+}
+
+// One line naming the step rules of a run that is not the lab's plain SGD ("" for plain SGD).
+std::string sgd_rules_text(const TrainOptions& t) {
+  if (t.plain_sgd()) return "";
+  char buf[160];
+  std::string out = "steps: ";
+  out += optimizer_name(t.optimizer);
+  if (t.optimizer == Optimizer::Momentum || t.optimizer == Optimizer::Nesterov) {
+    std::snprintf(buf, sizeof buf, " (momentum %g)", t.momentum);
+    out += buf;
+  } else if (t.optimizer == Optimizer::Adam || t.optimizer == Optimizer::AdamW) {
+    std::snprintf(buf, sizeof buf, " (beta1 %g, beta2 %g, eps %g)", t.beta1, t.beta2, t.eps);
+    out += buf;
+  }
+  if (t.weight_decay != 0) {
+    std::snprintf(buf, sizeof buf, ", weight decay %g", t.weight_decay);
+    out += buf;
+  }
+  if (t.penalty != Penalty::None) {
+    std::snprintf(buf, sizeof buf, ", penalty %s (alpha %g", penalty_name(t.penalty), t.alpha);
+    out += buf;
+    if (t.penalty == Penalty::ElasticNet) {
+      std::snprintf(buf, sizeof buf, ", l1 ratio %g", t.l1_ratio);
+      out += buf;
+    }
+    out += ")";
+  }
+  out += std::string(", learning rate ") + schedule_name(t.schedule);
+  if (!t.intercept) out += ", no intercept";
+  if (t.average) out += ", averaged";
+  if (t.early_stopping) {
+    std::snprintf(buf, sizeof buf, ", early stopping (patience %lld, tol %g)", static_cast<long long>(t.patience), t.tol);
+    out += buf;
+  }
+  return out + "\n";
 }
 
 nlohmann::json metrics_block(const TrainOutcome& o) {
@@ -291,6 +355,15 @@ std::string text_report(const RunReport& r) {
                   run_samples_per_second(o), o.fit.method.c_str());
     os << "trained " << cli::count_of(o.fit.epochs_run, "epoch") << " of " << cli::count_of(o.train_rows, "example")
        << buf;
+  }
+  if (p.method == Method::Sgd) {
+    os << sgd_rules_text(p.sgd);
+    if (!o.fit.stop_reason.empty())
+      os << "stopped early after epoch " << o.fit.epochs_run << ": " << o.fit.stop_reason << "; the model of epoch "
+         << o.fit.best_epoch << " (the best) is reported\n";
+    else if (p.sgd.early_stopping && o.fit.best_epoch > 0)
+      os << "early stopping: ran all " << o.fit.epochs_run << " epochs; the model of epoch " << o.fit.best_epoch
+         << " (the best) is reported\n";
   }
   if (p.method == Method::Normal) {
     if (o.inference.available && o.fit.exact) {

@@ -54,12 +54,25 @@ struct TrainFlags {
   bool no_intercept = false;
   double ridge = 0;
   std::string weights;
+  std::string penalty = "none", optimizer = "sgd", schedule = "constant";
   bool quiet = false;
   bool no_header = false;
 };
 
 const std::map<std::string, DeviceChoice> kDevices{{"auto", DeviceChoice::Auto}, {"gpu", DeviceChoice::Gpu},
                                                    {"cpu", DeviceChoice::Cpu}};
+const std::map<std::string, Penalty> kPenalties{
+    {"none", Penalty::None}, {"l2", Penalty::L2}, {"l1", Penalty::L1}, {"elasticnet", Penalty::ElasticNet}};
+const std::map<std::string, Optimizer> kOptimizers{{"sgd", Optimizer::Sgd},
+                                                   {"momentum", Optimizer::Momentum},
+                                                   {"nesterov", Optimizer::Nesterov},
+                                                   {"adam", Optimizer::Adam},
+                                                   {"adamw", Optimizer::AdamW}};
+const std::map<std::string, LrSchedule> kSchedules{{"constant", LrSchedule::Constant},
+                                                   {"step", LrSchedule::Step},
+                                                   {"cosine", LrSchedule::Cosine},
+                                                   {"invscaling", LrSchedule::InvScaling},
+                                                   {"warmup-cosine", LrSchedule::WarmupCosine}};
 const std::map<std::string, LossKind> kLosses{{"half-mse", LossKind::HalfMse}, {"mse", LossKind::Mse}};
 const std::map<std::string, Strategy> kStrategies{{"auto", Strategy::Auto},
                                                   {"cublas", Strategy::Cublas},
@@ -198,7 +211,10 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   if (solver.method == Method::Normal) {
     // The exact solution has no learning rate, epochs, batches or GPU step: a value given for
     // one of them would be silently ignored and then reported.
-    for (const char* flag : {"--lr", "--epochs", "--batch-size", "--strategy"})
+    for (const char* flag : {"--lr", "--epochs", "--batch-size", "--strategy", "--penalty", "--alpha", "--l1-ratio",
+                             "--optimizer", "--momentum", "--beta1", "--beta2", "--eps", "--weight-decay",
+                             "--lr-schedule", "--lr-step-epochs", "--lr-gamma", "--power-t", "--warmup-epochs",
+                             "--average", "--early-stopping", "--patience", "--tol"})
       if (sub.count(flag))
         throw UsageError(std::string(flag) + ": not used by --solver " + f.solver +
                          " (the exact least-squares solution has no learning rate, epochs, batches or GPU step "
@@ -236,6 +252,37 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   plan.exact.intercept = !f.no_intercept;
   plan.exact.ridge = f.ridge;
   plan.sgd.intercept = !f.no_intercept;
+  plan.sgd.penalty = lookup(kPenalties, f.penalty, "--penalty");
+  plan.sgd.optimizer = lookup(kOptimizers, f.optimizer, "--optimizer");
+  plan.sgd.schedule = lookup(kSchedules, f.schedule, "--lr-schedule");
+  // A setting of a rule that is not in use would be ignored without a word: refused instead.
+  const Optimizer o = plan.sgd.optimizer;
+  const bool adam = o == Optimizer::Adam || o == Optimizer::AdamW;
+  const std::vector<std::pair<const char*, bool>> used_only_with = {
+      {"--alpha", plan.sgd.penalty != Penalty::None},
+      {"--l1-ratio", plan.sgd.penalty == Penalty::ElasticNet},
+      {"--momentum", o == Optimizer::Momentum || o == Optimizer::Nesterov},
+      {"--beta1", adam},
+      {"--beta2", adam},
+      {"--eps", adam},
+      {"--lr-step-epochs", plan.sgd.schedule == LrSchedule::Step},
+      {"--lr-gamma", plan.sgd.schedule == LrSchedule::Step},
+      {"--power-t", plan.sgd.schedule == LrSchedule::InvScaling},
+      {"--warmup-epochs", plan.sgd.schedule == LrSchedule::WarmupCosine},
+      {"--patience", plan.sgd.early_stopping},
+      {"--tol", plan.sgd.early_stopping}};
+  static const std::map<std::string, std::string> kNeeds = {
+      {"--alpha", "--penalty l2|l1|elasticnet"}, {"--l1-ratio", "--penalty elasticnet"},
+      {"--momentum", "--optimizer momentum|nesterov"}, {"--beta1", "--optimizer adam|adamw"},
+      {"--beta2", "--optimizer adam|adamw"}, {"--eps", "--optimizer adam|adamw"},
+      {"--lr-step-epochs", "--lr-schedule step"}, {"--lr-gamma", "--lr-schedule step"},
+      {"--power-t", "--lr-schedule invscaling"}, {"--warmup-epochs", "--lr-schedule warmup-cosine"},
+      {"--patience", "--early-stopping"}, {"--tol", "--early-stopping"}};
+  if (plan.method == Method::Sgd)
+    for (const auto& [flag, used] : used_only_with)
+      if (sub.count(flag) && !used) throw UsageError(std::string(flag) + ": used only with " + kNeeds.at(flag));
+  // torch.optim.AdamW's default weight decay is 0.01 (Adam's and SGD's: 0).
+  if (o == Optimizer::AdamW && !sub.count("--weight-decay")) plan.sgd.weight_decay = 0.01;
   plan.val_fraction = f.val_fraction;
   plan.standardize = f.standardize;
   plan.need_rows = !f.plot.empty();
@@ -379,6 +426,48 @@ void add_train_command(CLI::App& root, Commands& cmds) {
       ->capture_default_str();
   sub->add_option("--strategy", f->strategy, "GPU step strategy: auto | cublas | fused | persistent")
       ->capture_default_str();
+  // How SGD steps (docs/SGD.md). Anything but the defaults trains on the CPU.
+  sub->add_option("--penalty", f->penalty,
+                  "SGD penalty, scikit-learn's SGDRegressor: none | l2 (alpha/2 |w|^2) | l1 (alpha |w|_1, exact zeros "
+                  "by a proximal step) | elasticnet; the intercept is not penalised")
+      ->capture_default_str();
+  sub->add_option("--alpha", f->opt.alpha, "the penalty's strength")->capture_default_str()->transform(decimal_number(false));
+  sub->add_option("--l1-ratio", f->opt.l1_ratio, "elasticnet: the L1 share rho of alpha*(rho |w|_1 + (1-rho)/2 |w|^2)")
+      ->capture_default_str()
+      ->transform(decimal_number(false));
+  sub->add_option("--optimizer", f->optimizer,
+                  "torch.optim's step rules: sgd | momentum | nesterov | adam | adamw")
+      ->capture_default_str();
+  sub->add_option("--momentum", f->opt.momentum, "momentum and nesterov: mu in [0, 1) (torch: buf = mu buf + g)")
+      ->capture_default_str()
+      ->transform(decimal_number(false));
+  sub->add_option("--beta1", f->opt.beta1, "adam, adamw: first-moment decay")->capture_default_str()->transform(decimal_number(false));
+  sub->add_option("--beta2", f->opt.beta2, "adam, adamw: second-moment decay")->capture_default_str()->transform(decimal_number(false));
+  sub->add_option("--eps", f->opt.eps, "adam, adamw: added to the denominator")->capture_default_str()->transform(decimal_number(false));
+  sub->add_option("--weight-decay", f->opt.weight_decay,
+                  "torch.optim's weight_decay on w and b (adamw: decoupled, default 0.01; else L2 in the gradient, "
+                  "default 0)")
+      ->transform(decimal_number(false));
+  sub->add_option("--lr-schedule", f->schedule,
+                  "constant | step (StepLR, per epoch) | cosine (CosineAnnealingLR, T_max = --epochs) | invscaling "
+                  "(scikit-learn: lr / t^power_t, per step) | warmup-cosine (linear warm-up, then cosine)")
+      ->capture_default_str();
+  sub->add_option("--lr-step-epochs", f->opt.lr_step_epochs, "step: multiply the rate by --lr-gamma every this many epochs")
+      ->capture_default_str()
+      ->transform(decimal_integer());
+  sub->add_option("--lr-gamma", f->opt.lr_gamma, "step: the factor, in (0, 1]")->capture_default_str()->transform(decimal_number(false));
+  sub->add_option("--power-t", f->opt.power_t, "invscaling: the exponent")->capture_default_str()->transform(decimal_number(false));
+  sub->add_option("--warmup-epochs", f->opt.warmup_epochs, "warmup-cosine: epochs of linear warm-up (below --epochs)")
+      ->capture_default_str()
+      ->transform(decimal_integer());
+  sub->add_flag("--average", f->opt.average, "averaged SGD: report the mean of the iterates after every step");
+  sub->add_flag("--early-stopping", f->opt.early_stopping,
+                "stop when the validation loss (with --val-fraction; else the training loss) has not improved by more "
+                "than --tol for --patience epochs; the best epoch's model is reported");
+  sub->add_option("--patience", f->opt.patience, "early stopping: epochs without improvement")
+      ->capture_default_str()
+      ->transform(decimal_integer());
+  sub->add_option("--tol", f->opt.tol, "early stopping: the improvement that counts")->capture_default_str()->transform(decimal_number(false));
   sub->add_flag("--json", f->json, "print one JSON object on stdout and nothing else there");
   // Data in, models out (docs/DATA.md).
   sub->add_option("--data", f->data, "train on a CSV file with a header row (instead of synthetic data); - is stdin");

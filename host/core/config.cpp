@@ -68,6 +68,61 @@ void validate_train(const TrainOptions& opt, int64_t examples) {
                                            ") must not exceed the number of examples (" + std::to_string(examples) + ")");
   if (!std::isfinite(opt.lr) || opt.lr <= 0) throw SettingError("lr", "the learning rate must be a finite number > 0");
   if (opt.epochs <= 0) throw SettingError("epochs", "the number of epochs must be at least 1 (got " + std::to_string(opt.epochs) + ")");
+  const auto finite_at_least = [](double v, double lo) { return std::isfinite(v) && v >= lo; };
+  const auto unit = [](double v) { return v >= 0 && v < 1; };  // [0, 1); false for NaN
+  if (!finite_at_least(opt.alpha, 0)) throw SettingError("alpha", "the penalty strength must be a finite number >= 0");
+  if (!(opt.l1_ratio >= 0 && opt.l1_ratio <= 1)) throw SettingError("l1_ratio", "the L1 ratio must be in [0, 1]");
+  if (opt.penalty != Penalty::None && opt.penalty != Penalty::L2 && opt.optimizer != Optimizer::Sgd)
+    throw SettingError("penalty", std::string("the L1 part of --penalty ") + penalty_name(opt.penalty) +
+                                      " is a proximal step of plain SGD; it is not defined for the " +
+                                      optimizer_name(opt.optimizer) + " optimizer (use l2, or --optimizer sgd)");
+  if (!unit(opt.momentum)) throw SettingError("momentum", "the momentum must be in [0, 1)");
+  if (!unit(opt.beta1)) throw SettingError("beta1", "beta1 must be in [0, 1)");
+  if (!unit(opt.beta2)) throw SettingError("beta2", "beta2 must be in [0, 1)");
+  if (!(std::isfinite(opt.eps) && opt.eps > 0)) throw SettingError("eps", "eps must be a finite number > 0");
+  if (!finite_at_least(opt.weight_decay, 0)) throw SettingError("weight_decay", "the weight decay must be a finite number >= 0");
+  if (opt.optimizer == Optimizer::AdamW && !(static_cast<double>(opt.lr) * opt.weight_decay < 1))
+    throw SettingError("weight_decay", "adamw multiplies the weights by 1 - lr * weight_decay each step: it must stay above 0");
+  if (opt.lr_step_epochs < 1) throw SettingError("lr_step_epochs", "the step schedule's period must be at least 1 epoch");
+  if (!(opt.lr_gamma > 0 && opt.lr_gamma <= 1)) throw SettingError("lr_gamma", "the step schedule's factor must be in (0, 1]");
+  if (!finite_at_least(opt.power_t, 0)) throw SettingError("power_t", "power_t must be a finite number >= 0");
+  if (opt.warmup_epochs < 0 || (opt.schedule == LrSchedule::WarmupCosine && opt.warmup_epochs >= opt.epochs))
+    throw SettingError("warmup_epochs", "the warm-up must be at least 0 epochs and fewer than --epochs (" +
+                                            std::to_string(opt.epochs) + ")");
+  if (opt.patience < 1) throw SettingError("patience", "the patience must be at least 1 epoch");
+  if (!finite_at_least(opt.tol, 0)) throw SettingError("tol", "the tolerance must be a finite number >= 0");
+}
+
+const char* penalty_name(Penalty p) {
+  switch (p) {
+    case Penalty::None: return "none";
+    case Penalty::L2: return "l2";
+    case Penalty::L1: return "l1";
+    case Penalty::ElasticNet: return "elasticnet";
+  }
+  return "?";
+}
+
+const char* optimizer_name(Optimizer o) {
+  switch (o) {
+    case Optimizer::Sgd: return "sgd";
+    case Optimizer::Momentum: return "momentum";
+    case Optimizer::Nesterov: return "nesterov";
+    case Optimizer::Adam: return "adam";
+    case Optimizer::AdamW: return "adamw";
+  }
+  return "?";
+}
+
+const char* schedule_name(LrSchedule s) {
+  switch (s) {
+    case LrSchedule::Constant: return "constant";
+    case LrSchedule::Step: return "step";
+    case LrSchedule::Cosine: return "cosine";
+    case LrSchedule::InvScaling: return "invscaling";
+    case LrSchedule::WarmupCosine: return "warmup-cosine";
+  }
+  return "?";
 }
 
 const char* loss_name(LossKind kind) { return kind == LossKind::HalfMse ? "half-mse" : "mse"; }

@@ -11,6 +11,11 @@ namespace linreg {
 
 enum class DeviceChoice { Auto, Gpu, Cpu };
 
+// SGD's penalty (scikit-learn), optimizer (torch.optim) and learning-rate schedule.
+enum class Penalty { None, L2, L1, ElasticNet };
+enum class Optimizer { Sgd, Momentum, Nesterov, Adam, AdamW };
+enum class LrSchedule { Constant, Step, Cosine, InvScaling, WarmupCosine };
+
 // How the GPU runs an SGD step. cublas: the classic pipeline (residual kernel, cuBLAS
 // gemv for Xᵀr, fused SGD kernel), a few launches per step. fused: one kernel per step reads each
 // minibatch row once (residual, loss and gradient partials), deterministic reduction + update,
@@ -39,6 +44,35 @@ struct TrainOptions {
   // intercept and data with per-row weights (HostDataset::weights: each example's gradient and
   // loss term is multiplied by its weight) train on the CPU only.
   bool intercept = true;
+
+  // How the steps are taken (host/core/optim.hpp has the per-element formulas; docs/SGD.md the
+  // objective and each rule). The defaults are the lab's plain SGD; anything else trains on the
+  // CPU (the GPU kernels run the plain step).
+  Penalty penalty = Penalty::None;  // scikit-learn SGDRegressor's: α·R(w), the intercept not penalised
+  double alpha = 1e-4;              // penalty strength α ≥ 0
+  double l1_ratio = 0.15;           // elasticnet's share of L1, in [0, 1]
+  Optimizer optimizer = Optimizer::Sgd;  // torch.optim's rules, step for step
+  double momentum = 0.9;            // momentum and nesterov: μ in [0, 1)
+  double beta1 = 0.9, beta2 = 0.999;  // adam and adamw: in [0, 1)
+  double eps = 1e-8;                // adam and adamw: > 0
+  double weight_decay = 0;          // torch.optim's weight_decay (on w and b, as with model.parameters()); ≥ 0
+  LrSchedule schedule = LrSchedule::Constant;
+  int64_t lr_step_epochs = 10;      // step: multiply by lr_gamma every this many epochs
+  double lr_gamma = 0.1;            // step: in (0, 1]
+  double power_t = 0.25;            // invscaling: lr / t^power_t at step t = 1, 2, ...; ≥ 0
+  int64_t warmup_epochs = 0;        // warmup-cosine: linear warm-up epochs, below epochs
+  bool average = false;             // report the running average of the iterates (averaged SGD)
+  bool early_stopping = false;      // stop when the monitored loss stops improving
+  int64_t patience = 5;             // epochs without an improvement of more than tol; ≥ 1
+  double tol = 1e-3;                // ≥ 0
+  // Start from these weights (d values) instead of the seeded draw; empty: initial_weights().
+  std::vector<float> initial_w;
+
+  // True when everything above is the lab's plain SGD (the GPU kernels and the CPU's fast loops).
+  bool plain_sgd() const {
+    return intercept && penalty == Penalty::None && optimizer == Optimizer::Sgd && weight_decay == 0 &&
+           schedule == LrSchedule::Constant && !average && !early_stopping && initial_w.empty();
+  }
 };
 
 // The lab's [2, -3.4] for d = 2; otherwise w_j = 4·j/d − 2 (evenly spaced in [-2, 2)),
@@ -53,6 +87,9 @@ void validate_synthetic(SyntheticSpec& spec);
 void validate_train(const TrainOptions& opt, int64_t examples);
 
 const char* loss_name(LossKind kind);
+const char* penalty_name(Penalty p);          // "none" | "l2" | "l1" | "elasticnet"
+const char* optimizer_name(Optimizer o);      // "sgd" | "momentum" | "nesterov" | "adam" | "adamw"
+const char* schedule_name(LrSchedule s);      // "constant" | "step" | "cosine" | "invscaling" | "warmup-cosine"
 const char* strategy_name(Strategy s);
 const char* device_choice_name(DeviceChoice d);
 

@@ -185,7 +185,7 @@ class GpuTrainer final : public Trainer {
                   const EpochCallback& cb) override {
     if (n_ <= 0) throw InputError("no training data loaded");
     validate_train(opt, n_);
-    if (!opt.intercept) throw DeviceUnavailable("SGD without an intercept runs on the CPU only");
+    if (!opt.plain_sgd()) throw DeviceUnavailable("the GPU kernels run the plain SGD step only; this run trains on the CPU");
     set_device();
     const int64_t n = n_, d = d_, B = opt.batch_size;
     Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;

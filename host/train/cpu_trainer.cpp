@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
+#include "host/core/optim.hpp"
 #include "host/core/host_buffer.hpp"
 #include "host/train/permutation.hpp"
 #include "host/train/step_pool.hpp"
@@ -22,6 +24,12 @@ namespace linreg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -160,29 +168,81 @@ void sgd_epoch_parallel(StepPool& pool, const float* X, const float* y, int64_t 
   }
 }
 
-// The general epoch: per-row weights v (null: all 1) multiply each example's residual in the
-// gradient sums, and without an intercept b stays as it is. One plain loop, in double: the
-// specialised loops above keep the unweighted problem with an intercept at full speed.
-void sgd_epoch_general(const float* X, const float* y, const double* v, int64_t n, int64_t d, const uint32_t* perm,
-                       int64_t batch, float lr, double scale, float* w, float& b, bool intercept, double* gw,
-                       const PermutationStream* stream, int64_t epoch) {
-  for (int64_t start = 0; start < n; start += batch) {
-    const int64_t count = std::min(batch, n - start);
-    if (stream) stream->wait_for(epoch, std::min(n, start + count));
-    std::fill(gw, gw + d, 0.0);
-    double gb = 0;
-    for (int64_t k = 0; k < count; ++k) {
-      const int64_t row = perm[start + k];
-      const float* x = X + row * d;
-      double r = dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row]);
-      if (v) r *= v[row];
-      gb += r;
-      for (int64_t j = 0; j < d; ++j) gw[j] += r * static_cast<double>(x[j]);
-    }
-    for (int64_t j = 0; j < d; ++j) w[j] = sgd_step(w[j], gw[j], lr, scale, count);
-    if (intercept) b = sgd_step(b, gb, lr, scale, count);
+// The general steps: everything beyond the lab's plain step (host/core/optim.hpp has the
+// formulas). Per-row weights v (null: all 1) multiply each example's residual in the gradient
+// sums; without an intercept b stays as it is; the penalty's L2 part joins the gradient and its
+// L1 part is a proximal step after it; the optimizer keeps its state per parameter; the
+// learning rate follows the schedule; the running average of the iterates is kept for
+// averaged SGD. One plain loop, in double: the specialised loops above keep the plain problem at
+// full speed.
+class GeneralSteps {
+ public:
+  GeneralSteps(const TrainOptions& opt, int64_t d)
+      : opt_(opt), d_(d), s1_(static_cast<size_t>(d + 1), 0.0f), s2_(static_cast<size_t>(d + 1), 0.0f),
+        avg_(static_cast<size_t>(d + 1), 0.0), gw_(static_cast<size_t>(d)) {
+    rule_.kind = static_cast<int>(opt.optimizer);
+    rule_.momentum = opt.momentum;
+    rule_.beta1 = opt.beta1;
+    rule_.beta2 = opt.beta2;
+    rule_.eps = opt.eps;
+    rule_.weight_decay = opt.weight_decay;
+    const double ratio = opt.penalty == Penalty::L1 ? 1.0 : opt.penalty == Penalty::ElasticNet ? opt.l1_ratio : 0.0;
+    l2_ = opt.penalty == Penalty::None ? 0.0 : opt.alpha * (1 - ratio);
+    l1_ = opt.penalty == Penalty::None ? 0.0 : opt.alpha * ratio;
   }
-}
+
+  void epoch(const float* X, const float* y, const double* v, int64_t n, const uint32_t* perm, double scale,
+             float* w, float& b, const PermutationStream* stream, int64_t e) {
+    const int64_t d = d_, batch = opt_.batch_size;
+    for (int64_t start = 0; start < n; start += batch) {
+      const int64_t count = std::min(batch, n - start);
+      if (stream) stream->wait_for(e, std::min(n, start + count));
+      std::fill(gw_.begin(), gw_.end(), 0.0);
+      double gb = 0;
+      for (int64_t k = 0; k < count; ++k) {
+        const int64_t row = perm[start + k];
+        const float* x = X + row * d;
+        double r = dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row]);
+        if (v) r *= v[row];
+        gb += r;
+        for (int64_t j = 0; j < d; ++j) gw_[j] += r * static_cast<double>(x[j]);
+      }
+      ++t_;
+      const double lr = optim::scheduled_lr(static_cast<int>(opt_.schedule), static_cast<double>(opt_.lr), e,
+                                            opt_.epochs, t_, opt_.lr_step_epochs, opt_.lr_gamma, opt_.power_t,
+                                            opt_.warmup_epochs);
+      const double mean = scale / static_cast<double>(count);  // the mean gradient over the batch
+      for (int64_t j = 0; j < d; ++j) {
+        const double g = gw_[j] * mean + l2_ * static_cast<double>(w[j]);
+        w[j] = optim::step(w[j], g, lr, rule_, t_, &s1_[j], &s2_[j]);
+        if (l1_ > 0) w[j] = optim::soft_threshold(w[j], lr * l1_);
+      }
+      if (opt_.intercept) b = optim::step(b, gb * mean, lr, rule_, t_, &s1_[d], &s2_[d]);
+      if (opt_.average) {
+        const double inv = 1.0 / static_cast<double>(t_);
+        for (int64_t j = 0; j < d; ++j) avg_[j] += (static_cast<double>(w[j]) - avg_[j]) * inv;
+        avg_[d] += (static_cast<double>(b) - avg_[d]) * inv;
+      }
+    }
+  }
+
+  // The averaged model (averaged SGD): the mean of the iterates after every step so far.
+  void averaged(std::vector<float>& w, float& b) const {
+    w.resize(static_cast<size_t>(d_));
+    for (int64_t j = 0; j < d_; ++j) w[j] = static_cast<float>(avg_[j]);
+    b = static_cast<float>(avg_[d_]);
+  }
+
+ private:
+  TrainOptions opt_;
+  int64_t d_;
+  optim::Rule rule_;
+  double l1_ = 0, l2_ = 0;
+  int64_t t_ = 0;                 // steps taken
+  std::vector<float> s1_, s2_;    // optimizer state per parameter (w_0..w_{d-1}, b)
+  std::vector<double> avg_;       // running average of the iterates
+  std::vector<double> gw_;
+};
 
 using EpochFn = void (*)(const float*, const float*, int64_t, int64_t, const uint32_t*, int64_t, float,
                          double, float*, float&, double*, const PermutationStream*, int64_t);
@@ -282,7 +342,10 @@ class CpuTrainer final : public Trainer {
     const int64_t n = n_, d = d_;
     TrainResult res;
     res.strategy = "cpu";
-    res.w = initial_weights(d, opt.seed);
+    if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
+      throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
+                                          "), got " + std::to_string(opt.initial_w.size()));
+    res.w = opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
     res.b = 0.0f;
     std::vector<double> gw(static_cast<size_t>(d));
     std::vector<uint32_t> perm;
@@ -292,7 +355,16 @@ class CpuTrainer final : public Trainer {
     std::vector<std::vector<double>> gws;
     std::vector<double> gbs;
     const int threads = threads_ > 0 ? threads_ : StepPool::default_threads();
-    const bool general = !opt.intercept || weights() != nullptr;
+    const bool general = !opt.plain_sgd() || weights() != nullptr;
+    std::unique_ptr<GeneralSteps> steps = general ? std::make_unique<GeneralSteps>(opt, d) : nullptr;
+    // Early stopping: the best monitored loss so far (validation when there is a validation set,
+    // else training), the model it was reached with, and the epochs since it improved by > tol.
+    double best = INFINITY;
+    int64_t since_best = 0;
+    std::vector<float> best_w;
+    float best_b = 0;
+    std::vector<float> report_w;  // the averaged model, with --average
+    float report_b = 0;
     if (threads > 1 && !general && opt.batch_size * d >= kParallelWork) {
       pool = std::make_unique<StepPool>(threads);
       gws.assign(static_cast<size_t>(threads), std::vector<double>(static_cast<size_t>(d)));
@@ -321,8 +393,7 @@ class CpuTrainer final : public Trainer {
         order = perm.data();
       }
       if (general) {
-        sgd_epoch_general(X_.data(), y_.data(), weights(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(),
-                          res.b, opt.intercept, gw.data(), stream.get(), e);
+        steps->epoch(X_.data(), y_.data(), weights(), n, order, scale, res.w.data(), res.b, stream.get(), e);
       } else if (pool) {
         sgd_epoch_parallel(*pool, X_.data(), y_.data(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(),
                            res.b, gws, gbs);
@@ -337,8 +408,16 @@ class CpuTrainer final : public Trainer {
       res.train_seconds += rep.epoch_seconds;
 
       const auto t1 = Clock::now();
-      rep.train_loss = dataset_loss(X_.data(), y_.data(), weights(), n, d, res.w.data(), res.b, opt.loss);
-      if (has_val_) rep.val_loss = dataset_loss(val_, res.w.data(), res.b, opt.loss);
+      // The model the run reports: the iterate, or with --average the average of the iterates.
+      const float* mw = res.w.data();
+      float mb = res.b;
+      if (opt.average) {
+        steps->averaged(report_w, report_b);
+        mw = report_w.data();
+        mb = report_b;
+      }
+      rep.train_loss = dataset_loss(X_.data(), y_.data(), weights(), n, d, mw, mb, opt.loss);
+      if (has_val_) rep.val_loss = dataset_loss(val_, mw, mb, opt.loss);
       res.eval_seconds += seconds_since(t1);
 
       res.epoch_losses.push_back(rep.train_loss);
@@ -349,6 +428,31 @@ class CpuTrainer final : public Trainer {
         res.diverged = true;
         break;
       }
+      if (opt.early_stopping) {
+        // scikit-learn's rule: an epoch that does not beat the best by more than tol counts
+        // towards the patience; the best model is kept and reported.
+        const double monitored = has_val_ ? rep.val_loss : rep.train_loss;
+        since_best = monitored > best - opt.tol ? since_best + 1 : 0;
+        if (monitored < best) {
+          best = monitored;
+          best_w.assign(mw, mw + d);
+          best_b = mb;
+          res.best_epoch = e + 1;
+        }
+        if (since_best >= opt.patience && e + 1 < opt.epochs) {
+          res.stop_reason = std::string("the ") + (has_val_ ? "validation" : "training") + " loss did not improve by more than " +
+                            number_text(opt.tol) + " for " + std::to_string(opt.patience) + " epochs";
+          break;
+        }
+      }
+    }
+    if (opt.average && !res.diverged) {
+      res.w = report_w;
+      res.b = report_b;
+    }
+    if (opt.early_stopping && !res.diverged && !best_w.empty()) {
+      res.w = best_w;
+      res.b = best_b;
     }
     return res;
   }

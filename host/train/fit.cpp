@@ -29,6 +29,8 @@ class SgdFitter final : public Fitter {
     f.epoch_losses = std::move(r.epoch_losses);
     f.epoch_val_losses = std::move(r.epoch_val_losses);
     f.epochs_run = r.epochs_run;
+    f.best_epoch = r.best_epoch;
+    f.stop_reason = std::move(r.stop_reason);
     f.diverged = r.diverged;
     f.train_seconds = r.train_seconds;
     f.eval_seconds = r.eval_seconds;
@@ -91,6 +93,19 @@ class ExactFitter final : public Fitter {
   HostDataset owned_;
 };
 
+// What keeps an SGD run off the GPU, in the words of its flags.
+std::string cpu_only_reason(const TrainOptions& o, bool weighted) {
+  if (weighted) return "weighted SGD";
+  if (!o.intercept) return "SGD without an intercept";
+  if (o.penalty != Penalty::None) return std::string("SGD with the ") + penalty_name(o.penalty) + " penalty";
+  if (o.optimizer != Optimizer::Sgd) return std::string("the ") + optimizer_name(o.optimizer) + " optimizer";
+  if (o.weight_decay != 0) return "SGD with weight decay";
+  if (o.schedule != LrSchedule::Constant) return std::string("the ") + schedule_name(o.schedule) + " learning-rate schedule";
+  if (o.average) return "averaged SGD";
+  if (o.early_stopping) return "early stopping";
+  return "SGD from given initial weights";
+}
+
 }  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
@@ -105,15 +120,15 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
     if (fallback_note) *fallback_note = p.note;
     return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact);
   }
-  if (!sgd.intercept || weighted) {
-    // The GPU kernels train the unweighted model with an intercept.
-    const char* what = weighted ? "weighted SGD" : "SGD without an intercept";
+  if (!sgd.plain_sgd() || weighted) {
+    // The GPU kernels train the lab's plain step: the unweighted model with an intercept.
+    const std::string what = cpu_only_reason(sgd, weighted);
     if (device == DeviceChoice::Gpu)
-      throw DeviceUnavailable(std::string(what) + " runs on the CPU only; use --device cpu or auto");
+      throw DeviceUnavailable(what + " runs on the CPU only; use --device cpu or auto");
     if (device == DeviceChoice::Auto) {
       // Say so only where a GPU would have trained: elsewhere the usual fallback note applies.
       const Placement p = place(device);
-      if (fallback_note) *fallback_note = p.gpu ? std::string(what) + " runs on the CPU only" : p.note;
+      if (fallback_note) *fallback_note = p.gpu ? what + " runs on the CPU only" : p.note;
     }
     return std::make_unique<SgdFitter>(make_cpu_trainer(), sgd);
   }

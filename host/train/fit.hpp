@@ -34,6 +34,8 @@ struct FitResult {
   std::vector<double> epoch_losses;      // SGD: full-dataset training loss after each epoch
   std::vector<double> epoch_val_losses;  // SGD with a validation set
   int64_t epochs_run = 0;
+  int64_t best_epoch = 0;      // SGD with early stopping: the epoch whose model is reported
+  std::string stop_reason;     // why SGD stopped before its last epoch (early stopping), or empty
   bool diverged = false;       // SGD's loss became non-finite; training stopped at that epoch
   double train_seconds = 0;    // SGD passes (shuffles included), or building and solving the system
   double eval_seconds = 0;     // SGD's per-epoch loss evaluations

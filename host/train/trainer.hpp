@@ -30,6 +30,10 @@ struct TrainResult {
   bool diverged = false;     // the loss became non-finite; training stopped at that epoch
   int64_t epochs_run = 0;
   std::string strategy;      // what actually ran ("cpu", "cublas", ...)
+  // Early stopping: the epoch whose model is reported (best monitored loss), and why training
+  // stopped before the last epoch (empty when it ran them all).
+  int64_t best_epoch = 0;
+  std::string stop_reason;
 };
 
 using EpochCallback = std::function<void(const EpochReport&)>;
