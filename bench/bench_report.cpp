@@ -37,7 +37,10 @@ std::string rate(double bytes_per_second) {
 std::string times(double v) { return std::isfinite(v) && v >= 1000 ? fmt("%.0fx", v) : fmt("%.3gx", v); }
 
 std::string strategy_cell(const Row& r) {
-  if (r.device == "cpu") return "cpu";
+  if (r.device == "cpu") {
+    if (r.optimizer == "plain") return "cpu";
+    return "cpu " + r.optimizer + (std::isfinite(r.vs_plain) ? " (" + fmt("%.2f", r.vs_plain) + "x plain)" : "");
+  }
   if (r.strategy == "auto" && !r.strategy_ran.empty() && r.strategy_ran != "auto") return "auto->" + r.strategy_ran;
   return r.strategy;
 }
@@ -166,6 +169,8 @@ nlohmann::json report_json(const Report& rep) {
                          {"device_name", r.device_name},
                          {"strategy", r.strategy},
                          {"strategy_ran", r.strategy_ran},
+                         {"optimizer", r.optimizer},
+                         {"vs_plain", std::isfinite(r.vs_plain) ? nlohmann::json(r.vs_plain) : nlohmann::json(nullptr)},
                          {"skipped", r.skipped},
                          {"note", r.note},
                          {"lr", static_cast<double>(r.lr)},
@@ -252,6 +257,7 @@ void join_compare(Report& rep, const nlohmann::json& torch, const std::string& s
     return it == best.end() ? kNaN : it->second;
   };
   for (Row& r : rep.rows) {
+    if (r.optimizer != "plain") continue;  // PyTorch's reference rows run the plain step
     r.torch_eager_epoch_seconds = lookup(r, "eager");
     r.torch_graph_epoch_seconds = lookup(r, "graph");
     // Same shape, so the ratio of times is the ratio of samples/s.

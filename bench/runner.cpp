@@ -72,8 +72,10 @@ Row base_row(const Problem& p, const std::string& device, const std::string& dev
 }
 
 // Trains warm-up + timed epochs on the trainer's resident data and fills the row's times.
-void time_fit(Trainer& trainer, const Settings& s, int64_t timed, Strategy strategy, Row& row) {
+void time_fit(Trainer& trainer, const Settings& s, int64_t timed, Strategy strategy, Row& row,
+              const Optimizer* optimizer = nullptr) {
   TrainOptions opt;
+  if (optimizer) opt.optimizer = *optimizer;  // the rule's default settings (docs/SGD.md)
   opt.batch_size = row.problem.batch;
   opt.lr = row.lr;
   opt.epochs = s.warmup_epochs + timed;
@@ -99,6 +101,7 @@ void report_progress(const Settings& s, const Row& row) {
   std::ostream& os = *s.progress;
   os << "bench: " << problem_label(row.problem) << " on " << row.device;
   if (row.device == "gpu") os << " (" << row.strategy << ")";
+  if (row.optimizer != "plain") os << " (" << row.optimizer << ")";
   if (row.skipped) {
     os << ": skipped: " << row.note << '\n';
   } else {
@@ -202,6 +205,7 @@ Plan plan_cpu_row(const Problem& p, const Settings& s, int64_t timed, double cop
 
 void run_cpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev, Report& rep) {
   Row row = base_row(p, "cpu", dev.name, "cpu");
+  std::vector<Row> extra;
   const int64_t timed = timed_epochs_for(p, s);
   try {
     const Plan plan = plan_cpu_row(p, s, timed, dev.copy.bandwidth);
@@ -221,6 +225,17 @@ void run_cpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev,
       validate_synthetic(spec);
       trainer->generate(spec);
       time_fit(*trainer, s, timed, Strategy::Auto, row);
+      // The optimizers on the same data and minibatches. They run the CPU's general loop (the
+      // plain row runs its specialised one), so the ratio is the whole cost of choosing the rule.
+      for (Optimizer o : s.cpu_optimizers) {
+        Row orow = base_row(p, "cpu", dev.name, "cpu");
+        orow.examples = row.examples;
+        orow.note = row.note;
+        orow.optimizer = optimizer_name(o);
+        time_fit(*trainer, s, timed, Strategy::Auto, orow, &o);
+        report_progress(s, orow);
+        extra.push_back(std::move(orow));
+      }
     }
   } catch (const std::bad_alloc&) {
     row.skipped = true;
@@ -228,6 +243,7 @@ void run_cpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev,
   }
   report_progress(s, row);
   rep.rows.push_back(std::move(row));
+  for (auto& r : extra) rep.rows.push_back(std::move(r));
 }
 
 // --- GPU rows ---------------------------------------------------------------------------------
@@ -350,7 +366,14 @@ void derive_speedups(std::vector<Row>& rows) {
   auto key = [](const Problem& p) { return Key{p.examples, p.features, p.batch, p.epochs}; };
   std::map<Key, const Row*> cpu;
   for (const Row& r : rows)
-    if (r.device == "cpu" && !r.skipped) cpu[key(r.problem)] = &r;
+    if (r.device == "cpu" && !r.skipped && r.optimizer == "plain") cpu[key(r.problem)] = &r;
+  for (Row& r : rows) {  // an optimizer's epoch against the plain step's, same problem and data
+    r.vs_plain = kNaN;
+    if (r.device != "cpu" || r.skipped || r.optimizer == "plain") continue;
+    const auto it = cpu.find(key(r.problem));
+    if (it != cpu.end() && it->second->median_epoch_seconds > 0)
+      r.vs_plain = r.median_epoch_seconds / it->second->median_epoch_seconds;
+  }
   for (Row& r : rows) {
     if (r.device != "gpu" || r.skipped) continue;
     const auto it = cpu.find(key(r.problem));

@@ -23,6 +23,9 @@ struct Settings {
   bool run_cpu = true;
   bool run_gpu = true;
   std::vector<Strategy> strategies;         // GPU strategies; empty: every one, auto included
+  // Extra CPU rows per problem, one per optimizer (docs/SGD.md), beside the plain step's row, on
+  // the same data and minibatches: the cost of each rule.
+  std::vector<Optimizer> cpu_optimizers;
   int64_t warmup_epochs = 1;
   int64_t timed_epochs = 5;                 // at least; small rows run 4× as many
   double cpu_row_budget_seconds = 120;      // wall time per CPU row, data generation included
@@ -48,6 +51,8 @@ struct Row {
   std::string device_name;
   std::string strategy;               // asked: "cpu" on the CPU; auto|cublas|fused|persistent
   std::string strategy_ran;           // what the trainer ran (auto's choice)
+  std::string optimizer = "plain";    // CPU rows: "plain" (the lab's step), or the optimizer timed
+  double vs_plain = 0;                // optimizer rows: median epoch over the plain row's (NaN otherwise)
   bool skipped = false;
   std::string note;                   // why scaled, skipped or failed; empty otherwise
   float lr = 0;

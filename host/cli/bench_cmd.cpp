@@ -32,6 +32,7 @@ struct BenchFlags {
   double budget = 0;  // seconds; only used when --budget is given
   uint64_t seed = 42;
   std::string json, plot, compare;
+  std::string optimizers;  // comma list, CPU rows beside the plain step
 };
 
 constexpr int64_t kMinTimedEpochs = 5;
@@ -89,6 +90,23 @@ int run_bench_cmd(const BenchFlags& f, const CLI::App& sub) {
     throw UsageError("--device: unknown value '" + f.device + "' (choose all|auto|gpu|cpu)");
   }
   s.strategies = parse_strategies(f.strategy);
+  if (!f.optimizers.empty()) {
+    const std::map<std::string, Optimizer> names{{"sgd", Optimizer::Sgd},
+                                                 {"momentum", Optimizer::Momentum},
+                                                 {"nesterov", Optimizer::Nesterov},
+                                                 {"adam", Optimizer::Adam},
+                                                 {"adamw", Optimizer::AdamW}};
+    std::stringstream ss(f.optimizers);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      const auto it = names.find(item);
+      if (it == names.end())
+        throw UsageError("--optimizers: unknown optimizer '" + item + "' (a comma list of sgd|momentum|nesterov|adam|adamw)");
+      s.cpu_optimizers.push_back(it->second);
+    }
+    if (f.optimizers.back() == ',') throw UsageError("--optimizers: empty item at the end");
+    if (!s.run_cpu) throw UsageError("--optimizers: the optimizers run on the CPU only; use --device cpu or all");
+  }
   if (f.epochs < kMinTimedEpochs)
     throw UsageError("--epochs must be at least " + std::to_string(kMinTimedEpochs) + " (got " + std::to_string(f.epochs) +
                      "): a median of fewer timed epochs is not worth reporting");
@@ -156,6 +174,9 @@ void add_bench_command(CLI::App& root, Commands& cmds) {
       ->transform(decimal_number(false));
   sub->add_option("--seed", f->seed, "seed of the synthetic data and the shuffles")->capture_default_str()
       ->transform(decimal_integer(true));
+  sub->add_option("--optimizers", f->optimizers,
+                  "CPU rows beside the plain step, one per optimizer (comma list of sgd|momentum|nesterov|adam|adamw, "
+                  "each with its default settings; they run the CPU's general loop)");
   sub->add_option("--json", f->json,
                   "write every row, the device names and copy bandwidths to this JSON file (- is stdout; the table "
                   "then goes to stderr)");

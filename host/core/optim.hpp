@@ -18,11 +18,20 @@ namespace linreg::optim {
 struct Rule {
   int kind = 0;
   double momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  // Adam's bias corrections of the current step, 1 − β1^t and √(1 − β2^t): begin_step() sets
+  // them once per step rather than once per parameter.
+  double bias1 = 1, bias2_sqrt = 1;
 };
 
-// One parameter's step at step number t (1, 2, ...) with learning rate lr and gradient g (the
-// mean over the minibatch, penalty's L2 part included). s1, s2: its state (momentum buffer, or
-// Adam's first and second moments), 0 before the first step.
+// Call before the steps of step number t (1, 2, ...).
+LINREG_HD void begin_step(Rule& r, int64_t t) {
+  r.bias1 = 1 - std::pow(r.beta1, static_cast<double>(t));
+  r.bias2_sqrt = std::sqrt(1 - std::pow(r.beta2, static_cast<double>(t)));
+}
+
+// One parameter's step at step number t (1, 2, ...; begin_step(r, t) called first) with learning
+// rate lr and gradient g (the mean over the minibatch, penalty's L2 part included). s1, s2: its
+// state (momentum buffer, or Adam's first and second moments), 0 before the first step.
 //   sgd:       p ← p − lr·(g + wd·p)
 //   momentum:  g' = g + wd·p;  b ← g' at t = 1, else μ·b + g';  p ← p − lr·b
 //   nesterov:  the same b;  p ← p − lr·(g' + μ·b)
@@ -47,10 +56,8 @@ LINREG_HD float step(float p, double g, double lr, const Rule& r, int64_t t, flo
       const double v = r.beta2 * static_cast<double>(*s2) + (1 - r.beta2) * gw * gw;
       *s1 = static_cast<float>(m);
       *s2 = static_cast<float>(v);
-      const double bc1 = 1 - std::pow(r.beta1, static_cast<double>(t));
-      const double bc2 = 1 - std::pow(r.beta2, static_cast<double>(t));
-      const double denom = std::sqrt(static_cast<double>(*s2)) / std::sqrt(bc2) + r.eps;
-      return static_cast<float>(pd - lr / bc1 * static_cast<double>(*s1) / denom);
+      const double denom = std::sqrt(static_cast<double>(*s2)) / r.bias2_sqrt + r.eps;
+      return static_cast<float>(pd - lr / r.bias1 * static_cast<double>(*s1) / denom);
     }
     default:
       return static_cast<float>(pd - lr * gw);

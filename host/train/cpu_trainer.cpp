@@ -168,18 +168,34 @@ void sgd_epoch_parallel(StepPool& pool, const float* X, const float* y, int64_t 
   }
 }
 
+// The gradient sums of one unweighted minibatch with the specialised loops (prefetch, unrolled
+// small d, four-row blocks for long rows), chosen once per run by the feature count.
+using SumsFn = void (*)(const float*, const float*, int64_t, const uint32_t*, int64_t, int64_t, const float*, float,
+                        double*, double&);
+SumsFn pick_sums_fn(int64_t d) {
+  switch (d) {
+    case 1: return &batch_sums<1>;
+    case 2: return &batch_sums<2>;
+    case 3: return &batch_sums<3>;
+    case 4: return &batch_sums<4>;
+    case 8: return &batch_sums<8>;
+    case 16: return &batch_sums<16>;
+    default: return &batch_sums<0>;
+  }
+}
+
 // The general steps: everything beyond the lab's plain step (host/core/optim.hpp has the
 // formulas). Per-row weights v (null: all 1) multiply each example's residual in the gradient
 // sums; without an intercept b stays as it is; the penalty's L2 part joins the gradient and its
 // L1 part is a proximal step after it; the optimizer keeps its state per parameter; the
 // learning rate follows the schedule; the running average of the iterates is kept for
-// averaged SGD. One plain loop, in double: the specialised loops above keep the plain problem at
-// full speed.
+// averaged SGD. Unweighted minibatches use the specialised gradient loops above; weighted ones
+// a plain loop in double.
 class GeneralSteps {
  public:
   GeneralSteps(const TrainOptions& opt, int64_t d)
       : opt_(opt), d_(d), s1_(static_cast<size_t>(d + 1), 0.0f), s2_(static_cast<size_t>(d + 1), 0.0f),
-        avg_(static_cast<size_t>(d + 1), 0.0), gw_(static_cast<size_t>(d)) {
+        avg_(static_cast<size_t>(d + 1), 0.0), gw_(static_cast<size_t>(d)), sums_(pick_sums_fn(d)) {
     rule_.kind = static_cast<int>(opt.optimizer);
     rule_.momentum = opt.momentum;
     rule_.beta1 = opt.beta1;
@@ -196,18 +212,23 @@ class GeneralSteps {
     const int64_t d = d_, batch = opt_.batch_size;
     for (int64_t start = 0; start < n; start += batch) {
       const int64_t count = std::min(batch, n - start);
-      if (stream) stream->wait_for(e, std::min(n, start + count));
-      std::fill(gw_.begin(), gw_.end(), 0.0);
+      if (stream) stream->wait_for(e, std::min(n, start + count + kAhead));
       double gb = 0;
-      for (int64_t k = 0; k < count; ++k) {
-        const int64_t row = perm[start + k];
-        const float* x = X + row * d;
-        double r = dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row]);
-        if (v) r *= v[row];
-        gb += r;
-        for (int64_t j = 0; j < d; ++j) gw_[j] += r * static_cast<double>(x[j]);
+      if (!v) {
+        sums_(X, y, d, perm + start, count, n - start, w, b, gw_.data(), gb);
+      } else {
+        std::fill(gw_.begin(), gw_.end(), 0.0);
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t row = perm[start + k];
+          const float* x = X + row * d;
+          double r = dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row]);
+          if (v) r *= v[row];
+          gb += r;
+          for (int64_t j = 0; j < d; ++j) gw_[j] += r * static_cast<double>(x[j]);
+        }
       }
       ++t_;
+      optim::begin_step(rule_, t_);
       const double lr = optim::scheduled_lr(static_cast<int>(opt_.schedule), static_cast<double>(opt_.lr), e,
                                             opt_.epochs, t_, opt_.lr_step_epochs, opt_.lr_gamma, opt_.power_t,
                                             opt_.warmup_epochs);
@@ -242,6 +263,7 @@ class GeneralSteps {
   std::vector<float> s1_, s2_;    // optimizer state per parameter (w_0..w_{d-1}, b)
   std::vector<double> avg_;       // running average of the iterates
   std::vector<double> gw_;
+  SumsFn sums_;  // unweighted minibatches: the specialised gradient loops
 };
 
 using EpochFn = void (*)(const float*, const float*, int64_t, int64_t, const uint32_t*, int64_t, float,

@@ -76,6 +76,9 @@ void expect_row_is_consistent(const nlohmann::json& row, const nlohmann::json& d
   opt.lr = static_cast<float>(row["lr"].get<double>());
   opt.epochs = row["warmup_epochs"].get<int64_t>() + row["timed_epochs"].get<int64_t>();
   opt.seed = spec.seed;
+  const std::string optimizer = row.value("optimizer", std::string("plain"));  // its default settings
+  if (optimizer == "momentum") opt.optimizer = Optimizer::Momentum;
+  if (optimizer == "adam") opt.optimizer = Optimizer::Adam;
   const TrainResult r = t->fit(opt);
   EXPECT_EQ(row["final_loss"].get<double>(), r.epoch_losses.back()) << label << ": the loss after the bench's epochs";
 }
@@ -146,6 +149,37 @@ TEST(BenchCli, CustomRowsCompareAndPlot) {
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_NE(svg.find("linreg cpu"), std::string::npos);
   EXPECT_NE(svg.find("PyTorch cpu eager"), std::string::npos);
+}
+
+TEST(BenchCli, OptimizerRowsSitBesideThePlainStep) {
+  // --optimizers adds one CPU row per optimizer on the same problem: named, timed, its ratio to
+  // the plain row's median epoch recomputed here, its final loss that of the rule (not the plain
+  // step's), and no PyTorch comparison (the reference rows run the plain step).
+  TempDir dir;
+  const auto r = run_linreg("bench --device cpu --rows 2000x4:b20:e2 --epochs 5 --optimizers momentum,adam --json '" +
+                            dir.file("b.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("cpu momentum ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu adam ("), std::string::npos) << r.out;
+  const auto j = read_json(dir.file("b.json"));
+  ASSERT_EQ(j["rows"].size(), 3u);
+  const auto& plain = j["rows"][0];
+  EXPECT_EQ(plain["optimizer"], "plain");
+  EXPECT_TRUE(plain["vs_plain"].is_null());
+  for (int i = 1; i <= 2; ++i) {
+    const auto& row = j["rows"][i];
+    EXPECT_EQ(row["optimizer"], i == 1 ? "momentum" : "adam");
+    expect_row_is_consistent(row, j["devices"][0], j["settings"]);
+    EXPECT_NEAR(row["vs_plain"].get<double>(), row["epoch_seconds"].get<double>() / plain["epoch_seconds"].get<double>(),
+                1e-9);
+    EXPECT_NE(row["final_loss"], plain["final_loss"]);
+  }
+  const auto bad = run_linreg("bench --device cpu --rows 1 --optimizers rmsprop");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--optimizers: unknown optimizer 'rmsprop'"), std::string::npos) << bad.err;
+  const auto gpu = run_linreg("bench --device gpu --rows 1 --optimizers adam");
+  EXPECT_NE(gpu.exit_code, 0);
+  EXPECT_NE(gpu.err.find("--optimizers"), std::string::npos) << gpu.err;
 }
 
 TEST(BenchCli, BadFlagsExitWithOneLine) {
