@@ -417,7 +417,9 @@ TEST_P(CpuTrainerWeighted, FollowsThePlainLoops) {
   gp.push_back(got.b);
   rp.push_back(ref.b);
   EXPECT_TRUE(all_close(rp, gp, 0, FLT_EPSILON));
-  if (!p.intercept) EXPECT_EQ(got.b, 0.0f) << "b is never updated without an intercept";
+  if (!p.intercept) {
+    EXPECT_EQ(got.b, 0.0f) << "b is never updated without an intercept";
+  }
   // The reported loss is the weighted objective at the trainer's parameters.
   EXPECT_NEAR(got.epoch_losses.back(), ref_dataset_loss(ds, got.w, got.b, opt.loss),
               ref_loss_error_bound(ds, got.w, got.b, opt.loss));
