@@ -282,6 +282,26 @@ TEST(SgdRules, EarlyStoppingKeepsTheBestEpoch) {
   const TrainResult all = t->fit(opt);
   EXPECT_EQ(all.epochs_run, 6);
   EXPECT_TRUE(all.stop_reason.empty());
+
+  // A best epoch that is not the last: validation labels all 0, so the validation loss
+  // mean((x·w + b)²) grows as the model learns the training rows (w → the true weights, b → 0.5)
+  // from its start near 0. Epoch 1 is the best; epochs 2 and 3 are worse (patience 2, tol 0), so
+  // training stops after epoch 3 and must report epoch 1's model, not epoch 3's.
+  HostDataset val = ds;
+  std::fill(val.y.begin(), val.y.end(), 0.0f);
+  t->load(ds, &val);
+  opt.epochs = 50;
+  opt.patience = 2;
+  const TrainResult v = t->fit(opt);
+  ASSERT_EQ(v.epoch_val_losses.size(), 3u);
+  EXPECT_LT(v.epoch_val_losses[0], v.epoch_val_losses[1]);
+  EXPECT_LT(v.epoch_val_losses[1], v.epoch_val_losses[2]);
+  EXPECT_EQ(v.best_epoch, 1);
+  plain.epochs = 1;
+  const TrainResult first = t->fit(plain);
+  EXPECT_EQ(first.w, v.w) << "the best epoch's model, not the last one's";
+  EXPECT_EQ(first.b, v.b);
+  EXPECT_NE(v.stop_reason.find("validation"), std::string::npos) << v.stop_reason;
 }
 
 TEST(SgdRules, BadValuesNameTheSetting) {
