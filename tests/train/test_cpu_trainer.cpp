@@ -533,6 +533,23 @@ TEST(CpuTrainer, DivergenceStopsAtTheFirstNonFiniteEpoch) {
   EXPECT_FALSE(std::isfinite(r.epoch_losses.back()));
   // It stopped at the first non-finite loss (an infinite one counts, not only NaN).
   for (size_t e = 0; e + 1 < r.epoch_losses.size(); ++e) EXPECT_TRUE(std::isfinite(r.epoch_losses[e])) << e;
+
+  // A run whose first non-finite loss is +inf, not NaN: x = 1 and y = 0 on every row, full
+  // batches, so s = w + b is multiplied by 1 − 2·lr = −99 each step; when lr·s overflows float,
+  // w and b both become the same infinity and the loss is +inf. The epoch after would be NaN
+  // (inf − inf): stopping there instead is the bug this guards against.
+  HostDataset ones;
+  ones.n = 10;
+  ones.d = 1;
+  ones.X.assign(10, 1.0f);
+  ones.y.assign(10, 0.0f);
+  t->load(ones, nullptr);
+  opt.batch_size = 10;
+  opt.epochs = 100;
+  const TrainResult inf_run = t->fit(opt);
+  ASSERT_TRUE(inf_run.diverged);
+  EXPECT_TRUE(std::isinf(inf_run.epoch_losses.back())) << inf_run.epoch_losses.back();
+  for (size_t e = 0; e + 1 < inf_run.epoch_losses.size(); ++e) EXPECT_TRUE(std::isfinite(inf_run.epoch_losses[e])) << e;
 }
 
 TEST(CpuTrainer, ValidationSetIsEvaluatedEachEpoch) {
