@@ -2,7 +2,8 @@
 // forming XᵀX of the same double data in place (the Gram matrix is most of the Cholesky path's
 // cost), then
 // least_squares with cholesky, qr and svd. Prints milliseconds and the ratios to dsyrk, and the
-// rounds of iterative refinement each solve took.
+// rounds of iterative refinement each solve took; then, with a usable GPU, the same solvers with
+// their pass over the data on the GPU.
 //
 //     build/linreg_exact_bench [rows] [features] [repeats] [correlated]   (default 1000000 256 3)
 //
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "host/core/dataset.hpp"
+#include "host/train/device.hpp"
+#include "host/train/gpu_backend.hpp"
 #include "host/train/lapack.hpp"
 #include "host/train/least_squares.hpp"
 
@@ -87,6 +90,33 @@ int main(int argc, char** argv) {
                               (method == linreg::ExactMethod::Auto ? " (ran " + ran + ")" : "");
     std::printf("  %-34s %9.1f ms   %.2fx   (condition %.3g, %d refinement rounds)\n", label.c_str(),
                 median(times) * 1e3, median(times) / floor_s, condition, rounds);
+  }
+  // The GPU's pass over the data (cuBLAS Dsyrk / cuSOLVER Dgeqrf in the GPU module; the small
+  // solves on the host), when a GPU is usable: each call copies the data to the device in
+  // chunks, so the rate of the data moved (GB/s) is the number to read against the host link's.
+  const linreg::GpuProbe probe = linreg::probe_gpu();
+  if (!probe.usable) {
+    std::printf("  (no GPU rows: %s)\n", probe.reason.c_str());
+    return 0;
+  }
+  const linreg::GpuBackend& gpu = linreg::gpu_backend();
+  const double data_gb = static_cast<double>(n) * static_cast<double>(d + 1) * 8 / 1e9;
+  std::printf("GPU: %s\n", probe.name.c_str());
+  for (linreg::ExactMethod method : {linreg::ExactMethod::Cholesky, linreg::ExactMethod::Qr, linreg::ExactMethod::Svd}) {
+    linreg::LeastSquaresOptions opt;
+    opt.method = method;
+    opt.gpu = &gpu;
+    (void)linreg::least_squares(ds, opt);  // warm-up: the module's first cuBLAS/cuSOLVER calls
+    times.clear();
+    int rounds = 0;
+    for (int r = 0; r < repeats; ++r) {
+      const auto t0 = Clock::now();
+      rounds = linreg::least_squares(ds, opt).refinement_rounds;
+      times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    const std::string label = std::string("GPU least_squares ") + linreg::exact_method_name(method);
+    std::printf("  %-34s %9.1f ms   %.2fx   (%.1f GB/s of data, %d refinement rounds)\n", label.c_str(),
+                median(times) * 1e3, median(times) / floor_s, data_gb / median(times), rounds);
   }
   return 0;
 }

@@ -5,5 +5,5 @@ list(APPEND LINREG_GPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/generate.cu
   ${CMAKE_CURRENT_LIST_DIR}/shuffle.cu
   ${CMAKE_CURRENT_LIST_DIR}/sgd_kernels.cu
-  ${CMAKE_CURRENT_LIST_DIR}/normal_equations.cu
+  ${CMAKE_CURRENT_LIST_DIR}/design_reduction.cu
 )

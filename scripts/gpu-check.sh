@@ -5,10 +5,10 @@
 #   scripts/gpu-check.sh build   # Release build for sm_90 with host code for a portable x86-64
 #                                # level (x86-64-v2, not -march=native) into .gpu-build/tree, and
 #                                # the files the run needs copied to .gpu-build/dist: linreg,
-#                                # liblinreg_gpu.so, linreg_gpu_tests, linreg_tests. Carry that folder.
+#                                # liblinreg_gpu.so, linreg_gpu_tests, linreg_tests, linreg_exact_bench. Carry that folder.
 #   scripts/gpu-check.sh run     # on the GPU machine (Ubuntu 24.04, CUDA 13.0, an H100/H200):
 #
-# Steps, in order, each under its own timeouts (30 + 90 + 100 + 80 + 150 = 450 s, plus at most 15 s
+# Steps, in order, each under its own timeouts (30 + 90 + 100 + 80 + 165 = 465 s, plus at most 15 s
 # of preflight: the whole run ends inside 8 minutes), each going on past the failures before it:
 #   1 smoke       `linreg train --device gpu` on the lab's problem (about a second), every strategy,
 #                 and 1000 features (the evaluation's wide-row path)
@@ -22,7 +22,8 @@
 #                 of both kernels and the batch-sums reduction
 #   5 bench       bench/pytorch_reference.py --quick on the GPU, then `linreg bench --quick --device
 #                 gpu` joined with it (--compare), then the fused rows again with the reference kernel
-#                 (LINREG_FUSED_KERNEL=rowgroups) to time old and new side by side
+#                 (LINREG_FUSED_KERNEL=rowgroups) to time old and new side by side, then
+#                 linreg_exact_bench 200000 256 2 (the exact solvers on the CPU, then on the GPU)
 # Verdicts: PASS; FAIL (a finding: a test failed or skipped, a sanitizer error, a non-zero exit,
 # a timeout); TOOL-FAILURE (the tool itself could not run: compute-sanitizer missing or "device
 # not supported", PyTorch missing — not a finding about linreg); NOT-RUN (a step before made it
@@ -47,10 +48,10 @@ if [[ "$mode" == build ]]; then
   cmake -S . -B "$tree" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DLINREG_CPU_ARCH=x86-64-v2 \
     "-DCMAKE_BUILD_RPATH=/usr/local/cuda/lib64;/usr/local/cuda/targets/x86_64-linux/lib" > "$tree/configure.log" 2>&1 ||
     { cat "$tree/configure.log" >&2; exit 1; }
-  cmake --build "$tree" -j"${LINREG_JOBS:-$(nproc)}" --target linreg linreg_gpu linreg_gpu_tests linreg_tests
+  cmake --build "$tree" -j"${LINREG_JOBS:-$(nproc)}" --target linreg linreg_gpu linreg_gpu_tests linreg_tests linreg_exact_bench
   rm -rf "$dist"
   mkdir -p "$dist"
-  cp "$tree/linreg" "$tree/liblinreg_gpu.so" "$tree/linreg_gpu_tests" "$tree/linreg_tests" "$dist/"
+  cp "$tree/linreg" "$tree/liblinreg_gpu.so" "$tree/linreg_gpu_tests" "$tree/linreg_tests" "$tree/linreg_exact_bench" "$dist/"
   for f in liblinreg_gpu.so linreg_gpu_tests; do
     rp="$(readelf -d "$dist/$f" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')"
     echo "$f RUNPATH: ${rp:-none}"
@@ -209,7 +210,7 @@ sanitizer_verdict() {  # LOG RC TOOL
 }
 
 gpu_filter='Gpu*:*/Gpu*'
-cpu_gpu_filter='NormalSolverGpu.*:DataCliPipelineGpu.*'
+cpu_gpu_filter='LeastSquaresGpu.*:DataCliPipelineGpu.*:ExactCliGpu.*'
 memcheck_filter="$gpu_filter:-*100003*:*70001*:*2053x256*:*1031x600*:GpuTrainer.Deterministic*"
 race_filter='GpuRace/GpuRaceShapes.*:GpuStepShapes/GpuFusedStep.*1025x33*:GpuStepShapes/GpuFusedStep.*3000x256*:GpuShapes/GpuGradient.*257x33*'
 
@@ -255,9 +256,9 @@ log="$logs/2-gpu-tests.log"
 if [[ $have_build == 0 ]]; then
   record gpu-tests 0 "NOT-RUN ($no_build)"
 else
-  timed "$log" 75 "$tests" "--gtest_filter=$gpu_filter"
+  timed "$log" 65 "$tests" "--gtest_filter=$gpu_filter"
   tests_rc=$rc
-  timed "$log" 15 "$cpu_tests" "--gtest_filter=$cpu_gpu_filter"
+  timed "$log" 25 "$cpu_tests" "--gtest_filter=$cpu_gpu_filter"
   [[ $tests_rc -eq 0 ]] && tests_rc=$rc
   gtest_verdict "$log" "$tests_rc"
   record gpu-tests $((SECONDS - t0)) "$v"
@@ -286,7 +287,7 @@ for tool in memcheck racecheck; do
   cap_log "$log"
 done
 
-# ---- 5 bench (150 s) --------------------------------------------------------------------------
+# ---- 5 bench (165 s) --------------------------------------------------------------------------
 t0=$SECONDS
 log="$logs/5-bench.log"
 : > "$log"
@@ -298,7 +299,7 @@ else
   torch_json="$logs/torch-gpu.json"
   verdict_torch=""
   if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >> "$log" 2>&1; then
-    timed "$log" 80 env PYTHONUNBUFFERED=1 python3 bench/pytorch_reference.py --quick --device gpu --json "$torch_json"
+    timed "$log" 70 env PYTHONUNBUFFERED=1 python3 bench/pytorch_reference.py --quick --device gpu --json "$torch_json"
     [[ $rc -ne 0 ]] && verdict_torch="PyTorch reference exit $rc"
   else
     verdict_torch="PyTorch with CUDA not importable"
@@ -310,10 +311,13 @@ else
   echo "--- the fused rows again with the reference kernel (LINREG_FUSED_KERNEL=rowgroups)" >> "$log"
   timed "$log" 20 env LINREG_FUSED_KERNEL=rowgroups "$bin" bench --quick --device gpu --strategy fused
   rows_rc=$rc
+  echo "--- the exact solvers, CPU (OpenBLAS) then GPU, 200k x 256 doubles" >> "$log"
+  timed "$log" 25 "$root/$dist/linreg_exact_bench" 200000 256 2
+  [[ $rows_rc -eq 0 ]] && rows_rc=$rc
   if [[ $bench_rc -ne 0 ]]; then
     v="FAIL (linreg bench exit $bench_rc)"
   elif [[ $rows_rc -ne 0 ]]; then
-    v="FAIL (linreg bench with the rowgroups kernel exit $rows_rc)"
+    v="FAIL (linreg bench with the rowgroups kernel, or linreg_exact_bench, exit $rows_rc)"
   elif [[ -n "$verdict_torch" ]]; then
     v="TOOL-FAILURE ($verdict_torch; linreg bench itself passed)"
   else

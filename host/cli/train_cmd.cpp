@@ -405,7 +405,8 @@ void add_train_command(CLI::App& root, Commands& cmds) {
       "train",
       "Fit y = Xw + b by minibatch SGD (or exactly: --solver auto|cholesky|qr|svd) on the lab's synthetic data or a "
       "CSV file");
-  sub->add_option("--device", f->device, "auto | gpu | cpu (auto: the GPU when usable, else the CPU)")
+  sub->add_option("--device", f->device, "auto | gpu | cpu (auto: the GPU when usable, else the CPU; an exact --solver goes to the GPU under auto only "
+                  "when its pass over the data is at least 1e10 multiply-adds, rows x (coefficients + 1)^2)")
       ->capture_default_str();
   sub->add_option("--examples", f->spec.examples, "number of synthetic examples")->capture_default_str()->transform(decimal_integer());
   sub->add_option("--features", f->spec.features, "number of synthetic features")->capture_default_str()->transform(decimal_integer());

@@ -13,7 +13,7 @@
 #include "host/train/gpu_backend.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/device_resources.hpp"
-#include "kernels/normal_equations.hpp"
+#include "kernels/design_reduction.hpp"
 
 namespace linreg {
 namespace {
@@ -63,16 +63,8 @@ class CudaBackend final : public GpuBackend {
     return create_gpu_trainer(device, gpu_tuning_from_environment());
   }
 
-  void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const override {
-    gram_augmented_gpu(X, y, n, d, gram);
-  }
-  void gram_augmented64(const double* X, const double* y, int64_t n, int64_t d, double* gram) const override {
-    gram_augmented_gpu(X, y, n, d, gram);
-  }
-
-  int cholesky_solve(const double* A, const double* rhs, int64_t d, double* x, double* ldiag) const override {
-    return cholesky_solve_gpu(A, rhs, d, x, ldiag);
-  }
+  void design_gram(const ScaledDesignView& view, double* gram) const override { design_gram_gpu(view, gram); }
+  void design_qr(const ScaledDesignView& view, double* r) const override { design_qr_gpu(view, r); }
 
   std::vector<double> copy_seconds(int64_t bytes, int repeats) const override {
     if (bytes <= 0 || repeats <= 0) throw InputError("GPU copy probe: the size and the repeat count must be positive");

@@ -1,11 +1,11 @@
 // The two fitters behind the Fitter interface: SGD wraps a Trainer (CPU or GPU backend), the
-// exact solver calls the normal-equation solver on the placed device.
+// exact solver runs least_squares, its pass over the data on the placed device.
 #include "host/train/fit.hpp"
 
 #include "host/core/error.hpp"
 #include "host/train/cpu_trainer.hpp"
 #include "host/train/device.hpp"
-#include "host/train/normal_solver.hpp"
+#include "host/train/least_squares.hpp"
 
 namespace linreg {
 namespace {
@@ -62,24 +62,21 @@ class ExactFitter final : public Fitter {
   FitResult fit(const EpochCallback&) override {
     if (!data_) throw InputError("the exact solver was given no data");
     FitResult f;
-    if (gpu_) {
-      const NormalSolution sol = solve_normal_gpu(*data_);
-      f.w = sol.w;
-      f.b = sol.b;
-      f.train_seconds = sol.seconds;
-      f.method = "normal-equations (cuBLAS Dsyrk + cuSOLVER Cholesky, double)";
-      return f;
-    }
     LeastSquaresOptions o;
     o.method = opt_.method;
     o.intercept = opt_.intercept;
     o.ridge = opt_.ridge;
     o.weights = data_->weights.empty() ? nullptr : &data_->weights;
+    o.gpu = gpu_;
     auto fit = std::make_shared<LeastSquaresFit>(least_squares(*data_, o));
     f.w = fit->w;
     f.b = fit->b;
     f.train_seconds = fit->seconds;
-    f.method = std::string(exact_method_name(fit->method)) + " (LAPACK, double)";
+    const bool gram = fit->method == ExactMethod::Cholesky;
+    f.method = std::string(exact_method_name(fit->method)) +
+               (!gpu_ ? " (LAPACK, double)"
+                      : gram ? " (Gram matrix by cuBLAS Dsyrk on the GPU, then LAPACK; double)"
+                             : " (R factor by cuSOLVER Dgeqrf on the GPU, then LAPACK; double)");
     f.why = fit->why;
     f.exact = std::move(fit);
     return f;
@@ -111,12 +108,7 @@ std::string cpu_only_reason(const TrainOptions& o, bool weighted) {
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact, std::string* fallback_note, bool weighted) {
   if (method == Method::Normal) {
-    // The GPU module has the plain normal equations only.
-    const bool gpu_can = exact.method == ExactMethod::Cholesky && exact.intercept && exact.ridge == 0 && !weighted;
-    if (!gpu_can && device == DeviceChoice::Gpu)
-      throw DeviceUnavailable(std::string("the GPU runs only the plain normal equations (cholesky, with an intercept, "
-                                          "no ridge, no weights); this fit runs on the CPU: use --device cpu or auto"));
-    const Placement p = gpu_can ? place(device) : Placement{};
+    const Placement p = place(device);
     if (fallback_note) *fallback_note = p.note;
     return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact);
   }
@@ -135,6 +127,12 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
   const Placement p = place(device);
   if (fallback_note) *fallback_note = p.note;
   return std::make_unique<SgdFitter>(p.gpu ? p.gpu->make_trainer(0) : make_cpu_trainer(), sgd);
+}
+
+DeviceChoice exact_device(DeviceChoice choice, int64_t rows, int64_t features, bool intercept) {
+  if (choice != DeviceChoice::Auto) return choice;
+  const double c = static_cast<double>(features + (intercept ? 1 : 0) + 1);
+  return static_cast<double>(rows) * c * c >= kGpuExactMinMultiplyAdds ? DeviceChoice::Auto : DeviceChoice::Cpu;
 }
 
 const char* method_name(Method m) { return m == Method::Normal ? "normal" : "sgd"; }

@@ -69,12 +69,21 @@ class Fitter {
 // A fitter for `method` placed on `device` (host/train/device.hpp: auto falls back to the CPU and
 // sets *fallback_note; gpu without a usable GPU throws DeviceUnavailable). `sgd` is used by SGD.
 // `exact` is used by the exact solver. `weighted`: the data will carry per-row weights.
-// On the GPU the exact solver runs the plain normal equations (Cholesky, intercept, no ridge, no
-// weights) and SGD the unweighted model with an intercept; other fits run on the CPU (under auto;
-// under gpu, DeviceUnavailable says so).
+// On the GPU the exact solver reduces the data there (every factorisation, weights, ridge, with or
+// without an intercept; the small solves stay on the host), and SGD trains the unweighted model
+// with an intercept and plain steps; other SGD fits run on the CPU (under auto; under gpu,
+// DeviceUnavailable says so).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
                                     bool weighted = false);
+
+// Below this many multiply-adds in the exact solver's pass over the data (n·c², c = coefficients
+// + 1), --device auto keeps an exact fit on the CPU: loading the GPU module and creating a context
+// costs about 0.4 s, which OpenBLAS on a few cores spends on about 1e10 multiply-adds, and the
+// data must cross PCIe besides. An explicit --device gpu is always obeyed.
+constexpr double kGpuExactMinMultiplyAdds = 1e10;
+// The device an exact fit of rows × features is placed on under `choice` (auto: see above).
+DeviceChoice exact_device(DeviceChoice choice, int64_t rows, int64_t features, bool intercept);
 
 const char* method_name(Method m);  // "sgd" | "normal"
 

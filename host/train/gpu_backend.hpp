@@ -11,12 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "host/train/scaled_design.hpp"
 #include "host/train/trainer.hpp"
 
 namespace linreg {
 
 // Bumped whenever GpuBackend or a type it passes changes shape.
-constexpr int kGpuModuleAbi = 3;
+constexpr int kGpuModuleAbi = 4;
 
 // Whether a GPU is usable, and if not, why (shown when --device auto falls back).
 struct GpuProbe {
@@ -36,15 +37,13 @@ class GpuBackend {
   // Minibatch SGD with the data resident on `device`.
   virtual std::unique_ptr<Trainer> make_trainer(int device) const = 0;
 
-  // The exact solver's two GPU steps (host/train/normal_solver.cpp holds the math around them).
-  // ZᵀZ (k×k, k = d + 2, row-major) of Z = [x − s, 1, y − s_y], s = row 0 of X, s_y = y[0].
-  virtual void gram_augmented(const float* X, const float* y, int64_t n, int64_t d, double* gram) const = 0;
-  // The same from double data (a CSV file's values as read).
-  virtual void gram_augmented64(const double* X, const double* y, int64_t n, int64_t d, double* gram) const = 0;
-  // A x = rhs for a d×d symmetric positive definite A by Cholesky; returns the factorisation's
-  // info (0 on success, i > 0: the leading minor of order i is not positive definite) and the
-  // factor's diagonal in ldiag.
-  virtual int cholesky_solve(const double* A, const double* rhs, int64_t d, double* x, double* ldiag) const = 0;
+  // The exact solver's pass over the data (host/train/least_squares.cpp does the rest): the
+  // design of scaled_design.hpp, built on the device in row chunks (so the data need not fit in
+  // device memory), reduced to a c×c matrix, c = view.columns(), column-major, upper triangle
+  // (the strict lower triangle zero): its Gram matrix (cublasDsyrk per chunk), or its R factor
+  // (cusolverDnDgeqrf of each chunk stacked below the R so far; rows beyond the data's zero).
+  virtual void design_gram(const ScaledDesignView& view, double* gram) const = 0;
+  virtual void design_qr(const ScaledDesignView& view, double* r) const = 0;
 
   // The bench's yardsticks: seconds of each of `repeats` timed device-to-device copies of
   // `bytes` (after an untimed warm-up), and device 0's free and total memory.

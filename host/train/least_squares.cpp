@@ -15,7 +15,9 @@
 #include <limits>
 
 #include "host/core/error.hpp"
+#include "host/train/gpu_backend.hpp"
 #include "host/train/lapack.hpp"
+#include "host/train/scaled_design.hpp"
 
 namespace linreg {
 namespace {
@@ -44,13 +46,30 @@ struct Design {
 
   double weight(int64_t i) const { return v ? (*v)[static_cast<size_t>(i)] : 1.0; }
 
-  // Row i of the scaled design, columns 0..k, to out[col · stride].
+  // Row i of the scaled design, columns 0..k, to out[col · stride] (the cells of scaled_design.hpp).
   template <typename T>
   void row(const T* x, double y, double v, double* out, int64_t stride) const {
     const double sv = std::sqrt(v);
-    if (intercept) out[0] = sv * scale[0];
-    for (int64_t j = 0; j < d; ++j) out[(j + o) * stride] = sv * (static_cast<double>(x[j]) - shift[j]) * scale[j + o];
-    out[k * stride] = sv * (y - shift_y);
+    if (intercept) out[0] = design_intercept_cell(scale[0], sv);
+    for (int64_t j = 0; j < d; ++j)
+      out[(j + o) * stride] = design_feature_cell(static_cast<double>(x[j]), shift[j], scale[j + o], sv);
+    out[k * stride] = design_label_cell(y, shift_y, sv);
+  }
+  // The same design for the GPU module, which builds it on the device.
+  ScaledDesignView view() const {
+    ScaledDesignView w;
+    if (!ds->X64.empty()) w.X64 = ds->X64.data();
+    else w.X32 = ds->X.data();
+    if (!ds->y64.empty()) w.y64 = ds->y64.data();
+    else w.y32 = ds->y.data();
+    w.weights = v ? v->data() : nullptr;
+    w.n = n;
+    w.d = d;
+    w.intercept = intercept;
+    w.shift = shift.data();
+    w.shift_y = shift_y;
+    w.scale = scale.data();
+    return w;
   }
   template <typename F>
   void each_row(int64_t i0, int64_t m, const F& f) const {
@@ -149,10 +168,16 @@ void lapack_check(int info, const char* what) {
   if (info < 0) throw std::logic_error(std::string(what) + ": argument " + std::to_string(-info) + " is invalid");
 }
 
-// The (k+1)² Gram matrix of [x̃, 1̃, y] (upper triangle, column-major), by dsyrk per chunk.
-std::vector<double> gram(const Design& z) {
+// The (k+1)² Gram matrix of [x̃, 1̃, y] (upper triangle, column-major), by dsyrk per chunk, or
+// by the GPU module (cublasDsyrk per chunk of the design built on the device).
+std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
   const int64_t c = z.k + 1, m = chunk_rows(z);
-  std::vector<double> G(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>(m * c));
+  std::vector<double> G(static_cast<size_t>(c * c), 0.0);
+  if (gpu) {
+    gpu->design_gram(z.view(), G.data());
+    return G;
+  }
+  std::vector<double> A(static_cast<size_t>(m * c));
   for (int64_t i0 = 0; i0 < z.n; i0 += m) {
     const int64_t rows = std::min(m, z.n - i0);
     z.fill_rows(i0, rows, A.data());
@@ -163,10 +188,12 @@ std::vector<double> gram(const Design& z) {
 }
 
 // The R factor of [x̃, 1̃, y] ((k+1)², upper triangle, column-major), carried through the chunks:
-// each chunk is stacked below the R so far and factored again (dgeqrf). Ridge rows √α·c_j come last.
-std::vector<double> qr_factor(const Design& z, double ridge) {
-  const int64_t c = z.k + 1, m = chunk_rows(z);
-  std::vector<double> R(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>((c + m) * c)), tau(static_cast<size_t>(c));
+// each chunk is stacked below the R so far and factored again (dgeqrf); or the GPU module's R
+// (cuSOLVER Dgeqrf the same way, chunks built on the device). Ridge rows √α·c_j come last, here.
+std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* gpu) {
+  const int64_t c = z.k + 1, m = gpu ? 0 : chunk_rows(z);
+  std::vector<double> R(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>((c + std::max(m, z.d)) * c)),
+      tau(static_cast<size_t>(c));
   int64_t have = 0;  // rows of R carried (≤ c)
   auto factor = [&](int64_t rows, const auto& fill_rows) {
     const int64_t lda = have + rows;
@@ -182,9 +209,14 @@ std::vector<double> qr_factor(const Design& z, double ridge) {
     for (int64_t col = 0; col < c; ++col)
       for (int64_t r = 0; r < have && r <= col; ++r) R[col * c + r] = A[col * lda + r];
   };
-  for (int64_t i0 = 0; i0 < z.n; i0 += m) {
-    const int64_t rows = std::min(m, z.n - i0);
-    factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
+  if (gpu) {
+    gpu->design_qr(z.view(), R.data());
+    have = c;  // rows past the data's are zero
+  } else {
+    for (int64_t i0 = 0; i0 < z.n; i0 += m) {
+      const int64_t rows = std::min(m, z.n - i0);
+      factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
+    }
   }
   if (ridge > 0)
     factor(z.d, [&](double* a, int64_t lda, int64_t r0) {
@@ -570,15 +602,20 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
 
   ExactMethod method = opt.method;
   if (method == ExactMethod::Auto || method == ExactMethod::Cholesky) {
-    const std::vector<double> G = gram(z);
-    fit.condition = condition_of(singular_values(G, k, c, /*symmetric=*/true));
+    const std::vector<double> G = gram(z, opt.gpu);
+    // The condition of the system solved: with ridge, of the penalised design [X̃; √α·C] (its Gram
+    // matrix has α·c_j² added to the diagonal), which is well conditioned even with fewer rows
+    // than coefficients.
+    std::vector<double> Gp = G;
+    for (int64_t jj = z.o; jj < k; ++jj) Gp[jj * c + jj] += opt.ridge * z.scale[jj] * z.scale[jj];
+    fit.condition = condition_of(singular_values(Gp, k, c, /*symmetric=*/true));
     // The normal equations' relative error is about cond² · ε: the digits they can promise.
     const double digits = -std::log10(fit.condition * fit.condition * DBL_EPSILON);
     // Asked for by name on a design they cannot solve: say so, unless the design is singular
     // (then the message names the dependent column). The Gram matrix cannot tell the two apart
     // past cond ≈ 1e8; QR can.
     const auto refuse_ill_conditioned = [&] {
-      const std::vector<double> R = qr_factor(z, opt.ridge);
+      const std::vector<double> R = qr_factor(z, opt.ridge, opt.gpu);
       if (!dependent_columns(R, k, c, rank_tolerance(z)).empty()) return;
       throw InputError("the normal equations cannot solve this design: its condition number is " +
                        num(condition_of(singular_values(R, k, c, /*symmetric=*/false))) +
@@ -607,7 +644,7 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
     }
   }
   if (s.theta.empty()) {
-    const std::vector<double> R = qr_factor(z, opt.ridge);
+    const std::vector<double> R = qr_factor(z, opt.ridge, opt.gpu);
     const std::vector<int64_t> dependent = dependent_columns(R, k, c, rank_tolerance(z));
     if (method == ExactMethod::Svd) {
       s = solve_svd(z, R, sv);

@@ -1,4 +1,5 @@
-// Exact (weighted, optionally ridge-penalised) linear least squares on the CPU through LAPACK:
+// Exact (weighted, optionally ridge-penalised) linear least squares through LAPACK (and, for the
+// pass over the data, optionally the GPU module):
 //     minimise  Σ_i v_i (y_i − b − x_i·w)² + α ‖w‖²     (b = 0 without an intercept; v_i = 1
 //                                                        without weights; b is never penalised)
 // in double, on the double values of the data (HostDataset::x/label), with the factorisation the
@@ -31,11 +32,18 @@ enum class ExactMethod { Auto, Cholesky, Qr, Svd };
 // their relative error is about cond² · 1.1e-16, here ≤ 1e-10 (about 10 correct digits).
 constexpr double kCholeskyMaxCondition = 1e3;
 
+class GpuBackend;
+
 struct LeastSquaresOptions {
   ExactMethod method = ExactMethod::Auto;
   bool intercept = true;
   double ridge = 0;                      // α ≥ 0
   const std::vector<double>* weights = nullptr;  // v_i ≥ 0, one per row, not all zero; or null
+  // Where the design is reduced to its (k+1)² Gram matrix or R factor, the one pass over the data
+  // that costs n·k²: null for the CPU (LAPACK), or the GPU module (cuBLAS Dsyrk, cuSOLVER Dgeqrf;
+  // host/train/scaled_design.hpp). Everything after it (the k×k factorisations, the SVD, the
+  // rank test, refinement, the statistics) runs on the host either way, in double.
+  const GpuBackend* gpu = nullptr;
 };
 
 struct LeastSquaresFit {

@@ -95,8 +95,10 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
     }
   }
 
+  const DeviceChoice device =
+      plan.method == Method::Normal ? exact_device(plan.device, train.n, train.d, plan.exact.intercept) : plan.device;
   std::unique_ptr<Fitter> fitter =
-      make_fitter(plan.method, plan.device, plan.sgd, plan.exact, &out.note, !train.weights.empty());
+      make_fitter(plan.method, device, plan.sgd, plan.exact, &out.note, !train.weights.empty());
   fitter->load(*fit_train, fit_val);
   out.device = fitter->device_name();
   out.backend = fitter->backend();
@@ -119,8 +121,6 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
   }
   out.fit = std::move(fit);
   if (out.fit.exact) out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
-  else if (plan.method == Method::Normal)
-    out.inference.why_not = "the GPU's normal-equations solver gives no covariance (--device cpu prints the table)";
   out.train_metrics = data::compute_metrics(train, out.fit.w, out.fit.b);
   if (val) out.validation_metrics = data::compute_metrics(*val, out.fit.w, out.fit.b);
   out.has_metrics = true;

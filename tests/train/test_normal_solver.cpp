@@ -1,7 +1,7 @@
 // The normal-equation solver against an independent reference: Householder QR on [X 1] in long
 // double (80-bit on x86), which never forms XᵀX. Fixed data, an ill-conditioned but non-singular
 // case, every kind of singular input with its message, a real dataset (scikit-learn's diabetes
-// set as Debian ships it), and the GPU path against the CPU path (skipped without a GPU).
+// set as Debian ships it). The GPU's exact solver is tested in test_least_squares_device.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -300,74 +300,6 @@ TEST(NormalSolver, GramOfOneRowIsTheShiftedZero) {
   const std::vector<double> g = augmented_gram_cpu(ds);
   ASSERT_EQ(g.size(), 25u);
   for (size_t i = 0; i < g.size(); ++i) EXPECT_EQ(g[i], i == 3 * 5 + 3 ? 1.0 : 0.0) << i;
-}
-
-// --- GPU ------------------------------------------------------------------------------------
-
-#define SKIP_WITHOUT_GPU()                                                       \
-  do {                                                                           \
-    const GpuProbe probe = probe_gpu();                                          \
-    if (!probe.usable) GTEST_SKIP() << "no usable GPU: " << probe.reason;        \
-  } while (0)
-
-TEST(NormalSolverGpu, GramMatchesCpu) {
-  SKIP_WITHOUT_GPU();
-  for (int64_t n : {1, 31, 1025, 100003}) {
-    const HostDataset ds = make_data(n, {100, 0, -5}, {1, 3, 0.1}, {1, -2, 3}, 0.5, 0.1, static_cast<uint32_t>(n));
-    const std::vector<double> cpu = augmented_gram_cpu(ds);
-    std::vector<double> gpu(cpu.size());
-    gpu_backend().gram_augmented(ds.X.data(), ds.y.data(), ds.n, ds.d, gpu.data());
-    // Sums of n double products in different orders: |Δ| ≤ (n + 1)·ε·Σ|z_a z_b| ≤ (n + 1)·ε·√(G_aa G_bb).
-    const int64_t k = ds.d + 2;
-    for (int64_t a = 0; a < k; ++a)
-      for (int64_t b = 0; b < k; ++b) {
-        const double bound = static_cast<double>(n + 1) * DBL_EPSILON * std::sqrt(cpu[a * k + a] * cpu[b * k + b]);
-        EXPECT_NEAR(cpu[a * k + b], gpu[a * k + b], bound) << "n " << n << " entry " << a << "," << b;
-      }
-  }
-}
-
-TEST(NormalSolverGpu, DoubleGramMatchesCpu) {
-  // A CSV file's values as read (double, not representable in float: x + 1e-9·i): the GPU must
-  // use them, not float copies. Same bound as above.
-  SKIP_WITHOUT_GPU();
-  HostDataset ds = make_data(1025, {100, 0, -5}, {1, 3, 0.1}, {1, -2, 3}, 0.5, 0.1, 7);
-  ds.X64.assign(ds.X.begin(), ds.X.end());
-  ds.y64.assign(ds.y.begin(), ds.y.end());
-  for (size_t i = 0; i < ds.X64.size(); ++i) ds.X64[i] += 1e-9 * static_cast<double>(i % 97);
-  const std::vector<double> cpu = augmented_gram_cpu(ds);
-  std::vector<double> gpu(cpu.size());
-  gpu_backend().gram_augmented64(ds.X64.data(), ds.y64.data(), ds.n, ds.d, gpu.data());
-  const int64_t k = ds.d + 2;
-  for (int64_t a = 0; a < k; ++a)
-    for (int64_t b = 0; b < k; ++b) {
-      const double bound = static_cast<double>(ds.n + 1) * DBL_EPSILON * std::sqrt(cpu[a * k + a] * cpu[b * k + b]);
-      EXPECT_NEAR(cpu[a * k + b], gpu[a * k + b], bound) << "entry " << a << "," << b;
-    }
-}
-
-TEST(NormalSolverGpu, SolutionMatchesReferenceAndCpu) {
-  SKIP_WITHOUT_GPU();
-  const HostDataset ds = make_data(257, {1000, -3, 0, 50, 0.5}, {1, 100, 0.01, 5, 2}, {2, -3.4, 120, 0.25, -1}, 4.2,
-                                   0.5, 1);
-  const NormalSolution g = solve_normal_gpu(ds);
-  expect_matches_reference(ds, g);
-  EXPECT_NE(g.device, "cpu");
-}
-
-TEST(NormalSolverGpu, IllConditionedAndSingular) {
-  SKIP_WITHOUT_GPU();
-  const HostDataset base = make_data(500, {0, 10, 0}, {1, 2, 3}, {1, 2, 3}, 1, 0.1, 5);
-  const int64_t d = base.d;
-  const HostDataset dup = with_column(base, [&](int64_t i) { return base.X[i * d + 1]; }, "copy");
-  try {
-    solve_normal_gpu(dup);
-    FAIL() << "no error for a duplicated column";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("'copy' duplicates column 'f1'"), std::string::npos) << e.what();
-  }
-  const HostDataset cst = with_column(base, [](int64_t) { return 2.0f; }, "const");
-  EXPECT_THROW(solve_normal_gpu(cst), InputError);
 }
 
 }  // namespace
