@@ -5,5 +5,6 @@ list(APPEND LINREG_GPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/generate.cu
   ${CMAKE_CURRENT_LIST_DIR}/shuffle.cu
   ${CMAKE_CURRENT_LIST_DIR}/sgd_kernels.cu
+  ${CMAKE_CURRENT_LIST_DIR}/sgd_rules.cu
   ${CMAKE_CURRENT_LIST_DIR}/design_reduction.cu
 )

@@ -9,6 +9,8 @@
 //               at most two CUDA graphs of bounded size (host/gpu/graph_chunks.hpp) and replayed
 //               each epoch (the permutation buffer is the same memory)
 //   persistent  per epoch: one single-block kernel running every step with w, b in registers
+// SGD's rules (optimizers, penalties, schedules, averaging, early stopping, no intercept, given
+// initial weights) run on the cublas or fused strategy's gradient sums: see run_general.
 // Before the timed epochs every kernel the run will launch is launched once on scratch
 // parameters (see warm_up), so the first epoch's time holds no lazy module loading and no
 // memory-pool growth.
@@ -23,6 +25,7 @@
 
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
+#include "host/core/optim.hpp"
 #include "host/gpu/graph_chunks.hpp"
 #include "host/gpu/strategy_rule.hpp"
 #include "host/train/trainer.hpp"
@@ -31,6 +34,7 @@
 #include "kernels/device_resources.hpp"
 #include "kernels/generate.hpp"
 #include "kernels/sgd_kernels.hpp"
+#include "kernels/sgd_rules.hpp"
 #include "kernels/shuffle.hpp"
 
 namespace linreg {
@@ -185,13 +189,26 @@ class GpuTrainer final : public Trainer {
                   const EpochCallback& cb) override {
     if (n_ <= 0) throw InputError("no training data loaded");
     validate_train(opt, n_);
-    if (!opt.plain_sgd()) throw DeviceUnavailable("the GPU kernels run the plain SGD step only; this run trains on the CPU");
     set_device();
     const int64_t n = n_, d = d_, B = opt.batch_size;
+    if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
+      throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
+                                          "), got " + std::to_string(opt.initial_w.size()));
+    // SGD's rules (docs/SGD.md) step through sgd_rules.hpp after the cublas or fused strategy's
+    // gradient sums; the persistent kernel keeps w and b in registers for the plain step only.
+    const bool general = !opt.plain_sgd();
     Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;
     const char* why = nullptr;
+    if (general && strategy == Strategy::Persistent) {
+      if (opt.strategy == Strategy::Persistent)
+        throw SettingError("strategy", "the persistent strategy runs the plain SGD step only (no optimizer, penalty, "
+                                       "schedule, averaging, early stopping, initial weights or --no-intercept); use "
+                                       "--strategy fused or cublas");
+      strategy = gpu_rule::strategy_supported(Strategy::Fused, d, B, smem_, &why) ? Strategy::Fused : Strategy::Cublas;
+    }
     if (!gpu_rule::strategy_supported(strategy, d, B, smem_, &why))
       throw SettingError("strategy", std::string("the ") + strategy_label(strategy) + " strategy " + why);
+    if (general) return run_general(opt, strategy, perms, cb);
     const double scale = grad_scale(opt.loss);
     const int64_t steps = kern::ceil_div(n, B);
     const int64_t last_bt = n - (steps - 1) * B;  // the epoch's last step: its true size
@@ -341,6 +358,133 @@ class GpuTrainer final : public Trainer {
     }
 
     d_params.download(params.data(), params.size(), s);
+    sync();
+    res.b = params.back();
+    params.pop_back();
+    res.w = std::move(params);
+    return res;
+  }
+
+  // The rules of docs/SGD.md on the cublas or fused strategy's gradient sums: per step, the
+  // strategy's sums, then one rule kernel (sgd_rules.hpp) with the step's number, rate and bias
+  // corrections fixed here; per epoch the evaluation of the reported model (the iterate, or the
+  // average) and one synchronisation, where early stopping decides. Launched step by step (no
+  // graph: each step's constants differ from epoch to epoch); nothing waits inside an epoch.
+  TrainResult run_general(const TrainOptions& opt, Strategy strategy, const std::vector<std::vector<uint32_t>>* perms,
+                          const EpochCallback& cb) {
+    const int64_t n = n_, d = d_, B = opt.batch_size;
+    const int64_t steps = kern::ceil_div(n, B);
+    cudaStream_t s = stream();
+    TrainResult res;
+    res.strategy = strategy_label(strategy);
+
+    std::vector<float> params = opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
+    params.push_back(0.0f);  // b
+    const size_t p = params.size();
+    DeviceBuffer<float> d_params(p), s1(p), s2(p), eval_params(opt.average ? p : 0), best(opt.early_stopping ? p : 0);
+    DeviceBuffer<double> avg(opt.average ? p : 0);
+    d_params.upload(params.data(), p, s);
+    LINREG_CHECK(cudaMemsetAsync(s1.data(), 0, s1.bytes(), s));
+    LINREG_CHECK(cudaMemsetAsync(s2.data(), 0, s2.bytes(), s));
+    if (opt.average) LINREG_CHECK(cudaMemsetAsync(avg.data(), 0, avg.bytes(), s));
+    const kern::RuleState state{s1.data(), s2.data(), opt.average ? avg.data() : nullptr};
+    DeviceBuffer<uint32_t> perm(static_cast<size_t>(n));
+    DeviceBuffer<double> partials(strategy == Strategy::Fused ? kern::partials_capacity(d) : kern::loss_partials_capacity());
+    DeviceBuffer<double> sums(strategy == Strategy::Fused ? static_cast<size_t>(d + 2) : 0);
+    DeviceBuffer<double> loss_out(2);
+    DeviceBuffer<float> Xb, r, g;
+    if (strategy == Strategy::Cublas) {
+      Xb.resize(static_cast<size_t>(B * d));
+      r.resize(static_cast<size_t>(B));
+      g.resize(static_cast<size_t>(d));
+    }
+    CudaEvent ev_start, ev_sgd, ev_eval;
+
+    kern::RuleStep step;
+    step.rule.kind = static_cast<int>(opt.optimizer);
+    step.rule.momentum = opt.momentum;
+    step.rule.beta1 = opt.beta1;
+    step.rule.beta2 = opt.beta2;
+    step.rule.eps = opt.eps;
+    step.rule.weight_decay = opt.weight_decay;
+    const double ratio = opt.penalty == Penalty::L1 ? 1.0 : opt.penalty == Penalty::ElasticNet ? opt.l1_ratio : 0.0;
+    step.l2 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * (1 - ratio);
+    step.l1 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * ratio;
+    step.intercept = opt.intercept;
+    step.average = opt.average;
+    const double scale = grad_scale(opt.loss);
+
+    EarlyStopping stopping(opt, nv_ > 0);
+    bool have_best = false;
+    for (int64_t e = 0; e < opt.epochs; ++e) {
+      ev_start.record(s);
+      if (perms != nullptr) perm.upload((*perms)[static_cast<size_t>(e)].data(), static_cast<size_t>(n), s);
+      else kern::device_permutation(n, opt.seed, e, perm.data(), s);
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t start = t * B, bt = std::min(B, n - start);  // last step: its true size
+        ++step.t;
+        optim::begin_step(step.rule, step.t);
+        step.lr = optim::scheduled_lr(static_cast<int>(opt.schedule), static_cast<double>(opt.lr), e, opt.epochs,
+                                      step.t, opt.lr_step_epochs, opt.lr_gamma, opt.power_t, opt.warmup_epochs);
+        step.mean = scale / static_cast<double>(bt);
+        if (strategy == Strategy::Cublas) {
+          kern::gather_residual(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), Xb.data(), r.data(), s);
+          kern::cublas_xt_r(cublas_->get(), Xb.data(), r.data(), bt, d, consts_.data(), consts_.data() + 1, g.data());
+          kern::rule_update_residuals(g.data(), r.data(), bt, d, step, d_params.data(), state, s);
+        } else {
+          kern::batch_sums(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), opt.loss, partials.data(),
+                           sums.data(), s);
+          kern::rule_update_sums(sums.data(), d, step, d_params.data(), state, s);
+        }
+      }
+      ev_sgd.record(s);
+      // The model the run reports: the iterate, or with --average the average of the iterates.
+      const float* model = d_params.data();
+      if (opt.average) {
+        kern::averaged_params(avg.data(), d, eval_params.data(), s);
+        model = eval_params.data();
+      }
+      kern::loss_sum(X_.data(), y_.data(), n, d, model, opt.loss, partials.data(), loss_out.data(), s);
+      if (nv_ > 0)
+        kern::loss_sum(Xv_.data(), yv_.data(), nv_, d, model, opt.loss, partials.data(), loss_out.data() + 1, s);
+      ev_eval.record(s);
+      LINREG_CHECK(cudaMemcpyAsync(host_loss_->data(), loss_out.data(), 2 * sizeof(double), cudaMemcpyDeviceToHost, s));
+      sync();
+
+      EpochReport rep;
+      rep.epoch = e + 1;
+      rep.epoch_seconds = ev_sgd.since(ev_start) / 1e3;
+      rep.train_loss = host_loss_->data()[0] / static_cast<double>(n);
+      if (nv_ > 0) rep.val_loss = host_loss_->data()[1] / static_cast<double>(nv_);
+      res.train_seconds += rep.epoch_seconds;
+      res.eval_seconds += ev_eval.since(ev_sgd) / 1e3;
+      res.epoch_losses.push_back(rep.train_loss);
+      if (nv_ > 0) res.epoch_val_losses.push_back(rep.val_loss);
+      res.epochs_run = e + 1;
+      if (cb) cb(rep);
+      if (!std::isfinite(rep.train_loss)) {
+        res.diverged = true;
+        break;
+      }
+      if (opt.early_stopping) {
+        const EarlyStopping::Verdict v = stopping.observe(nv_ > 0 ? rep.val_loss : rep.train_loss, e);
+        if (v.new_best) {
+          LINREG_CHECK(cudaMemcpyAsync(best.data(), model, p * sizeof(float), cudaMemcpyDeviceToDevice, s));
+          have_best = true;
+          res.best_epoch = stopping.best_epoch();
+        }
+        if (v.stop) {
+          res.stop_reason = stopping.reason();
+          break;
+        }
+      }
+    }
+
+    // The reported model: the best epoch's (early stopping), else the average, else the iterate.
+    const float* out = d_params.data();
+    if (!res.diverged && opt.early_stopping && have_best) out = best.data();
+    else if (!res.diverged && opt.average) out = eval_params.data();
+    LINREG_CHECK(cudaMemcpyAsync(params.data(), out, p * sizeof(float), cudaMemcpyDeviceToHost, s));
     sync();
     res.b = params.back();
     params.pop_back();

@@ -25,12 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -221,8 +215,7 @@ class GeneralSteps {
         for (int64_t k = 0; k < count; ++k) {
           const int64_t row = perm[start + k];
           const float* x = X + row * d;
-          double r = dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row]);
-          if (v) r *= v[row];
+          const double r = (dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row])) * v[row];
           gb += r;
           for (int64_t j = 0; j < d; ++j) gw_[j] += r * static_cast<double>(x[j]);
         }
@@ -379,10 +372,8 @@ class CpuTrainer final : public Trainer {
     const int threads = threads_ > 0 ? threads_ : StepPool::default_threads();
     const bool general = !opt.plain_sgd() || weights() != nullptr;
     std::unique_ptr<GeneralSteps> steps = general ? std::make_unique<GeneralSteps>(opt, d) : nullptr;
-    // Early stopping: the best monitored loss so far (validation when there is a validation set,
-    // else training), the model it was reached with, and the epochs since it improved by > tol.
-    double best = INFINITY;
-    int64_t since_best = 0;
+    // Early stopping: the rule, and the model of the best epoch so far.
+    EarlyStopping stopping(opt, has_val_);
     std::vector<float> best_w;
     float best_b = 0;
     std::vector<float> report_w;  // the averaged model, with --average
@@ -451,19 +442,14 @@ class CpuTrainer final : public Trainer {
         break;
       }
       if (opt.early_stopping) {
-        // scikit-learn's rule: an epoch that does not beat the best by more than tol counts
-        // towards the patience; the best model is kept and reported.
-        const double monitored = has_val_ ? rep.val_loss : rep.train_loss;
-        since_best = monitored > best - opt.tol ? since_best + 1 : 0;
-        if (monitored < best) {
-          best = monitored;
+        const EarlyStopping::Verdict v = stopping.observe(has_val_ ? rep.val_loss : rep.train_loss, e);
+        if (v.new_best) {
           best_w.assign(mw, mw + d);
           best_b = mb;
-          res.best_epoch = e + 1;
+          res.best_epoch = stopping.best_epoch();
         }
-        if (since_best >= opt.patience && e + 1 < opt.epochs) {
-          res.stop_reason = std::string("the ") + (has_val_ ? "validation" : "training") + " loss did not improve by more than " +
-                            number_text(opt.tol) + " for " + std::to_string(opt.patience) + " epochs";
+        if (v.stop) {
+          res.stop_reason = stopping.reason();
           break;
         }
       }

@@ -90,19 +90,6 @@ class ExactFitter final : public Fitter {
   HostDataset owned_;
 };
 
-// What keeps an SGD run off the GPU, in the words of its flags.
-std::string cpu_only_reason(const TrainOptions& o, bool weighted) {
-  if (weighted) return "weighted SGD";
-  if (!o.intercept) return "SGD without an intercept";
-  if (o.penalty != Penalty::None) return std::string("SGD with the ") + penalty_name(o.penalty) + " penalty";
-  if (o.optimizer != Optimizer::Sgd) return std::string("the ") + optimizer_name(o.optimizer) + " optimizer";
-  if (o.weight_decay != 0) return "SGD with weight decay";
-  if (o.schedule != LrSchedule::Constant) return std::string("the ") + schedule_name(o.schedule) + " learning-rate schedule";
-  if (o.average) return "averaged SGD";
-  if (o.early_stopping) return "early stopping";
-  return "SGD from given initial weights";
-}
-
 }  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
@@ -112,9 +99,9 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
     if (fallback_note) *fallback_note = p.note;
     return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact);
   }
-  if (!sgd.plain_sgd() || weighted) {
-    // The GPU kernels train the lab's plain step: the unweighted model with an intercept.
-    const std::string what = cpu_only_reason(sgd, weighted);
+  if (weighted) {
+    // The GPU kernels train the unweighted model (every rule of docs/SGD.md, but no row weights).
+    const std::string what = "weighted SGD";
     if (device == DeviceChoice::Gpu)
       throw DeviceUnavailable(what + " runs on the CPU only; use --device cpu or auto");
     if (device == DeviceChoice::Auto) {

@@ -70,8 +70,8 @@ class Fitter {
 // sets *fallback_note; gpu without a usable GPU throws DeviceUnavailable). `sgd` is used by SGD.
 // `exact` is used by the exact solver. `weighted`: the data will carry per-row weights.
 // On the GPU the exact solver reduces the data there (every factorisation, weights, ridge, with or
-// without an intercept; the small solves stay on the host), and SGD trains the unweighted model
-// with an intercept and plain steps; other SGD fits run on the CPU (under auto; under gpu,
+// without an intercept; the small solves stay on the host), and SGD trains every rule of
+// docs/SGD.md but not row weights: weighted SGD runs on the CPU (under auto; under gpu,
 // DeviceUnavailable says so).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,

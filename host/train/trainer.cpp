@@ -1,10 +1,13 @@
 // The parts of the Trainer interface that both backends share: the check of caller-given
-// permutations, done once here before either backend's training loop sees them.
+// permutations, done once here before either backend's training loop sees them, and early
+// stopping.
 #include "host/train/trainer.hpp"
 
+#include <cmath>
 #include <string>
 
 #include "host/core/error.hpp"
+#include "host/data/metrics.hpp"
 
 namespace linreg {
 
@@ -24,6 +27,26 @@ TrainResult Trainer::fit_with_permutations(const TrainOptions& opt, const std::v
                                            const EpochCallback& on_epoch) {
   check_permutations(perms, opt.epochs, examples());
   return run(opt, &perms, on_epoch);
+}
+
+EarlyStopping::EarlyStopping(const TrainOptions& opt, bool on_validation)
+    : tol_(opt.tol), patience_(opt.patience), epochs_(opt.epochs), on_validation_(on_validation), best_(INFINITY) {}
+
+EarlyStopping::Verdict EarlyStopping::observe(double monitored, int64_t e) {
+  Verdict v;
+  since_best_ = monitored > best_ - tol_ ? since_best_ + 1 : 0;
+  if (monitored < best_) {
+    best_ = monitored;
+    best_epoch_ = e + 1;
+    v.new_best = true;
+  }
+  v.stop = since_best_ >= patience_ && e + 1 < epochs_;
+  return v;
+}
+
+std::string EarlyStopping::reason() const {
+  return std::string("the ") + (on_validation_ ? "validation" : "training") + " loss did not improve by more than " +
+         data::number_text(tol_) + " for " + std::to_string(patience_) + " epochs";
 }
 
 }  // namespace linreg

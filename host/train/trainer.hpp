@@ -38,6 +38,31 @@ struct TrainResult {
 
 using EpochCallback = std::function<void(const EpochReport&)>;
 
+// Early stopping as scikit-learn's SGDRegressor does it, shared by both backends: an epoch whose
+// monitored loss (validation when there is a validation set, else training) does not beat the
+// best so far by more than tol counts towards the patience; after `patience` such epochs in a
+// row training stops (never after the last epoch: then it simply ends). The caller keeps the
+// model of each new best and reports it.
+class EarlyStopping {
+ public:
+  EarlyStopping(const TrainOptions& opt, bool on_validation);
+  struct Verdict {
+    bool new_best = false;  // keep this epoch's model
+    bool stop = false;      // stop after this epoch (reason() says why)
+  };
+  // After epoch e (0-based).
+  Verdict observe(double monitored, int64_t e);
+  int64_t best_epoch() const { return best_epoch_; }  // 1-based; 0 before any epoch
+  std::string reason() const;
+
+ private:
+  double tol_;
+  int64_t patience_, epochs_;
+  bool on_validation_;
+  double best_;
+  int64_t since_best_ = 0, best_epoch_ = 0;
+};
+
 class Trainer {
  public:
   virtual ~Trainer() = default;

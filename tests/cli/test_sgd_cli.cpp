@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "host/train/device.hpp"
 #include "support.hpp"
 
 namespace linreg {
@@ -101,11 +102,24 @@ TEST(SgdCli, BadValuesAreOneLineNamingTheFlag) {
   }
 }
 
-TEST(SgdCli, TheGpuRunsThePlainStepOnly) {
-  const RunOutput r = run_linreg("train --device gpu --optimizer adam --epochs 1");
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("the adam optimizer runs on the CPU only"), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty());
+TEST(SgdCli, TheGpuRunsTheRulesOrSaysWhyNot) {
+  // With a usable GPU the rules train there (on the fused or cublas strategy); without one,
+  // --device gpu is one line naming why and nothing on stdout, and --device auto trains on the CPU.
+  const RunOutput r = run_linreg("train --device gpu --optimizer adam --penalty l2 --alpha 0.001 --epochs 2 --json");
+  if (probe_gpu().usable) {
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["backend"], "cuda");
+    EXPECT_NE(j["strategy"], "persistent");
+  } else {
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--device gpu"), std::string::npos) << r.err;
+    EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+    EXPECT_TRUE(r.out.empty());
+    const RunOutput a = run_linreg("train --device auto --optimizer adam --epochs 2 --json");
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(nlohmann::json::parse(a.out)["backend"], "cpu");
+  }
 }
 
 }  // namespace

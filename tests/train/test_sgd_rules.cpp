@@ -1,9 +1,11 @@
-// SGD's step rules on the CPU: the optimizers and schedules against PyTorch's own trajectories
+// SGD's step rules on every backend that runs them (the CPU trainer; the GPU trainer's cublas and
+// fused strategies, skipped without a usable GPU): the optimizers and schedules against PyTorch's own trajectories
 // (tests/fixtures/optim/sgd_trajectories.json, written by make_sgd_fixtures.py beside it), the
 // penalties against the penalised optimum computed here independently (the ridge closed form
 // from the exact solver for l2; coordinate descent in double for l1 and elasticnet, whose
 // support must match exactly), averaging against the mean of the iterates, early stopping
-// against the epoch it names, and each rule's bad values.
+// against the epoch it names, each rule's bad values; on the GPU also bit-identical reruns and
+// the persistent strategy's refusal.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <cfloat>
 #include <cmath>
 #include <numeric>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,8 @@
 #include "host/core/dataset.hpp"
 #include "host/core/error.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/gpu_backend.hpp"
 #include "host/train/least_squares.hpp"
 #include "host/train/trainer.hpp"
 #include "support.hpp"
@@ -50,7 +55,43 @@ LrSchedule schedule_of(const std::string& s) {
   return LrSchedule::Constant;
 }
 
-TEST(SgdRules, OptimizersAndSchedulesFollowPyTorch) {
+// Where a rule runs: the CPU trainer, or the GPU trainer with a strategy.
+struct Backend {
+  const char* name;
+  bool gpu;
+  Strategy strategy;
+};
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+const Backend kBackends[] = {{"cpu", false, Strategy::Auto},
+                             {"gpu_cublas", true, Strategy::Cublas},
+                             {"gpu_fused", true, Strategy::Fused}};
+
+class SgdRulesOn : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam().gpu) {
+      const GpuProbe probe = probe_gpu();
+      if (!probe.usable) GTEST_SKIP() << "no usable GPU: " << probe.reason;
+    }
+  }
+  std::unique_ptr<Trainer> trainer() const {
+    return GetParam().gpu ? gpu_backend().make_trainer(0) : make_cpu_trainer(1);
+  }
+  // Options for this backend: its strategy, and the rest as the test sets them.
+  TrainOptions options() const {
+    TrainOptions o;
+    o.strategy = GetParam().strategy;
+    return o;
+  }
+  // The same start as the default (initial_weights of the seed) given explicitly: the run takes
+  // the rules' path with no rule changed, so a plain run to compare with bit for bit.
+  static void start_explicitly(TrainOptions& o, int64_t d) { o.initial_w = initial_weights(d, o.seed); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, SgdRulesOn, ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& i) { return std::string(i.param.name); });
+
+TEST_P(SgdRulesOn, OptimizersAndSchedulesFollowPyTorch) {
   // Tolerance, derived. PyTorch computes each step in float32 (the gradient Σ over 4 rows, the
   // state updates, the step); we compute it in double and round the parameter and the state once.
   // Each of the ~8 float32 operations of a step is off by at most half an ulp of its result, so
@@ -70,12 +111,12 @@ TEST(SgdRules, OptimizersAndSchedulesFollowPyTorch) {
   for (const auto& row : fx["X"])
     for (const auto& v : row) ds.X.push_back(v.get<float>());
   for (const auto& v : fx["y"]) ds.y.push_back(v.get<float>());
-  auto trainer = make_cpu_trainer(1);
+  auto trainer = this->trainer();
   trainer->load(ds, nullptr);
   ASSERT_GE(fx["cases"].size(), 11u);
   for (const auto& c : fx["cases"]) {
     const std::string name = c["name"];
-    TrainOptions opt;
+    TrainOptions opt = options();
     opt.batch_size = batch;
     opt.epochs = epochs;
     opt.loss = LossKind::Mse;
@@ -106,6 +147,10 @@ TEST(SgdRules, OptimizersAndSchedulesFollowPyTorch) {
       const double t = static_cast<double>((e + 1) * ((n + batch - 1) / batch)) * 16 * FLT_EPSILON;
       EXPECT_NEAR(got.epoch_losses[e], want, (1e-6 + 10 * t) * want) << name << ", epoch " << e + 1;
     }
+    // Deterministic: the same run again gives the same bits.
+    const TrainResult again = trainer->fit_with_permutations(opt, in_order(n, epochs));
+    EXPECT_EQ(again.w, got.w) << name;
+    EXPECT_EQ(again.b, got.b) << name;
   }
 }
 
@@ -178,25 +223,23 @@ std::vector<double> coordinate_descent(const HostDataset& ds, double alpha, doub
 // eigenvalues are within ~[0.8, 1.2] at n = 2000), the optimisation error is below 1e-12 and what
 // remains is float32 rounding of the parameters and data (≈ 1e-7): 2e-5 absolute is an empirical
 // margin on that.
-TrainResult full_batch(const HostDataset& ds, Penalty penalty, double alpha, double rho) {
-  auto t = make_cpu_trainer(1);
-  t->load(ds, nullptr);
-  TrainOptions opt;
+TrainResult full_batch(Trainer& t, TrainOptions opt, const HostDataset& ds, Penalty penalty, double alpha, double rho) {
+  t.load(ds, nullptr);
   opt.batch_size = ds.n;
   opt.epochs = 4000;
   opt.lr = 0.5f;
   opt.penalty = penalty;
   opt.alpha = alpha;
   opt.l1_ratio = rho;
-  return t->fit(opt);
+  return t.fit(opt);
 }
 
-TEST(SgdRules, L2PenaltyReachesRidge) {
+TEST_P(SgdRulesOn, L2PenaltyReachesRidge) {
   // scikit-learn's objective (1/n)·Σ ½ r² + (α/2)·‖w‖² is ridge's Σ r² + α_ridge·‖w‖² with
   // α_ridge = n·α (multiply by 2n): the exact solver's --ridge, a different method.
   const HostDataset ds = sparse_problem(2000);
   const double alpha = 0.05;
-  const TrainResult got = full_batch(ds, Penalty::L2, alpha, 0);
+  const TrainResult got = full_batch(*trainer(), options(), ds, Penalty::L2, alpha, 0);
   LeastSquaresOptions lo;
   lo.method = ExactMethod::Qr;
   lo.ridge = static_cast<double>(ds.n) * alpha;
@@ -205,12 +248,13 @@ TEST(SgdRules, L2PenaltyReachesRidge) {
   EXPECT_NEAR(got.b, exact.b, 2e-5);
 }
 
-TEST(SgdRules, L1AndElasticNetReachTheSparseOptimumWithExactZeros) {
+TEST_P(SgdRulesOn, L1AndElasticNetReachTheSparseOptimumWithExactZeros) {
   const HostDataset ds = sparse_problem(2000);
+  auto t = trainer();
   for (const auto& [penalty, alpha, rho] : {std::tuple{Penalty::L1, 0.1, 1.0}, std::tuple{Penalty::ElasticNet, 0.12, 0.8}}) {
     double b_ref = 0;
     const std::vector<double> ref = coordinate_descent(ds, alpha, rho, b_ref);
-    const TrainResult got = full_batch(ds, penalty, alpha, rho);
+    const TrainResult got = full_batch(*t, options(), ds, penalty, alpha, rho);
     int zeros = 0;
     for (int64_t j = 0; j < ds.d; ++j) {
       EXPECT_EQ(got.w[j] == 0.0f, ref[j] == 0.0) << penalty_name(penalty) << " weight " << j << ": " << got.w[j]
@@ -223,16 +267,18 @@ TEST(SgdRules, L1AndElasticNetReachTheSparseOptimumWithExactZeros) {
   }
 }
 
-TEST(SgdRules, AveragingReportsTheMeanOfTheIterates) {
-  // Full batches: one step per epoch, so the iterate after step t is the plain run of t epochs.
-  // The averaged run must report their mean (in double, rounded once to float: within one ulp of
-  // the mean of float iterates, rtol FLT_EPSILON).
+TEST_P(SgdRulesOn, AveragingReportsTheMeanOfTheIterates) {
+  // Full batches: one step per epoch, so the iterate after step t is the run of t epochs (started
+  // explicitly, so that it takes the same path as the averaged run). The averaged run must report
+  // their mean (in double, rounded once to float: within one ulp of the mean of float iterates,
+  // rtol FLT_EPSILON).
   const HostDataset ds = sparse_problem(300);
-  auto t = make_cpu_trainer(1);
+  auto t = trainer();
   t->load(ds, nullptr);
-  TrainOptions opt;
+  TrainOptions opt = options();
   opt.batch_size = ds.n;
   opt.lr = 0.1f;
+  start_explicitly(opt, ds.d);
   std::vector<double> mean(static_cast<size_t>(ds.d + 1), 0.0);
   const int64_t steps = 7;
   for (int64_t e = 1; e <= steps; ++e) {
@@ -252,14 +298,14 @@ TEST(SgdRules, AveragingReportsTheMeanOfTheIterates) {
   EXPECT_NE(last.w, avg.w) << "the average differs from the last iterate";
 }
 
-TEST(SgdRules, EarlyStoppingKeepsTheBestEpoch) {
+TEST_P(SgdRulesOn, EarlyStoppingKeepsTheBestEpoch) {
   // With tol larger than any loss, no epoch counts as an improvement: training stops after
   // `patience` epochs beyond the first, and reports the model of the epoch with the lowest loss,
   // which is the plain run of that many epochs.
   const HostDataset ds = sparse_problem(300);
-  auto t = make_cpu_trainer(1);
+  auto t = trainer();
   t->load(ds, nullptr);
-  TrainOptions opt;
+  TrainOptions opt = options();
   opt.epochs = 50;
   opt.lr = 0.05f;
   opt.early_stopping = true;
@@ -270,9 +316,10 @@ TEST(SgdRules, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_FALSE(r.stop_reason.empty());
   const auto best = std::min_element(r.epoch_losses.begin(), r.epoch_losses.end());
   EXPECT_EQ(r.best_epoch, best - r.epoch_losses.begin() + 1);
-  TrainOptions plain;
+  TrainOptions plain = options();
   plain.epochs = r.best_epoch;
   plain.lr = 0.05f;
+  start_explicitly(plain, ds.d);
   const TrainResult p = t->fit(plain);
   EXPECT_EQ(p.w, r.w);
   EXPECT_EQ(p.b, r.b);
@@ -302,6 +349,30 @@ TEST(SgdRules, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_EQ(first.w, v.w) << "the best epoch's model, not the last one's";
   EXPECT_EQ(first.b, v.b);
   EXPECT_NE(v.stop_reason.find("validation"), std::string::npos) << v.stop_reason;
+}
+
+TEST(SgdRulesGpu, PersistentRunsThePlainStepOnly) {
+  // The persistent kernel keeps w and b in registers for the plain step: asked for by name with a
+  // rule it refuses, naming the strategies that run it; under auto a rule never lands on it.
+  const GpuProbe probe = probe_gpu();
+  if (!probe.usable) GTEST_SKIP() << "no usable GPU: " << probe.reason;
+  const HostDataset ds = sparse_problem(300);
+  auto t = gpu_backend().make_trainer(0);
+  t->load(ds, nullptr);
+  TrainOptions opt;
+  opt.epochs = 2;
+  opt.optimizer = Optimizer::Adam;
+  opt.strategy = Strategy::Persistent;
+  try {
+    t->fit(opt);
+    ADD_FAILURE() << "the persistent strategy ran adam";
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), "strategy");
+    EXPECT_NE(std::string(e.what()).find("fused or cublas"), std::string::npos) << e.what();
+  }
+  opt.strategy = Strategy::Auto;
+  const TrainResult r = t->fit(opt);
+  EXPECT_TRUE(r.strategy == "fused" || r.strategy == "cublas") << r.strategy;
 }
 
 TEST(SgdRules, BadValuesNameTheSetting) {
