@@ -41,8 +41,11 @@ std::string strategy_cell(const Row& r) {
     if (r.optimizer == "plain") return "cpu";
     return "cpu " + r.optimizer + (std::isfinite(r.vs_plain) ? " (" + fmt("%.2f", r.vs_plain) + "x plain)" : "");
   }
-  if (r.strategy == "auto" && !r.strategy_ran.empty() && r.strategy_ran != "auto") return "auto->" + r.strategy_ran;
-  return r.strategy;
+  std::string cell = r.strategy;
+  if (r.strategy == "auto" && !r.strategy_ran.empty() && r.strategy_ran != "auto") cell = "auto->" + r.strategy_ran;
+  if (r.optimizer != "plain")
+    cell += " " + r.optimizer + (std::isfinite(r.vs_plain) ? " (" + fmt("%.2f", r.vs_plain) + "x plain)" : "");
+  return cell;
 }
 
 bool has_compare(const Report& rep) { return !rep.torch_source.empty(); }
@@ -278,7 +281,8 @@ std::vector<ChartLine> chart_lines(const Report& rep) {
   // label → points (x, y); std::map keeps the legend order stable, ours before PyTorch's.
   std::map<std::string, std::vector<std::pair<double, double>>> lines, torch_lines;
   for (const Row& r : rep.rows) {
-    if (r.skipped || !std::isfinite(r.samples_per_second)) continue;
+    // The plain step's rows only: an optimizer's row is a ratio to them, read in the table.
+    if (r.skipped || !std::isfinite(r.samples_per_second) || r.optimizer != "plain") continue;
     const std::string label = r.device == "cpu" ? "linreg cpu" : "linreg gpu " + strategy_cell(r);
     lines[label].emplace_back(static_cast<double>(r.examples) * static_cast<double>(r.problem.features),
                               r.samples_per_second);

@@ -227,7 +227,7 @@ void run_cpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev,
       time_fit(*trainer, s, timed, Strategy::Auto, row);
       // The optimizers on the same data and minibatches. They run the CPU's general loop (the
       // plain row runs its specialised one), so the ratio is the whole cost of choosing the rule.
-      for (Optimizer o : s.cpu_optimizers) {
+      for (Optimizer o : s.optimizers) {
         Row orow = base_row(p, "cpu", dev.name, "cpu");
         orow.examples = row.examples;
         orow.note = row.note;
@@ -283,6 +283,7 @@ void run_gpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev,
   for (auto& r : rows) r.examples = n;
 
   const int64_t timed = timed_epochs_for(p, s);
+  std::vector<Row> extra;  // the optimizers' rows
   if (!skip) {
     std::unique_ptr<Trainer> trainer;
     try {
@@ -310,10 +311,25 @@ void run_gpu_problem(const Problem& p, const Settings& s, const DeviceInfo& dev,
       }
       report_progress(s, rows[k]);
     }
+    // The optimizers on the same data, under the auto strategy.
+    for (size_t k = 0; !skip && k < s.optimizers.size(); ++k) {
+      Row orow = base_row(p, "gpu", dev.name, strategy_name(Strategy::Auto));
+      orow.examples = n;
+      orow.optimizer = optimizer_name(s.optimizers[k]);
+      try {
+        time_fit(*trainer, s, timed, Strategy::Auto, orow, &s.optimizers[k]);
+      } catch (const std::exception& e) {
+        orow.skipped = true;
+        add_note(orow, std::string("skipped: ") + e.what());
+      }
+      report_progress(s, orow);
+      extra.push_back(std::move(orow));
+    }
   }
   if (skip)
     for (const auto& r : rows) report_progress(s, r);
   for (auto& r : rows) rep.rows.push_back(std::move(r));
+  for (auto& r : extra) rep.rows.push_back(std::move(r));
 }
 
 }  // namespace
@@ -364,19 +380,25 @@ void derive_row(Row& row, double copy_bw) {
 void derive_speedups(std::vector<Row>& rows) {
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t>;
   auto key = [](const Problem& p) { return Key{p.examples, p.features, p.batch, p.epochs}; };
-  std::map<Key, const Row*> cpu;
-  for (const Row& r : rows)
-    if (r.device == "cpu" && !r.skipped && r.optimizer == "plain") cpu[key(r.problem)] = &r;
-  for (Row& r : rows) {  // an optimizer's epoch against the plain step's, same problem and data
+  // The plain rows by problem, device and the strategy that ran ("cpu" on the CPU), and the CPU
+  // rows by problem and optimizer.
+  std::map<std::tuple<Key, std::string, std::string>, const Row*> plain;
+  std::map<std::pair<Key, std::string>, const Row*> cpu;
+  for (const Row& r : rows) {
+    if (r.skipped) continue;
+    if (r.optimizer == "plain") plain.emplace(std::tuple{key(r.problem), r.device, r.strategy_ran}, &r);
+    if (r.device == "cpu") cpu[{key(r.problem), r.optimizer}] = &r;
+  }
+  for (Row& r : rows) {  // an optimizer's epoch against the plain step's: same problem, data, device, kernel
     r.vs_plain = kNaN;
-    if (r.device != "cpu" || r.skipped || r.optimizer == "plain") continue;
-    const auto it = cpu.find(key(r.problem));
-    if (it != cpu.end() && it->second->median_epoch_seconds > 0)
+    if (r.skipped || r.optimizer == "plain") continue;
+    const auto it = plain.find({key(r.problem), r.device, r.strategy_ran});
+    if (it != plain.end() && it->second->median_epoch_seconds > 0)
       r.vs_plain = r.median_epoch_seconds / it->second->median_epoch_seconds;
   }
-  for (Row& r : rows) {
+  for (Row& r : rows) {  // a GPU row against the CPU row of the same step rule
     if (r.device != "gpu" || r.skipped) continue;
-    const auto it = cpu.find(key(r.problem));
+    const auto it = cpu.find({key(r.problem), r.optimizer});
     if (it == cpu.end()) continue;
     r.speedup_vs_cpu = speedup(r.samples_per_second, it->second->samples_per_second);
     if (it->second->examples != r.examples)

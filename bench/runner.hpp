@@ -23,9 +23,10 @@ struct Settings {
   bool run_cpu = true;
   bool run_gpu = true;
   std::vector<Strategy> strategies;         // GPU strategies; empty: every one, auto included
-  // Extra CPU rows per problem, one per optimizer (docs/SGD.md), beside the plain step's row, on
-  // the same data and minibatches: the cost of each rule.
-  std::vector<Optimizer> cpu_optimizers;
+  // Extra rows per problem and device, one per optimizer (docs/SGD.md), beside the plain step's
+  // rows, on the same data and minibatches: the cost of each rule (on the GPU under the auto
+  // strategy).
+  std::vector<Optimizer> optimizers;
   int64_t warmup_epochs = 1;
   int64_t timed_epochs = 5;                 // at least; small rows run 4× as many
   double cpu_row_budget_seconds = 120;      // wall time per CPU row, data generation included

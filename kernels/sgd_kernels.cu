@@ -363,12 +363,14 @@ sgd_update_kernel(int64_t bt, int64_t d, const float* __restrict__ g, const floa
 // two staging buffers of chunk_rows rows, each row (x_0 … x_{d−1}, y) with stride d + 1 (odd
 // for even d: conflict-free). chunk_rows is a multiple of `batch`, so minibatches never straddle
 // chunks. Warp 0 computes chunk c while warps 1.. stage chunk c + 1; a __syncthreads separates
-// the two uses of each buffer. D ≥ d is a compile-time bound (power of two).
-template <int D>
+// the two uses of each buffer. D ≥ d is a compile-time bound (power of two). RULES: the step is
+// SGD's rules (optim::update_parameter with the state s1, s2, avg in registers, see
+// PersistentRules) instead of the plain sgd_step.
+template <int D, bool RULES>
 __global__ void __launch_bounds__(kBlockSize, 1)
 persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows, const float* __restrict__ X,
                         const float* __restrict__ y, const uint32_t* __restrict__ perm, float* params,
-                        float lr, double scale) {
+                        float lr, double scale, PersistentRules pr) {
   extern __shared__ float stage[];  // persistent_smem_bytes(d, batch, limits)
   if (blockDim.x != kBlockSize || gridDim.x != 1) __trap();
   const int64_t row_stride = d + 1;
@@ -397,10 +399,24 @@ persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows,
   const int width = batch >= 32 ? 32 : (batch > 16 ? 32 : batch > 8 ? 16 : batch > 4 ? 8 : batch > 2 ? 4 : batch > 1 ? 2 : 1);
   float w[D];
   float b = 0.f;
+  // The rules' state, index D for the bias (unused by the plain step: the compiler drops it).
+  float s1[D + 1], s2[D + 1];
+  double avg[D + 1];
+  int64_t t = pr.steps_before;
   if (warp == 0) {
 #pragma unroll
     for (int j = 0; j < D; ++j) w[j] = j < d ? params[j] : 0.f;
     b = params[d];
+    if constexpr (RULES) {
+#pragma unroll
+      for (int j = 0; j <= D; ++j) {
+        const int64_t src = j == D ? d : j;
+        const bool live = j == D || j < d;
+        s1[j] = live ? pr.s1[src] : 0.f;
+        s2[j] = live ? pr.s2[src] : 0.f;
+        avg[j] = live && pr.average ? pr.avg[src] : 0.0;
+      }
+    }
   }
 
   for (int64_t c = 0; c < chunks; ++c) {
@@ -431,10 +447,31 @@ persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows,
           for (int j = 0; j < D; ++j) acc[j] += __shfl_xor_sync(kFullMask, acc[j], o);
           acc_b += __shfl_xor_sync(kFullMask, acc_b, o);
         }
+        if constexpr (RULES) {
+          ++t;
+          optim::Rule rule = pr.rule;
+          optim::begin_step(rule, t);
+          optim::StepConstants k;
+          k.t = t;
+          k.lr = optim::scheduled_lr(pr.schedule, pr.lr, pr.epoch, pr.epochs, t, pr.step_epochs, pr.gamma, pr.power_t,
+                                     pr.warmup);
+          k.mean = scale / static_cast<double>(bt);
+          k.l2 = pr.l2;
+          k.l1 = pr.l1;
 #pragma unroll
-        for (int j = 0; j < D; ++j)
-          if (j < d) w[j] = sgd_step(w[j], acc[j], lr, scale, bt);
-        b = sgd_step(b, acc_b, lr, scale, bt);
+          for (int j = 0; j < D; ++j)
+            if (j < d) {
+              w[j] = optim::update_parameter(w[j], acc[j], false, rule, k, &s1[j], &s2[j]);
+              if (pr.average) optim::average_in(avg[j], w[j], t);
+            }
+          if (pr.intercept) b = optim::update_parameter(b, acc_b, true, rule, k, &s1[D], &s2[D]);
+          if (pr.average) optim::average_in(avg[D], b, t);
+        } else {
+#pragma unroll
+          for (int j = 0; j < D; ++j)
+            if (j < d) w[j] = sgd_step(w[j], acc[j], lr, scale, bt);
+          b = sgd_step(b, acc_b, lr, scale, bt);
+        }
       }
     } else if (c + 1 < chunks) {
       stage_chunk(c + 1, stage + ((c + 1) & 1) * buf_floats, threadIdx.x - 32, kBlockSize - 32);
@@ -446,6 +483,16 @@ persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows,
     for (int j = 0; j < D; ++j)
       if (j < d) params[j] = w[j];
     params[d] = b;
+    if constexpr (RULES) {
+#pragma unroll
+      for (int j = 0; j <= D; ++j)
+        if (j == D || j < d) {
+          const int64_t dst = j == D ? d : j;
+          pr.s1[dst] = s1[j];
+          pr.s2[dst] = s2[j];
+          if (pr.average) pr.avg[dst] = avg[j];
+        }
+    }
   }
 }
 
@@ -697,8 +744,12 @@ bool persistent_supported(int64_t d, int64_t batch) {
   return kern::persistent_supported(d, batch, device_smem_limits(current_device()));
 }
 
-void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n, int64_t d, int64_t batch,
-                      float lr, double scale, float* d_params, cudaStream_t stream) {
+namespace {
+
+// One persistent epoch, plain (rules null) or with the rules.
+void launch_persistent(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n, int64_t d,
+                       int64_t batch, float lr, double scale, float* d_params, const PersistentRules* rules,
+                       cudaStream_t stream) {
   if (n <= 0) return;
   const SmemLimits lim = device_smem_limits(current_device());
   if (!kern::persistent_supported(d, batch, lim))
@@ -709,20 +760,43 @@ void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm
   const SmemNeed need = persistent_smem(d, batch, lim);
   const size_t smem = static_cast<size_t>(need.dynamic_bytes);
   const int D = next_pow2(d);
-#define LINREG_LAUNCH_PERSISTENT(DD)                                                                                 \
-  prepare_smem(reinterpret_cast<const void*>(&persistent_epoch_kernel<DD>), kPersistentStaticSmem, need,           \
+  const PersistentRules pr = rules ? *rules : PersistentRules{};
+#define LINREG_LAUNCH_PERSISTENT(DD, RR)                                                                             \
+  prepare_smem(reinterpret_cast<const void*>(&persistent_epoch_kernel<DD, RR>), kPersistentStaticSmem, need,       \
                "the persistent kernel");                                                                             \
-  persistent_epoch_kernel<DD><<<1, kBlockSize, smem, stream>>>(n, d, batch, chunk, d_X, d_y, d_perm, d_params, lr, \
-                                                               scale)
-  switch (D) {
-    case 1: LINREG_LAUNCH_PERSISTENT(1); break;
-    case 2: LINREG_LAUNCH_PERSISTENT(2); break;
-    case 4: LINREG_LAUNCH_PERSISTENT(4); break;
-    case 8: LINREG_LAUNCH_PERSISTENT(8); break;
-    default: LINREG_LAUNCH_PERSISTENT(16); break;
+  persistent_epoch_kernel<DD, RR><<<1, kBlockSize, smem, stream>>>(n, d, batch, chunk, d_X, d_y, d_perm, d_params, \
+                                                                   lr, scale, pr)
+#define LINREG_LAUNCH_PERSISTENT_D(RR)          \
+  switch (D) {                                  \
+    case 1: LINREG_LAUNCH_PERSISTENT(1, RR); break;  \
+    case 2: LINREG_LAUNCH_PERSISTENT(2, RR); break;  \
+    case 4: LINREG_LAUNCH_PERSISTENT(4, RR); break;  \
+    case 8: LINREG_LAUNCH_PERSISTENT(8, RR); break;  \
+    default: LINREG_LAUNCH_PERSISTENT(16, RR); break; \
   }
+  if (rules) {
+    LINREG_LAUNCH_PERSISTENT_D(true)
+  } else {
+    LINREG_LAUNCH_PERSISTENT_D(false)
+  }
+#undef LINREG_LAUNCH_PERSISTENT_D
 #undef LINREG_LAUNCH_PERSISTENT
   LINREG_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n, int64_t d, int64_t batch,
+                      float lr, double scale, float* d_params, cudaStream_t stream) {
+  launch_persistent(d_X, d_y, d_perm, n, d, batch, lr, scale, d_params, nullptr, stream);
+}
+
+void persistent_epoch_rules(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n, int64_t d,
+                            int64_t batch, double scale, float* d_params, const PersistentRules& rules,
+                            cudaStream_t stream) {
+  if (!rules.s1 || !rules.s2 || (rules.average && !rules.avg))
+    throw CudaError("persistent_epoch_rules: the rule's state buffers are missing");
+  launch_persistent(d_X, d_y, d_perm, n, d, batch, 0.f, scale, d_params, &rules, stream);
 }
 
 }  // namespace linreg::kern

@@ -22,6 +22,7 @@
 #include <cuda_runtime_api.h>
 
 #include "host/core/formulas.hpp"
+#include "host/core/optim.hpp"
 #include "kernels/launch.hpp"
 #include "kernels/launch_limits.hpp"
 
@@ -123,5 +124,25 @@ bool persistent_supported(int64_t d, int64_t batch);
 void persistent_epoch(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n,
                       int64_t d, int64_t batch, float lr, double scale, float* d_params,
                       cudaStream_t stream);
+
+// SGD's rules (docs/SGD.md) in a persistent epoch: the rule's state stays in warp 0's registers
+// for the epoch, loaded from and stored back to s1, s2, avg (d + 1 each, on the device); the step
+// constants are made in the kernel for each step (the host does not see the epoch's steps one by
+// one), with optim.hpp's formulas, as the other strategies make them on the host.
+struct PersistentRules {
+  optim::Rule rule;  // the optimizer and its constants (begin_step is applied per step inside)
+  int schedule = 0;  // LrSchedule's order (optim::scheduled_lr)
+  double lr = 0, gamma = 1, power_t = 0;
+  int64_t epoch = 0, epochs = 1, step_epochs = 1, warmup = 0;
+  int64_t steps_before = 0;  // steps of the run before this epoch: the first step here is + 1
+  double l2 = 0, l1 = 0;
+  bool intercept = true, average = false;
+  float* s1 = nullptr;
+  float* s2 = nullptr;
+  double* avg = nullptr;  // may be null when not averaging
+};
+void persistent_epoch_rules(const float* d_X, const float* d_y, const uint32_t* d_perm, int64_t n, int64_t d,
+                            int64_t batch, double scale, float* d_params, const PersistentRules& rules,
+                            cudaStream_t stream);
 
 }  // namespace linreg::kern

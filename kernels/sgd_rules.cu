@@ -8,19 +8,14 @@
 namespace linreg::kern {
 namespace {
 
-// Parameter j (j = d: the bias) from its gradient sum over the batch, as the CPU's GeneralSteps:
-// g = sum·mean (+ l2·w for a weight), the optimizer's step, the L1 proximal step for a weight,
-// then the running average.
+// Parameter j (j = d: the bias) from its gradient sum over the batch, as the CPU's GeneralSteps
+// (optim::update_parameter), then the running average.
 __device__ void rule_param(int64_t j, int64_t d, double sum, const RuleStep& s, float* params, RuleState st) {
   const bool bias = j == d;
   if (bias && !s.intercept) return;
-  float w = params[j];
-  double g = sum * s.mean;
-  if (!bias) g += s.l2 * static_cast<double>(w);
-  w = optim::step(w, g, s.lr, s.rule, s.t, &st.s1[j], &st.s2[j]);
-  if (!bias && s.l1 > 0) w = optim::soft_threshold(w, s.lr * s.l1);
+  const float w = optim::update_parameter(params[j], sum, bias, s.rule, s.c, &st.s1[j], &st.s2[j]);
   params[j] = w;
-  if (s.average) st.avg[j] += (static_cast<double>(w) - st.avg[j]) * (1.0 / static_cast<double>(s.t));
+  if (s.average) optim::average_in(st.avg[j], w, s.c.t);
 }
 
 __global__ void __launch_bounds__(kBlockSize)

@@ -1,12 +1,14 @@
 // The GPU's update for SGD's rules (docs/SGD.md: optimizers, penalties, schedules, averaging),
-// applied after a strategy has formed the minibatch's gradient sums. Launchers only.
+// applied after the cublas or fused strategy has formed the minibatch's gradient sums. Launchers
+// only.
 //
 // Per step the host fixes everything that does not depend on the data (the step number, the
 // scheduled rate, Adam's bias corrections) and passes it by value: no host synchronisation inside
 // an epoch. The per-element arithmetic is host/core/optim.hpp's, the CPU trainer's own.
 //   cublas  gather_residual → cublas_xt_r → rule_update_residuals
 //   fused   batch_sums (the batch's Σ r·x_j and Σ r in double) → rule_update_sums
-// The persistent strategy keeps w and b in registers for the plain step only.
+// The persistent strategy applies the same update inside its kernel (sgd_kernels.hpp:
+// persistent_epoch_rules), computing the step constants there.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +20,10 @@
 namespace linreg::kern {
 
 struct RuleStep {
-  optim::Rule rule;       // optimizer and its constants, begin_step(rule, t) applied
-  int64_t t = 0;          // this step's number in the run: 1, 2, ...
-  double lr = 0;          // the scheduled learning rate of this step
-  double mean = 0;        // grad_scale(loss) / bt: the batch's sums → the mean gradient
-  double l2 = 0, l1 = 0;  // the penalty's parts: α·(1 − ρ) and α·ρ (ρ the L1 ratio)
-  bool intercept = true;  // false: b stays 0
-  bool average = false;   // update the running average of the iterates
+  optim::Rule rule;          // optimizer and its constants, begin_step(rule, c.t) applied
+  optim::StepConstants c;    // the step's number, scheduled rate, mean factor, penalty parts
+  bool intercept = true;     // false: b stays 0
+  bool average = false;      // update the running average of the iterates
 };
 
 // The rule's state on the device, per parameter (w_0 .. w_{d−1}, b): s1, s2 floats (momentum

@@ -102,10 +102,9 @@ int run_bench_cmd(const BenchFlags& f, const CLI::App& sub) {
       const auto it = names.find(item);
       if (it == names.end())
         throw UsageError("--optimizers: unknown optimizer '" + item + "' (a comma list of sgd|momentum|nesterov|adam|adamw)");
-      s.cpu_optimizers.push_back(it->second);
+      s.optimizers.push_back(it->second);
     }
     if (f.optimizers.back() == ',') throw UsageError("--optimizers: empty item at the end");
-    if (!s.run_cpu) throw UsageError("--optimizers: the optimizers run on the CPU only; use --device cpu or all");
   }
   if (f.epochs < kMinTimedEpochs)
     throw UsageError("--epochs must be at least " + std::to_string(kMinTimedEpochs) + " (got " + std::to_string(f.epochs) +
@@ -175,8 +174,9 @@ void add_bench_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--seed", f->seed, "seed of the synthetic data and the shuffles")->capture_default_str()
       ->transform(decimal_integer(true));
   sub->add_option("--optimizers", f->optimizers,
-                  "CPU rows beside the plain step, one per optimizer (comma list of sgd|momentum|nesterov|adam|adamw, "
-                  "each with its default settings; they run the CPU's general loop)");
+                  "rows beside the plain step on each device, one per optimizer (comma list of "
+                  "sgd|momentum|nesterov|adam|adamw, each with its default settings; the CPU's general loop, the GPU's "
+                  "rule kernel under the auto strategy)");
   sub->add_option("--json", f->json,
                   "write every row, the device names and copy bandwidths to this JSON file (- is stdout; the table "
                   "then goes to stderr)");

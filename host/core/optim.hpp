@@ -73,6 +73,31 @@ LINREG_HD float soft_threshold(float w, double threshold) {
   return static_cast<float>(w > 0 ? a : -a);
 }
 
+// The constants of one step beyond the optimizer's: the step number t (1, 2, ...), its scheduled
+// learning rate, the factor that turns the batch's gradient sums into the mean gradient
+// (grad_scale(loss) / rows of the batch), and the penalty's parts α·(1 − ρ) and α·ρ.
+struct StepConstants {
+  int64_t t = 0;
+  double lr = 0, mean = 0, l2 = 0, l1 = 0;
+};
+
+// One parameter's whole update, the same on the CPU and on every GPU strategy: from its batch
+// sum (Σ r·x_j for a weight, Σ r for the bias) the mean gradient, plus the L2 part of the penalty
+// for a weight; the optimizer's step; then for a weight the L1 proximal step.
+LINREG_HD float update_parameter(float p, double sum, bool bias, const Rule& r, const StepConstants& c, float* s1,
+                                 float* s2) {
+  double g = sum * c.mean;
+  if (!bias) g += c.l2 * static_cast<double>(p);
+  p = step(p, g, c.lr, r, c.t, s1, s2);
+  if (!bias && c.l1 > 0) p = soft_threshold(p, c.lr * c.l1);
+  return p;
+}
+
+// The running mean of a parameter's iterates after step t (averaged SGD), kept in double.
+LINREG_HD void average_in(double& avg, float p, int64_t t) {
+  avg += (static_cast<double>(p) - avg) * (1.0 / static_cast<double>(t));
+}
+
 // The learning rate of epoch e (0-based) of `epochs`, and of step t (1-based, counting every
 // step of the run) for invscaling (kind: 0 constant, 1 step, 2 cosine, 3 invscaling,
 // 4 warmup-cosine; the order of LrSchedule):

@@ -10,7 +10,7 @@
 //               each epoch (the permutation buffer is the same memory)
 //   persistent  per epoch: one single-block kernel running every step with w, b in registers
 // SGD's rules (optimizers, penalties, schedules, averaging, early stopping, no intercept, given
-// initial weights) run on the cublas or fused strategy's gradient sums: see run_general.
+// initial weights) run on every strategy: see run_general.
 // Before the timed epochs every kernel the run will launch is launched once on scratch
 // parameters (see warm_up), so the first epoch's time holds no lazy module loading and no
 // memory-pool growth.
@@ -194,18 +194,10 @@ class GpuTrainer final : public Trainer {
     if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
       throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
                                           "), got " + std::to_string(opt.initial_w.size()));
-    // SGD's rules (docs/SGD.md) step through sgd_rules.hpp after the cublas or fused strategy's
-    // gradient sums; the persistent kernel keeps w and b in registers for the plain step only.
+    // SGD's rules (docs/SGD.md) take run_general, on every strategy.
     const bool general = !opt.plain_sgd();
     Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;
     const char* why = nullptr;
-    if (general && strategy == Strategy::Persistent) {
-      if (opt.strategy == Strategy::Persistent)
-        throw SettingError("strategy", "the persistent strategy runs the plain SGD step only (no optimizer, penalty, "
-                                       "schedule, averaging, early stopping, initial weights or --no-intercept); use "
-                                       "--strategy fused or cublas");
-      strategy = gpu_rule::strategy_supported(Strategy::Fused, d, B, smem_, &why) ? Strategy::Fused : Strategy::Cublas;
-    }
     if (!gpu_rule::strategy_supported(strategy, d, B, smem_, &why))
       throw SettingError("strategy", std::string("the ") + strategy_label(strategy) + " strategy " + why);
     if (general) return run_general(opt, strategy, perms, cb);
@@ -365,11 +357,12 @@ class GpuTrainer final : public Trainer {
     return res;
   }
 
-  // The rules of docs/SGD.md on the cublas or fused strategy's gradient sums: per step, the
-  // strategy's sums, then one rule kernel (sgd_rules.hpp) with the step's number, rate and bias
-  // corrections fixed here; per epoch the evaluation of the reported model (the iterate, or the
-  // average) and one synchronisation, where early stopping decides. Launched step by step (no
-  // graph: each step's constants differ from epoch to epoch); nothing waits inside an epoch.
+  // The rules of docs/SGD.md. cublas and fused: per step, the strategy's gradient sums, then one
+  // rule kernel (sgd_rules.hpp) with the step's number, rate and bias corrections fixed here,
+  // launched step by step (no graph: each step's constants differ from epoch to epoch).
+  // persistent: one kernel per epoch that makes the same constants itself. Per epoch the
+  // evaluation of the reported model (the iterate, or the average) and one synchronisation, where
+  // early stopping decides; nothing waits inside an epoch.
   TrainResult run_general(const TrainOptions& opt, Strategy strategy, const std::vector<std::vector<uint32_t>>* perms,
                           const EpochCallback& cb) {
     const int64_t n = n_, d = d_, B = opt.batch_size;
@@ -408,8 +401,8 @@ class GpuTrainer final : public Trainer {
     step.rule.eps = opt.eps;
     step.rule.weight_decay = opt.weight_decay;
     const double ratio = opt.penalty == Penalty::L1 ? 1.0 : opt.penalty == Penalty::ElasticNet ? opt.l1_ratio : 0.0;
-    step.l2 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * (1 - ratio);
-    step.l1 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * ratio;
+    step.c.l2 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * (1 - ratio);
+    step.c.l1 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * ratio;
     step.intercept = opt.intercept;
     step.average = opt.average;
     const double scale = grad_scale(opt.loss);
@@ -420,13 +413,35 @@ class GpuTrainer final : public Trainer {
       ev_start.record(s);
       if (perms != nullptr) perm.upload((*perms)[static_cast<size_t>(e)].data(), static_cast<size_t>(n), s);
       else kern::device_permutation(n, opt.seed, e, perm.data(), s);
-      for (int64_t t = 0; t < steps; ++t) {
+      if (strategy == Strategy::Persistent) {
+        kern::PersistentRules pr;
+        pr.rule = step.rule;
+        pr.schedule = static_cast<int>(opt.schedule);
+        pr.lr = static_cast<double>(opt.lr);
+        pr.gamma = opt.lr_gamma;
+        pr.power_t = opt.power_t;
+        pr.epoch = e;
+        pr.epochs = opt.epochs;
+        pr.step_epochs = opt.lr_step_epochs;
+        pr.warmup = opt.warmup_epochs;
+        pr.steps_before = step.c.t;
+        pr.l2 = step.c.l2;
+        pr.l1 = step.c.l1;
+        pr.intercept = opt.intercept;
+        pr.average = opt.average;
+        pr.s1 = state.s1;
+        pr.s2 = state.s2;
+        pr.avg = state.avg;
+        kern::persistent_epoch_rules(X_.data(), y_.data(), perm.data(), n, d, B, scale, d_params.data(), pr, s);
+        step.c.t += steps;
+      }
+      for (int64_t t = 0; strategy != Strategy::Persistent && t < steps; ++t) {
         const int64_t start = t * B, bt = std::min(B, n - start);  // last step: its true size
-        ++step.t;
-        optim::begin_step(step.rule, step.t);
-        step.lr = optim::scheduled_lr(static_cast<int>(opt.schedule), static_cast<double>(opt.lr), e, opt.epochs,
-                                      step.t, opt.lr_step_epochs, opt.lr_gamma, opt.power_t, opt.warmup_epochs);
-        step.mean = scale / static_cast<double>(bt);
+        ++step.c.t;
+        optim::begin_step(step.rule, step.c.t);
+        step.c.lr = optim::scheduled_lr(static_cast<int>(opt.schedule), static_cast<double>(opt.lr), e, opt.epochs,
+                                        step.c.t, opt.lr_step_epochs, opt.lr_gamma, opt.power_t, opt.warmup_epochs);
+        step.c.mean = scale / static_cast<double>(bt);
         if (strategy == Strategy::Cublas) {
           kern::gather_residual(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), Xb.data(), r.data(), s);
           kern::cublas_xt_r(cublas_->get(), Xb.data(), r.data(), bt, d, consts_.data(), consts_.data() + 1, g.data());

@@ -222,20 +222,18 @@ class GeneralSteps {
       }
       ++t_;
       optim::begin_step(rule_, t_);
-      const double lr = optim::scheduled_lr(static_cast<int>(opt_.schedule), static_cast<double>(opt_.lr), e,
-                                            opt_.epochs, t_, opt_.lr_step_epochs, opt_.lr_gamma, opt_.power_t,
-                                            opt_.warmup_epochs);
-      const double mean = scale / static_cast<double>(count);  // the mean gradient over the batch
-      for (int64_t j = 0; j < d; ++j) {
-        const double g = gw_[j] * mean + l2_ * static_cast<double>(w[j]);
-        w[j] = optim::step(w[j], g, lr, rule_, t_, &s1_[j], &s2_[j]);
-        if (l1_ > 0) w[j] = optim::soft_threshold(w[j], lr * l1_);
-      }
-      if (opt_.intercept) b = optim::step(b, gb * mean, lr, rule_, t_, &s1_[d], &s2_[d]);
+      optim::StepConstants c;
+      c.t = t_;
+      c.lr = optim::scheduled_lr(static_cast<int>(opt_.schedule), static_cast<double>(opt_.lr), e, opt_.epochs, t_,
+                                 opt_.lr_step_epochs, opt_.lr_gamma, opt_.power_t, opt_.warmup_epochs);
+      c.mean = scale / static_cast<double>(count);  // the mean gradient over the batch
+      c.l2 = l2_;
+      c.l1 = l1_;
+      for (int64_t j = 0; j < d; ++j) w[j] = optim::update_parameter(w[j], gw_[j], false, rule_, c, &s1_[j], &s2_[j]);
+      if (opt_.intercept) b = optim::update_parameter(b, gb, true, rule_, c, &s1_[d], &s2_[d]);
       if (opt_.average) {
-        const double inv = 1.0 / static_cast<double>(t_);
-        for (int64_t j = 0; j < d; ++j) avg_[j] += (static_cast<double>(w[j]) - avg_[j]) * inv;
-        avg_[d] += (static_cast<double>(b) - avg_[d]) * inv;
+        for (int64_t j = 0; j < d; ++j) optim::average_in(avg_[j], w[j], t_);
+        optim::average_in(avg_[d], b, t_);
       }
     }
   }

@@ -177,9 +177,26 @@ TEST(BenchCli, OptimizerRowsSitBesideThePlainStep) {
   const auto bad = run_linreg("bench --device cpu --rows 1 --optimizers rmsprop");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--optimizers: unknown optimizer 'rmsprop'"), std::string::npos) << bad.err;
-  const auto gpu = run_linreg("bench --device gpu --rows 1 --optimizers adam");
-  EXPECT_NE(gpu.exit_code, 0);
-  EXPECT_NE(gpu.err.find("--optimizers"), std::string::npos) << gpu.err;
+}
+
+TEST(BenchCliGpu, OptimizerRowsOnTheGpu) {
+  // With a GPU the optimizers get GPU rows too, under the auto strategy, each with its ratio to
+  // the plain row of the kernel that ran.
+  const GpuProbe probe = probe_gpu();
+  if (!probe.usable) GTEST_SKIP() << "no usable GPU: " << probe.reason;
+  TempDir dir;
+  const auto r = run_linreg("bench --device gpu --rows 20000x8:b64:e2 --epochs 5 --optimizers adam --json '" +
+                            dir.file("b.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = read_json(dir.file("b.json"));
+  int adam_rows = 0;
+  for (const auto& row : j["rows"]) {
+    if (row["optimizer"] != "adam") continue;
+    ++adam_rows;
+    EXPECT_EQ(row["device"], "gpu");
+    EXPECT_GT(row["vs_plain"].get<double>(), 0) << row;
+  }
+  EXPECT_EQ(adam_rows, 1);
 }
 
 TEST(BenchCli, BadFlagsExitWithOneLine) {

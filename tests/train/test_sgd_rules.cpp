@@ -1,11 +1,11 @@
-// SGD's step rules on every backend that runs them (the CPU trainer; the GPU trainer's cublas and
-// fused strategies, skipped without a usable GPU): the optimizers and schedules against PyTorch's own trajectories
+// SGD's step rules on every backend (the CPU trainer; the GPU trainer's cublas, fused and
+// persistent strategies, skipped without a usable GPU): the optimizers and schedules against PyTorch's own trajectories
 // (tests/fixtures/optim/sgd_trajectories.json, written by make_sgd_fixtures.py beside it), the
 // penalties against the penalised optimum computed here independently (the ridge closed form
 // from the exact solver for l2; coordinate descent in double for l1 and elasticnet, whose
 // support must match exactly), averaging against the mean of the iterates, early stopping
-// against the epoch it names, each rule's bad values; on the GPU also bit-identical reruns and
-// the persistent strategy's refusal.
+// against the epoch it names, each rule's bad values; on the GPU also the CPU's run of each
+// PyTorch case and bit-identical reruns.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -64,7 +64,8 @@ struct Backend {
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 const Backend kBackends[] = {{"cpu", false, Strategy::Auto},
                              {"gpu_cublas", true, Strategy::Cublas},
-                             {"gpu_fused", true, Strategy::Fused}};
+                             {"gpu_fused", true, Strategy::Fused},
+                             {"gpu_persistent", true, Strategy::Persistent}};
 
 class SgdRulesOn : public ::testing::TestWithParam<Backend> {
  protected:
@@ -113,6 +114,8 @@ TEST_P(SgdRulesOn, OptimizersAndSchedulesFollowPyTorch) {
   for (const auto& v : fx["y"]) ds.y.push_back(v.get<float>());
   auto trainer = this->trainer();
   trainer->load(ds, nullptr);
+  auto cpu = make_cpu_trainer(1);  // on the GPU, also the CPU's run of each case
+  cpu->load(ds, nullptr);
   ASSERT_GE(fx["cases"].size(), 11u);
   for (const auto& c : fx["cases"]) {
     const std::string name = c["name"];
@@ -146,6 +149,15 @@ TEST_P(SgdRulesOn, OptimizersAndSchedulesFollowPyTorch) {
       const double want = c["epochs"][e]["loss"].get<double>();
       const double t = static_cast<double>((e + 1) * ((n + batch - 1) / batch)) * 16 * FLT_EPSILON;
       EXPECT_NEAR(got.epoch_losses[e], want, (1e-6 + 10 * t) * want) << name << ", epoch " << e + 1;
+    }
+    if (GetParam().gpu) {
+      // GPU against CPU: each is within rtol of PyTorch's trajectory, so within 2·rtol of each other.
+      TrainOptions on_cpu = opt;
+      on_cpu.strategy = Strategy::Auto;
+      const TrainResult c_run = cpu->fit_with_permutations(on_cpu, in_order(n, epochs));
+      std::vector<double> theirs = test::to_double(c_run.w);
+      theirs.push_back(c_run.b);
+      EXPECT_TRUE(all_close(theirs, mine, 0.2 * rtol, 2 * rtol)) << name << ": GPU vs CPU";
     }
     // Deterministic: the same run again gives the same bits.
     const TrainResult again = trainer->fit_with_permutations(opt, in_order(n, epochs));
@@ -349,30 +361,6 @@ TEST_P(SgdRulesOn, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_EQ(first.w, v.w) << "the best epoch's model, not the last one's";
   EXPECT_EQ(first.b, v.b);
   EXPECT_NE(v.stop_reason.find("validation"), std::string::npos) << v.stop_reason;
-}
-
-TEST(SgdRulesGpu, PersistentRunsThePlainStepOnly) {
-  // The persistent kernel keeps w and b in registers for the plain step: asked for by name with a
-  // rule it refuses, naming the strategies that run it; under auto a rule never lands on it.
-  const GpuProbe probe = probe_gpu();
-  if (!probe.usable) GTEST_SKIP() << "no usable GPU: " << probe.reason;
-  const HostDataset ds = sparse_problem(300);
-  auto t = gpu_backend().make_trainer(0);
-  t->load(ds, nullptr);
-  TrainOptions opt;
-  opt.epochs = 2;
-  opt.optimizer = Optimizer::Adam;
-  opt.strategy = Strategy::Persistent;
-  try {
-    t->fit(opt);
-    ADD_FAILURE() << "the persistent strategy ran adam";
-  } catch (const SettingError& e) {
-    EXPECT_EQ(e.setting(), "strategy");
-    EXPECT_NE(std::string(e.what()).find("fused or cublas"), std::string::npos) << e.what();
-  }
-  opt.strategy = Strategy::Auto;
-  const TrainResult r = t->fit(opt);
-  EXPECT_TRUE(r.strategy == "fused" || r.strategy == "cublas") << r.strategy;
 }
 
 TEST(SgdRules, BadValuesNameTheSetting) {
