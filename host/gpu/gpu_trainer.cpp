@@ -323,26 +323,8 @@ class GpuTrainer final : public Trainer {
           break;  // resolved above
       }
       ev_sgd.record(s);
-      kern::loss_sum(X_.data(), y_.data(), n, d, d_params.data(), opt.loss, partials.data(), loss_out.data(), s);
-      if (nv_ > 0)
-        kern::loss_sum(Xv_.data(), yv_.data(), nv_, d, d_params.data(), opt.loss, partials.data(),
-                       loss_out.data() + 1, s);
-      ev_eval.record(s);
-      // The epoch's one copy back (16 bytes) and its one synchronisation.
-      LINREG_CHECK(cudaMemcpyAsync(host_loss_->data(), loss_out.data(), 2 * sizeof(double), cudaMemcpyDeviceToHost, s));
-      sync();
-
-      EpochReport rep;
-      rep.epoch = e + 1;
-      rep.epoch_seconds = ev_sgd.since(ev_start) / 1e3;
-      rep.train_loss = host_loss_->data()[0] / static_cast<double>(n);
-      if (nv_ > 0) rep.val_loss = host_loss_->data()[1] / static_cast<double>(nv_);
-      res.train_seconds += rep.epoch_seconds;
-      res.eval_seconds += ev_eval.since(ev_sgd) / 1e3;
-      res.epoch_losses.push_back(rep.train_loss);
-      if (nv_ > 0) res.epoch_val_losses.push_back(rep.val_loss);
-      res.epochs_run = e + 1;
-      if (cb) cb(rep);
+      const EpochReport rep = finish_epoch(e, d_params.data(), opt.loss, partials.data(), loss_out.data(), ev_start,
+                                           ev_sgd, ev_eval, res, cb);
       if (!std::isfinite(rep.train_loss)) {
         res.diverged = true;
         break;
@@ -355,6 +337,32 @@ class GpuTrainer final : public Trainer {
     params.pop_back();
     res.w = std::move(params);
     return res;
+  }
+
+  // The end of an epoch on either path, after its SGD pass (ev_sgd recorded): the full-dataset
+  // loss of `model` (and the validation set's), the epoch's one copy back (16 bytes) and its one
+  // synchronisation, the report, the result's lists, the callback.
+  EpochReport finish_epoch(int64_t e, const float* model, LossKind loss, double* partials, double* loss_out,
+                           CudaEvent& ev_start, CudaEvent& ev_sgd, CudaEvent& ev_eval, TrainResult& res,
+                           const EpochCallback& cb) {
+    cudaStream_t s = stream();
+    kern::loss_sum(X_.data(), y_.data(), n_, d_, model, loss, partials, loss_out, s);
+    if (nv_ > 0) kern::loss_sum(Xv_.data(), yv_.data(), nv_, d_, model, loss, partials, loss_out + 1, s);
+    ev_eval.record(s);
+    LINREG_CHECK(cudaMemcpyAsync(host_loss_->data(), loss_out, 2 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    sync();
+    EpochReport rep;
+    rep.epoch = e + 1;
+    rep.epoch_seconds = ev_sgd.since(ev_start) / 1e3;
+    rep.train_loss = host_loss_->data()[0] / static_cast<double>(n_);
+    if (nv_ > 0) rep.val_loss = host_loss_->data()[1] / static_cast<double>(nv_);
+    res.train_seconds += rep.epoch_seconds;
+    res.eval_seconds += ev_eval.since(ev_sgd) / 1e3;
+    res.epoch_losses.push_back(rep.train_loss);
+    if (nv_ > 0) res.epoch_val_losses.push_back(rep.val_loss);
+    res.epochs_run = e + 1;
+    if (cb) cb(rep);
+    return rep;
   }
 
   // The rules of docs/SGD.md. cublas and fused: per step, the strategy's gradient sums, then one
@@ -459,24 +467,8 @@ class GpuTrainer final : public Trainer {
         kern::averaged_params(avg.data(), d, eval_params.data(), s);
         model = eval_params.data();
       }
-      kern::loss_sum(X_.data(), y_.data(), n, d, model, opt.loss, partials.data(), loss_out.data(), s);
-      if (nv_ > 0)
-        kern::loss_sum(Xv_.data(), yv_.data(), nv_, d, model, opt.loss, partials.data(), loss_out.data() + 1, s);
-      ev_eval.record(s);
-      LINREG_CHECK(cudaMemcpyAsync(host_loss_->data(), loss_out.data(), 2 * sizeof(double), cudaMemcpyDeviceToHost, s));
-      sync();
-
-      EpochReport rep;
-      rep.epoch = e + 1;
-      rep.epoch_seconds = ev_sgd.since(ev_start) / 1e3;
-      rep.train_loss = host_loss_->data()[0] / static_cast<double>(n);
-      if (nv_ > 0) rep.val_loss = host_loss_->data()[1] / static_cast<double>(nv_);
-      res.train_seconds += rep.epoch_seconds;
-      res.eval_seconds += ev_eval.since(ev_sgd) / 1e3;
-      res.epoch_losses.push_back(rep.train_loss);
-      if (nv_ > 0) res.epoch_val_losses.push_back(rep.val_loss);
-      res.epochs_run = e + 1;
-      if (cb) cb(rep);
+      const EpochReport rep =
+          finish_epoch(e, model, opt.loss, partials.data(), loss_out.data(), ev_start, ev_sgd, ev_eval, res, cb);
       if (!std::isfinite(rep.train_loss)) {
         res.diverged = true;
         break;
