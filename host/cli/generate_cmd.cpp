@@ -1,6 +1,8 @@
 // `linreg generate`: the lab's synthetic set (the very data `linreg train` generates for the same
-// flags and --seed) written as CSV with a header x0..x{d-1},y. Values are written in their
-// shortest round-trip form, so `train --data` on the file sees exactly the same floats.
+// flags and --seed) written as CSV with a header x0..x{d-1},y, or as a NumPy .npy matrix (the
+// label last). CSV values are written in their shortest round-trip form and .npy values as
+// float32 bits, so `train --data` on either file sees exactly the same floats.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "host/core/dataset.hpp"
 #include "host/core/error.hpp"
 #include "host/data/csv.hpp"
+#include "host/data/npy.hpp"
 
 namespace linreg::cli {
 namespace {
@@ -24,6 +27,17 @@ struct GenerateFlags {
   std::string out;
 };
 
+
+// Writes the file and says what was written.
+int finish(const GenerateFlags& f, OutputPlan& outputs, std::string content, int64_t n, int64_t d) {
+  const size_t bytes = content.size();
+  outputs.set("--out", std::move(content));
+  outputs.commit();
+  outputs.report_stream() << "wrote " << count_of(n, "example") << " with " << count_of(d, "feature") << " (seed "
+                          << f.spec.seed << ") to " << (f.out == "-" ? std::string("stdout") : terminal_text(f.out))
+                          << " (" << count_of(static_cast<int64_t>(bytes), "byte") << ")\n";
+  return 0;
+}
 
 int run_generate(GenerateFlags& f, const CLI::App& sub) {
   if (f.out.empty()) throw UsageError("--out: empty path");
@@ -43,6 +57,17 @@ int run_generate(GenerateFlags& f, const CLI::App& sub) {
     if (!std::isfinite(ds.y[static_cast<size_t>(i)]))
       throw InputError("row " + std::to_string(i + 1) + "'s label overflows float32 with these --true-w, --true-b and "
                        "--noise; use smaller weights");
+  if (data::npy_path(f.out)) {
+    // NumPy's format: one float32 matrix (n, d + 1), the label in the last column.
+    std::vector<float> m(static_cast<size_t>(n * (d + 1)));
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy(ds.X.begin() + i * d, ds.X.begin() + (i + 1) * d, m.begin() + i * (d + 1));
+      m[static_cast<size_t>(i * (d + 1) + d)] = ds.y[static_cast<size_t>(i)];
+    }
+    std::string bytes = data::format_npy(m.data(), n, d + 1);
+    m = {};
+    return finish(f, outputs, std::move(bytes), n, d);
+  }
   // Columns as pointers into a column-major copy (format_csv takes columns).
   std::vector<float> cols(static_cast<size_t>(n * d));
   for (int64_t i = 0; i < n; ++i)
@@ -57,13 +82,7 @@ int run_generate(GenerateFlags& f, const CLI::App& sub) {
   ptrs.push_back(ds.y.data());
   std::string text = data::format_csv(names, ptrs, n);
   cols = {};
-  const size_t bytes = text.size();
-  outputs.set("--out", std::move(text));
-  outputs.commit();
-  outputs.report_stream() << "wrote " << count_of(n, "example") << " with " << count_of(d, "feature") << " (seed "
-                          << f.spec.seed << ") to " << (f.out == "-" ? std::string("stdout") : terminal_text(f.out))
-                          << " (" << count_of(static_cast<int64_t>(bytes), "byte") << ")\n";
-  return 0;
+  return finish(f, outputs, std::move(text), n, d);
 }
 
 }  // namespace
@@ -71,7 +90,7 @@ int run_generate(GenerateFlags& f, const CLI::App& sub) {
 void add_generate_command(CLI::App& root, Commands& cmds) {
   auto f = std::make_shared<GenerateFlags>();
   CLI::App* sub = root.add_subcommand(
-      "generate", "Write the lab's synthetic dataset (X ~ N(0,1), y = Xw + b + noise) as a CSV file");
+      "generate", "Write the lab's synthetic dataset (X ~ N(0,1), y = Xw + b + noise) as a CSV or .npy file");
   sub->add_option("--examples", f->spec.examples, "number of examples (rows)")->capture_default_str()
       ->transform(decimal_integer());
   sub->add_option("--features", f->spec.features, "number of features")->capture_default_str()
@@ -83,7 +102,10 @@ void add_generate_command(CLI::App& root, Commands& cmds) {
       ->transform(decimal_number(true));
   sub->add_option("--seed", f->spec.seed, "seed (the same data as `linreg train --seed`)")->capture_default_str()
       ->transform(decimal_integer(true));
-  sub->add_option("--out", f->out, "the CSV file to write (header x0,...,x{d-1},y); - is stdout")->required();
+  sub->add_option("--out", f->out,
+                  "the CSV file to write (header x0,...,x{d-1},y); - is stdout. A name ending in .npy writes NumPy's "
+                  "format: one float32 matrix (examples, features + 1), the label last")
+      ->required();
   cmds.emplace_back(sub, [f, sub] { return run_generate(*f, *sub); });
 }
 

@@ -44,6 +44,8 @@ struct TrainFlags {
   // Data in, models out.
   std::string data;
   std::string target;
+  int64_t target_column = -1;  // .npy input
+  std::string labels;          // .npy input
   std::string columns;
   bool standardize = false;
   double val_fraction = 0;
@@ -199,9 +201,27 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
         throw UsageError(std::string(flag) + ": not used with --data (the file decides the data; pick columns with "
                                              "--columns)");
   } else {
-    for (const char* flag : {"--target", "--columns", "--no-header", "--weights"})
+    for (const char* flag : {"--target", "--columns", "--no-header", "--weights", "--target-column", "--labels"})
       if (sub.count(flag)) throw UsageError(std::string(flag) + ": needs --data FILE");
   }
+  // A NumPy file is recognised by its first bytes; its columns have numbers, not names.
+  const bool npy = with_data && data::file_is_npy(f.data);
+  if (npy) {
+    for (const char* flag : {"--target", "--columns", "--no-header", "--weights"})
+      if (sub.count(flag))
+        throw UsageError(std::string(flag) + ": names a CSV column; " + terminal_text(f.data) +
+                         " is an .npy file (its target: --target-column N or --labels FILE)");
+  } else if (with_data) {
+    for (const char* flag : {"--target-column", "--labels"})
+      if (sub.count(flag))
+        throw UsageError(std::string(flag) + ": for .npy input; " + terminal_text(data::input_name(f.data)) +
+                         " is read as CSV (its target: --target NAME)");
+  }
+  if (sub.count("--target-column") && f.target_column < 0)
+    throw UsageError("--target-column: a column number from 0 (got " + std::to_string(f.target_column) + ")");
+  if (sub.count("--labels") && f.labels.empty()) throw UsageError("--labels: empty path");
+  if (sub.count("--labels") && sub.count("--target-column"))
+    throw UsageError("--labels and --target-column: give one (the target is a file, or a column of --data)");
   if (sub.count("--plot-feature") && f.plot.empty()) throw UsageError("--plot-feature: needs --plot FILE");
   if (!(f.val_fraction >= 0.0 && f.val_fraction < 1.0))
     throw UsageError("--val-fraction: must be at least 0 and below 1 (got " + shortest_text(f.val_fraction) + ")");
@@ -236,6 +256,9 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   };
   if (!f.columns.empty()) plan.csv.columns = data::split_names(f.columns, "--columns");
   plan.csv.weights = f.weights;
+  plan.npy_input = npy;
+  plan.npy.target_column = f.target_column;
+  plan.npy.labels = f.labels;
   plan.synthetic = f.spec;
   if (sub.count("--true-w") != 0) {  // given, even if empty: an empty list is an error
     plan.synthetic.true_w = parse_decimal_list(f.true_w, "--true-w");
@@ -297,6 +320,7 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   if (!f.save.empty()) outputs.add(f.save, "--save");
   if (!f.plot.empty()) outputs.add(f.plot, "--plot");
   if (with_data) outputs.add_input("--data", f.data);
+  if (!f.labels.empty()) outputs.add_input("--labels", f.labels);
   outputs.check(f.json ? "--json" : "");
   return plan;
 }
@@ -471,10 +495,14 @@ void add_train_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--tol", f->opt.tol, "early stopping: the improvement that counts")->capture_default_str()->transform(decimal_number(false));
   sub->add_flag("--json", f->json, "print one JSON object on stdout and nothing else there");
   // Data in, models out (docs/DATA.md).
-  sub->add_option("--data", f->data, "train on a CSV file with a header row (instead of synthetic data); - is stdin");
+  sub->add_option("--data", f->data, "train on a CSV file with a header row, or a NumPy .npy file (instead of synthetic data); - is stdin (CSV)");
   sub->add_flag("--no-header", f->no_header, "--data has no header row: its columns are c1, c2, ... (the target: the last)");
   sub->add_option("--target", f->target, "the label column of --data (default: the last column)");
   sub->add_option("--columns", f->columns, "feature columns of --data, comma list (default: all but the target)");
+  sub->add_option("--target-column", f->target_column,
+                  "an .npy --data: the target's column, from 0 (default: the last); the features are named x<column>")
+      ->transform(decimal_integer(true));
+  sub->add_option("--labels", f->labels, "an .npy --data of features only: the targets, an .npy file of one value per row");
   sub->add_flag("--standardize", f->standardize,
                 "train on features scaled to zero mean and unit variance; weights are reported in original units");
   sub->add_option("--val-fraction", f->val_fraction,

@@ -161,7 +161,7 @@ InputBytes read_input(const std::string& path, const ReadOptions& opt) {
           at += static_cast<size_t>(k);
         }
         got[t] = at - from;
-        if (const void* z = std::memchr(in.data_.get() + from, '\0', at - from))
+        if (const void* z = opt.binary ? nullptr : std::memchr(in.data_.get() + from, '\0', at - from))
           nul[t] = static_cast<size_t>(static_cast<const char*>(z) - in.data_.get());
       } catch (...) {
         errors[t] = std::current_exception();
@@ -212,7 +212,7 @@ InputBytes read_input(const std::string& path, const ReadOptions& opt) {
     }
     const size_t k = read_some(in.data_.get() + got, cap - got);
     if (k == 0) break;
-    check_text(name, in.data_.get(), got, got + k);
+    if (!opt.binary) check_text(name, in.data_.get(), got, got + k);
     got += k;
   }
   in.size_ = got;

@@ -7,7 +7,7 @@
 //     yet is waited for (the caller is told once, so that it can say what it waits for);
 //   - every input is bounded: at most input_limit() bytes (an endless stream such as /dev/zero
 //     or `yes` is refused when it passes the limit), and a NUL byte, which no text file has, is
-//     refused as soon as it is read (so /dev/zero fails at once).
+//     refused as soon as it is read (so /dev/zero fails at once), unless the input is binary.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +29,8 @@ struct ReadOptions {
   // Called once when a stream (a FIFO, a pipe, a terminal) has given nothing for a second, with
   // the input's name, before waiting on.
   std::function<void(const std::string& name)> on_wait;
+  // A binary input (an .npy file): NUL bytes are data, not the sign of a file that is not text.
+  bool binary = false;
 };
 
 // An input's bytes, in memory the reader owns.

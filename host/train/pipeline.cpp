@@ -14,7 +14,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The rows before the split: the CSV file, or the synthetic problem drawn on the host.
+// The rows before the split: the CSV or .npy file, or the synthetic problem drawn on the host.
 HostDataset read_rows(const TrainPlan& plan, TrainOutcome& out) {
   if (plan.csv_path.empty()) {
     HostDataset ds = generate_synthetic_host(plan.synthetic);
@@ -23,7 +23,7 @@ HostDataset read_rows(const TrainPlan& plan, TrainOutcome& out) {
     return ds;
   }
   const auto t0 = Clock::now();
-  HostDataset ds = data::read_csv(plan.csv_path, plan.csv).data;
+  HostDataset ds = plan.npy_input ? data::read_npy(plan.csv_path, plan.npy).data : data::read_csv(plan.csv_path, plan.csv).data;
   out.read_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   struct stat st {};
   if (::stat(plan.csv_path.c_str(), &st) == 0) out.read_bytes = static_cast<double>(st.st_size);

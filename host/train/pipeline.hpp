@@ -14,6 +14,7 @@
 #include "host/core/config.hpp"
 #include "host/core/dataset.hpp"
 #include "host/data/csv.hpp"
+#include "host/data/npy.hpp"
 #include "host/data/metrics.hpp"
 #include "host/data/prep.hpp"
 #include "host/train/fit.hpp"
@@ -24,6 +25,8 @@ namespace linreg {
 struct TrainPlan {
   std::string csv_path;        // empty: the synthetic problem
   data::CsvOptions csv;        // target and columns of the file
+  bool npy_input = false;      // csv_path is a NumPy .npy file (data/npy.hpp): read with `npy`
+  data::NpyOptions npy;
   SyntheticSpec synthetic;     // used when csv_path is empty (true_w filled in)
   double val_fraction = 0;     // share of rows held out, in [0, 1)
   bool standardize = false;    // SGD on standardised features (the exact solver does not need it)

@@ -1,0 +1,439 @@
+// NumPy .npy input and output (see npy.hpp). The header is a Python dict literal; the few forms
+// np.save writes are parsed here (a small hand-written reader: no library for .npy is packaged
+// for C++ in Debian, and the format is one page of NumPy's documentation).
+#include "host/data/npy.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "host/core/error.hpp"
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy reader and writer assume a little-endian host");
+
+namespace linreg::data {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr size_t kMagicLen = 6;
+
+[[noreturn]] void fail(const std::string& source, const std::string& why) { throw InputError(source + ": " + why); }
+
+// --- the header's dict literal ---------------------------------------------------------------
+
+class DictReader {
+ public:
+  DictReader(std::string_view text, const std::string& source) : s_(text), source_(source) {}
+
+  void expect(char c) {
+    skip();
+    if (at_ >= s_.size() || s_[at_] != c) bad(std::string("expected '") + c + "'");
+    ++at_;
+  }
+  bool accept(char c) {
+    skip();
+    if (at_ < s_.size() && s_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  std::string string() {
+    skip();
+    if (at_ >= s_.size() || (s_[at_] != '\'' && s_[at_] != '"')) bad("expected a quoted string");
+    const char q = s_[at_++];
+    const size_t end = s_.find(q, at_);
+    if (end == std::string_view::npos) bad("an unterminated string");
+    std::string out(s_.substr(at_, end - at_));
+    at_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    skip();
+    if (s_.substr(at_, 4) == "True") {
+      at_ += 4;
+      return true;
+    }
+    if (s_.substr(at_, 5) == "False") {
+      at_ += 5;
+      return false;
+    }
+    bad("expected True or False");
+  }
+  std::vector<int64_t> tuple() {
+    expect('(');
+    std::vector<int64_t> out;
+    while (!accept(')')) {
+      skip();
+      int64_t v = 0;
+      size_t digits = 0;
+      while (at_ < s_.size() && s_[at_] >= '0' && s_[at_] <= '9') {
+        if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) bad("a dimension too large");
+        v = v * 10 + (s_[at_++] - '0');
+        ++digits;
+      }
+      if (digits == 0) bad("expected a dimension (a non-negative integer)");
+      out.push_back(v);
+      if (!accept(',')) {
+        expect(')');
+        break;
+      }
+    }
+    return out;
+  }
+  [[noreturn]] void bad(const std::string& what) const {
+    fail(source_, "not a readable .npy header (" + what + " at character " + std::to_string(at_) + " of '" +
+                      std::string(s_.substr(0, 120)) + "')");
+  }
+
+ private:
+  void skip() {
+    while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\n' || s_[at_] == '\t')) ++at_;
+  }
+  std::string_view s_;
+  const std::string& source_;
+  size_t at_ = 0;
+};
+
+// --- where the bytes come from -----------------------------------------------------------------
+
+// A regular file read with pread at offsets, or any other input (stdin, a pipe) read whole.
+class Source {
+ public:
+  Source(const std::string& path, const ReadOptions& read) : name_(input_name(path)) {
+    if (path != "-") {
+      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+      if (fd_ < 0) fail(name_, std::string("cannot open: ") + std::strerror(errno));
+      struct stat st {};
+      if (::fstat(fd_, &st) != 0) fail(name_, std::string("cannot stat: ") + std::strerror(errno));
+      if (S_ISDIR(st.st_mode)) fail(name_, "is a folder, not a file");
+      if (S_ISREG(st.st_mode)) {
+        size_ = static_cast<uint64_t>(st.st_size);
+        return;
+      }
+      ::close(fd_);
+      fd_ = -1;
+    }
+    ReadOptions binary = read;
+    binary.binary = true;
+    whole_ = read_input(path, binary);
+    size_ = whole_.size();
+  }
+  ~Source() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  uint64_t size() const { return size_; }
+  const std::string& name() const { return name_; }
+
+  // Exactly `len` bytes at `offset` into dst.
+  void read(uint64_t offset, size_t len, char* dst) const {
+    if (offset + len > size_) fail(name_, "the file ends early (it was shortened while being read?)");
+    if (fd_ < 0) {
+      std::memcpy(dst, whole_.view().data() + offset, len);
+      return;
+    }
+    size_t got = 0;
+    while (got < len) {
+      const ssize_t k = ::pread(fd_, dst + got, len - got, static_cast<off_t>(offset + got));
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) fail(name_, std::string("cannot read: ") + std::strerror(errno));
+      if (k == 0) fail(name_, "the file ends early (it was shortened while being read?)");
+      got += static_cast<size_t>(k);
+    }
+  }
+
+  // A regular file must still be the size it had when opened.
+  void check_unchanged() const {
+    if (fd_ < 0) return;
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) != size_)
+      fail(name_, "the file changed while it was read; is it still being written? read it again when it is complete");
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  InputBytes whole_;
+};
+
+NpyHeader read_header(const Source& src) {
+  const uint64_t first = std::min<uint64_t>(src.size(), 12);
+  std::string head(static_cast<size_t>(first), '\0');
+  src.read(0, head.size(), head.data());
+  if (!is_npy(head)) fail(src.name(), "not an .npy file (it does not start with NumPy's magic string \\x93NUMPY)");
+  if (head.size() < 10) fail(src.name(), "the .npy header is cut short");
+  const int major = static_cast<unsigned char>(head[6]);
+  const size_t len_bytes = major == 1 ? 2 : 4, start = 8 + len_bytes;
+  if ((major == 2 || major == 3) && head.size() < 12) fail(src.name(), "the .npy header is cut short");
+  uint64_t len = 0;
+  if (major >= 1 && major <= 3)
+    for (size_t k = 0; k < len_bytes; ++k) len |= static_cast<uint64_t>(static_cast<unsigned char>(head[8 + k])) << (8 * k);
+  if (len > (uint64_t{1} << 24)) fail(src.name(), "the .npy header claims " + std::to_string(len) + " bytes; not a real header");
+  if (start + len > src.size()) fail(src.name(), "the .npy header is cut short (the file ends inside it)");
+  std::string whole(static_cast<size_t>(start + len), '\0');
+  src.read(0, whole.size(), whole.data());
+  return parse_npy_header(whole, src.name());
+}
+
+void check_data_size(const NpyHeader& h, const Source& src) {
+  const int64_t rows = h.rows(), cols = h.cols();
+  const long double want = static_cast<long double>(rows) * static_cast<long double>(cols) * h.itemsize;
+  const uint64_t have = src.size() - h.data_offset;
+  if (want != static_cast<long double>(have)) {
+    const std::string what = "its header says " + std::to_string(rows) + (h.shape.size() == 2 ? " x " + std::to_string(cols) : std::string()) +
+                             " values of " + (h.itemsize == 4 ? "float32" : "float64") + " (" +
+                             std::to_string(static_cast<uint64_t>(want)) + " bytes of data) but the file has " +
+                             std::to_string(have);
+    fail(src.name(), static_cast<long double>(have) < want ? "truncated: " + what : "extra bytes after the data: " + what);
+  }
+}
+
+// Decodes `count` values of the file's type from raw bytes (swapping the bytes of a big-endian file).
+void decode(const NpyHeader& h, const char* raw, size_t count, double* out) {
+  for (size_t k = 0; k < count; ++k) {
+    if (h.itemsize == 4) {
+      uint32_t u;
+      std::memcpy(&u, raw + 4 * k, 4);
+      if (h.big_endian) u = __builtin_bswap32(u);
+      float f;
+      std::memcpy(&f, &u, 4);
+      out[k] = static_cast<double>(f);
+    } else {
+      uint64_t u;
+      std::memcpy(&u, raw + 8 * k, 8);
+      if (h.big_endian) u = __builtin_bswap64(u);
+      std::memcpy(&out[k], &u, 8);
+    }
+  }
+}
+
+// The checks every value of the data passes, as for CSV: finite, and within float32's range.
+void check_value(double v, const std::string& source, int64_t row, int64_t col, bool matrix) {
+  const std::string where = "row " + std::to_string(row + 1) + (matrix ? ", column " + std::to_string(col) : "");
+  if (!std::isfinite(v)) fail(source, where + ": " + (std::isnan(v) ? "NaN" : "an infinite value") + ", not a number linreg can fit");
+  if (std::fabs(v) > static_cast<double>(FLT_MAX))
+    fail(source, where + ": " + shortest(v) + " is too large for float32 (SGD trains on float32 copies of the values)");
+}
+
+// Rows [0, h.rows()) of src in chunks; f(row, values of that row as doubles).
+template <typename F>
+void each_row(const Source& src, const NpyHeader& h, const F& f) {
+  const int64_t rows = h.rows(), cols = h.cols();
+  const size_t row_bytes = static_cast<size_t>(cols) * static_cast<size_t>(h.itemsize);
+  const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>((size_t{16} << 20) / std::max<size_t>(row_bytes, 1)));
+  std::vector<char> raw;
+  std::vector<double> vals;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t m = std::min(chunk, rows - r0);
+    raw.resize(static_cast<size_t>(m) * row_bytes);
+    vals.resize(static_cast<size_t>(m * cols));
+    src.read(h.data_offset + static_cast<uint64_t>(r0) * row_bytes, raw.size(), raw.data());
+    decode(h, raw.data(), vals.size(), vals.data());
+    for (int64_t r = 0; r < m; ++r) f(r0 + r, vals.data() + r * cols);
+  }
+  src.check_unchanged();
+}
+
+void write_header(std::string& out, const char* descr, int64_t rows, int64_t cols) {
+  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
+                     (cols == 0 ? std::string(",") : ", " + std::to_string(cols)) + "), }";
+  // Padded with spaces and ended by a newline so that the data start at a multiple of 64 bytes.
+  const size_t total = ((10 + dict.size() + 1 + 63) / 64) * 64;
+  dict.append(total - 10 - dict.size() - 1, ' ');
+  dict += '\n';
+  out.append(kMagic, kMagicLen);
+  out += '\x01';
+  out += '\x00';
+  const uint16_t len = static_cast<uint16_t>(dict.size());
+  out += static_cast<char>(len & 0xff);
+  out += static_cast<char>(len >> 8);
+  out += dict;
+}
+
+template <typename T>
+std::string format(const T* data, int64_t rows, int64_t cols, const char* descr) {
+  if (rows < 0 || cols < 0) throw InputError("format_npy: a negative size");
+  std::string out;
+  write_header(out, descr, rows, cols);
+  const size_t bytes = static_cast<size_t>(rows) * static_cast<size_t>(std::max<int64_t>(cols, 1)) * sizeof(T);
+  const size_t at = out.size();
+  out.resize(at + bytes);
+  if (bytes) std::memcpy(out.data() + at, data, bytes);
+  return out;
+}
+
+}  // namespace
+
+bool is_npy(std::string_view head) { return head.size() >= kMagicLen && head.substr(0, kMagicLen) == std::string_view(kMagic, kMagicLen); }
+
+bool file_is_npy(const std::string& path) {
+  if (path == "-") return false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat st {};
+  char head[kMagicLen] = {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const bool ok = regular && ::pread(fd, head, kMagicLen, 0) == static_cast<ssize_t>(kMagicLen);
+  ::close(fd);
+  return ok && is_npy(std::string_view(head, kMagicLen));
+}
+
+bool npy_path(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0; }
+
+NpyHeader parse_npy_header(std::string_view head, const std::string& source) {
+  if (!is_npy(head)) fail(source, "not an .npy file (it does not start with NumPy's magic string \\x93NUMPY)");
+  if (head.size() < 10) fail(source, "the .npy header is cut short");
+  const int major = static_cast<unsigned char>(head[6]);
+  if (major < 1 || major > 3)
+    fail(source, "an .npy file of format version " + std::to_string(major) + "." +
+                     std::to_string(static_cast<unsigned char>(head[7])) + "; linreg reads versions 1.0 to 3.0");
+  const size_t len_bytes = major == 1 ? 2 : 4, start = 8 + len_bytes;
+  if (head.size() < start) fail(source, "the .npy header is cut short");
+  uint64_t len = 0;
+  for (size_t k = 0; k < len_bytes; ++k) len |= static_cast<uint64_t>(static_cast<unsigned char>(head[8 + k])) << (8 * k);
+  if (head.size() < start + len) fail(source, "the .npy header is cut short");
+  DictReader r(head.substr(start, static_cast<size_t>(len)), source);
+  NpyHeader h;
+  h.data_offset = start + len;
+  std::string descr;
+  bool fortran = false, have_descr = false, have_order = false, have_shape = false;
+  r.expect('{');
+  while (!r.accept('}')) {
+    const std::string key = r.string();
+    r.expect(':');
+    if (key == "descr") {
+      descr = r.string();
+      have_descr = true;
+    } else if (key == "fortran_order") {
+      fortran = r.boolean();
+      have_order = true;
+    } else if (key == "shape") {
+      h.shape = r.tuple();
+      have_shape = true;
+    } else {
+      r.bad("an unknown key '" + key + "'");
+    }
+    if (!r.accept(',')) {
+      r.expect('}');
+      break;
+    }
+  }
+  if (!have_descr || !have_order || !have_shape) r.bad("a key missing: descr, fortran_order and shape are needed");
+  if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '>' || descr[0] == '=') && descr[1] == 'f' &&
+      (descr[2] == '4' || descr[2] == '8')) {
+    h.itemsize = descr[2] - '0';
+    h.big_endian = descr[0] == '>';
+  } else {
+    fail(source, "an .npy array of dtype '" + descr + "'; linreg reads float32 ('<f4') or float64 ('<f8'): convert it "
+                 "with a.astype(np.float32) or np.float64");
+  }
+  if (fortran)
+    fail(source, "an .npy array in Fortran (column-major) order; linreg reads C order: save np.ascontiguousarray(a)");
+  if (h.shape.size() != 1 && h.shape.size() != 2)
+    fail(source, "an .npy array with " + std::to_string(h.shape.size()) +
+                     " dimensions; linreg reads a matrix (rows, columns) or a vector (rows,)");
+  return h;
+}
+
+CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
+  const Source src(path, opt.read);
+  const NpyHeader h = read_header(src);
+  check_data_size(h, src);
+  const int64_t n = h.rows(), cols = h.cols();
+  const bool matrix = h.shape.size() == 2;
+  if (n == 0) fail(src.name(), "no rows (shape " + std::to_string(n) + (matrix ? ", " + std::to_string(cols) : "") + ")");
+
+  CsvRead out;
+  HostDataset& ds = out.data;
+  // The target: a second file, a column of this one, or (predict) none.
+  int64_t target = -1;
+  std::unique_ptr<Source> lsrc;
+  NpyHeader lh;
+  if (!opt.labels.empty()) {
+    if (opt.target_column >= 0) throw InputError(opt.target_flag + " and " + opt.labels_flag + ": give one (the target is a column, or a file)");
+    lsrc = std::make_unique<Source>(opt.labels, opt.read);
+    lh = read_header(*lsrc);
+    check_data_size(lh, *lsrc);
+    if (lh.cols() != 1)
+      fail(lsrc->name(), "the labels must be one value per row: shape (" + std::to_string(lh.rows()) + ", " +
+                             std::to_string(lh.cols()) + ")");
+    if (lh.rows() != n)
+      fail(lsrc->name(), std::to_string(lh.rows()) + " labels for the " + std::to_string(n) + " rows of " + src.name());
+  } else if (!opt.target_required && opt.target_column < 0 && !opt.columns.empty()) {
+    // predict: the last column is the target when it is not one of the model's features.
+    if (std::find(opt.columns.begin(), opt.columns.end(), cols - 1) == opt.columns.end()) target = cols - 1;
+  } else if (opt.target_required || opt.target_column >= 0) {
+    target = opt.target_column < 0 ? cols - 1 : opt.target_column;
+    if (target >= cols)
+      throw InputError(opt.target_flag + ": column " + std::to_string(target) + " does not exist: " + src.name() +
+                       " has " + std::to_string(cols) + " column" + (cols == 1 ? "" : "s") + " (0 to " +
+                       std::to_string(cols - 1) + ")");
+    if (cols < 2)
+      fail(src.name(), "one column only: it cannot hold both features and the target (give the target with " +
+                           opt.labels_flag + ")");
+  }
+  std::vector<int64_t> features = opt.columns;
+  if (features.empty())
+    for (int64_t j = 0; j < cols; ++j)
+      if (j != target) features.push_back(j);
+  for (int64_t j : features) {
+    if (j < 0 || j >= cols)
+      fail(src.name(), "has no column " + std::to_string(j) + " (it has " + std::to_string(cols) + ": 0 to " +
+                           std::to_string(cols - 1) + ")");
+    if (j == target) throw InputError(opt.target_flag + ": column " + std::to_string(j) + " is also a feature");
+    ds.feature_names.push_back("x" + std::to_string(j));
+  }
+  ds.n = n;
+  ds.d = static_cast<int64_t>(features.size());
+  ds.target_name = "y";
+  out.header_columns = cols;
+  const bool wide = h.itemsize == 8;
+  ds.X.resize(static_cast<size_t>(n * ds.d));
+  if (wide) ds.X64.resize(ds.X.size());
+  const bool has_target = target >= 0 || lsrc;
+  out.has_target = has_target;
+  const bool wide_y = lsrc ? lh.itemsize == 8 : wide;
+  if (has_target) {
+    ds.y.resize(static_cast<size_t>(n));
+    if (wide_y) ds.y64.resize(ds.y.size());
+  }
+  const int64_t d = ds.d;
+  each_row(src, h, [&](int64_t i, const double* row) {
+    for (int64_t k = 0; k < d; ++k) {
+      const double v = row[features[static_cast<size_t>(k)]];
+      check_value(v, src.name(), i, features[static_cast<size_t>(k)], matrix);
+      ds.X[static_cast<size_t>(i * d + k)] = static_cast<float>(v);
+      if (wide) ds.X64[static_cast<size_t>(i * d + k)] = v;
+    }
+    if (target >= 0) {
+      const double v = row[target];
+      check_value(v, src.name(), i, target, matrix);
+      ds.y[static_cast<size_t>(i)] = static_cast<float>(v);
+      if (wide_y) ds.y64[static_cast<size_t>(i)] = v;
+    }
+  });
+  if (lsrc)
+    each_row(*lsrc, lh, [&](int64_t i, const double* row) {
+      check_value(row[0], lsrc->name(), i, 0, false);
+      ds.y[static_cast<size_t>(i)] = static_cast<float>(row[0]);
+      if (wide_y) ds.y64[static_cast<size_t>(i)] = row[0];
+    });
+  return out;
+}
+
+std::string format_npy(const float* data, int64_t rows, int64_t cols) { return format(data, rows, cols, "<f4"); }
+std::string format_npy(const double* data, int64_t rows, int64_t cols) { return format(data, rows, cols, "<f8"); }
+
+}  // namespace linreg::data
