@@ -14,7 +14,7 @@
 //   auto      the Gram matrix first; Cholesky when the scaled design's condition number is at most
 //             kCholeskyMaxCondition, else QR. Dependent columns are treated as R's lm does: dropped
 //             (weight 0, "not defined because of singularities"), the rest solved by QR.
-// Columns are shifted by the first row (intercept models) and scaled to unit norm before any
+// Columns are shifted by the mean of their first 4096 rows (intercept models) and scaled to unit norm before any
 // factorisation (equilibration), and the solution is mapped back to original units.
 #pragma once
 

@@ -117,20 +117,25 @@ TEST(LeastSquares, MatchesLongDoubleReferenceOnNoisyData) {
       1000, 4, [&](int64_t i, int64_t j) { return off[j] + sc[j] * xs[i * 4 + j]; },
       [&](int64_t i, const std::vector<double>& x) { return 1.5 + 0.2 * x[0] - 40 * x[1] + 3 * x[2] + 0.01 * x[3] + noise[i]; });
   const std::vector<long double> ref = reference(ds, true);
-  // The solvers work on unit-norm columns shifted by the first row: θ_j = w_j / c_j with
-  // c_j = 1/‖x_j − x_0j‖, and the intercept column 1/√n. Perturbation bounds hold norm-wise in
-  // that space, so each w_j is bounded by c_j · (the bound on ‖δθ‖).
+  // The solvers work on unit-norm columns shifted by the mean of the first 4096 rows (here all
+  // 1000: the column mean): θ_j = w_j / c_j with c_j = 1/‖x_j − s_j‖, and the intercept column
+  // 1/√n. Perturbation bounds hold norm-wise in that space, so each w_j is bounded by c_j · (the
+  // bound on ‖δθ‖).
   std::vector<double> c(4), s0(4);
   double theta2 = 0;
   for (int64_t j = 0; j < 4; ++j) {
-    s0[j] = ds.X64[j];
+    long double mean = 0;
+    for (int64_t i = 0; i < ds.n; ++i) mean += ds.X64[i * 4 + j];
+    s0[j] = static_cast<double>(mean / ds.n);
     long double ss = 0;
     for (int64_t i = 0; i < ds.n; ++i) ss += (ds.X64[i * 4 + j] - s0[j]) * (ds.X64[i * 4 + j] - s0[j]);
     c[j] = static_cast<double>(1 / std::sqrt(ss));
     theta2 += std::pow(static_cast<double>(ref[j]) / c[j], 2);
   }
   const double c_int = 1 / std::sqrt(1000.0);
-  long double th_int = ref[4] - ds.y64[0];
+  long double ymean = 0;
+  for (double v : ds.y64) ymean += v;
+  long double th_int = ref[4] - ymean / ds.n;
   for (int64_t j = 0; j < 4; ++j) th_int += s0[j] * ref[j];
   theta2 += std::pow(static_cast<double>(th_int) / c_int, 2);
   for (ExactMethod m : kAll) {
