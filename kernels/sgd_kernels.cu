@@ -403,6 +403,7 @@ persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows,
   float s1[D + 1], s2[D + 1];
   double avg[D + 1];
   int64_t t = pr.steps_before;
+  optim::Rule rule = pr.rule;  // its running powers carry from step to step (begin_step)
   if (warp == 0) {
 #pragma unroll
     for (int j = 0; j < D; ++j) w[j] = j < d ? params[j] : 0.f;
@@ -449,7 +450,6 @@ persistent_epoch_kernel(int64_t n, int64_t d, int64_t batch, int64_t chunk_rows,
         }
         if constexpr (RULES) {
           ++t;
-          optim::Rule rule = pr.rule;
           optim::begin_step(rule, t);
           optim::StepConstants k;
           k.t = t;
