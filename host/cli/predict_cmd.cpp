@@ -72,8 +72,10 @@ int run_predict(PredictFlags& f) {
   opt.read.on_wait = [](const std::string& name) {
     std::cerr << "linreg: note: waiting for data on " << terminal_text(name) << " (nothing has been written to it yet)\n";
   };
-  const data::CsvRead in = data::file_is_npy(f.data) ? data::read_npy(f.data, npy_options(model, f.model))
-                                                    : data::read_csv(f.data, opt);
+  const bool npy = data::file_is_npy(f.data);
+  if (npy && f.no_header)
+    throw UsageError("--no-header: for CSV input; " + terminal_text(f.data) + " is an .npy file (it has no header row)");
+  const data::CsvRead in = npy ? data::read_npy(f.data, npy_options(model, f.model)) : data::read_csv(f.data, opt);
   const std::vector<double> pred = data::predict(in.data, model.w, model.b);
   // Weights that are finite can still carry a prediction past the double range: an "inf" in the
   // output would be taken for a value.

@@ -255,6 +255,12 @@ TEST(NpyCli, FlagsOfTheOtherFormatAreRefused) {
       {"--target-column 1", "--target-column: needs --data FILE"},
       {"--data '" + npy + "' --labels '" + dir.file("none.npy") + "'", "none.npy"},
   };
+  const std::string model = dir.file("m.json");
+  ASSERT_EQ(test::run_linreg("train --device cpu --solver qr --data '" + npy + "' --save '" + model + "'").exit_code, 0);
+  const auto p = test::run_linreg("predict --model '" + model + "' --data '" + npy + "' --no-header");
+  EXPECT_EQ(p.exit_code, 2);
+  EXPECT_NE(p.err.find("--no-header: for CSV input"), std::string::npos) << p.err;
+  EXPECT_TRUE(p.out.empty());
   for (const auto& [args, expect] : cases) {
     const auto r = test::run_linreg("train --device cpu " + args);
     EXPECT_NE(r.exit_code, 0) << args;
