@@ -40,14 +40,14 @@ struct TrainOptions {
   LossKind loss = LossKind::HalfMse;
   uint64_t seed = 42;  // initial weights and per-epoch shuffles
   Strategy strategy = Strategy::Auto;
-  // false: the model goes through the origin (b stays 0, never updated). A model without an
-  // intercept and data with per-row weights (HostDataset::weights: each example's gradient and
-  // loss term is multiplied by its weight) train on the CPU only.
+  // false: the model goes through the origin (b stays 0, never updated). Data with per-row
+  // weights (HostDataset::weights: each example's gradient and loss term is multiplied by its
+  // weight) train on the CPU only.
   bool intercept = true;
 
   // How the steps are taken (host/core/optim.hpp has the per-element formulas; docs/SGD.md the
-  // objective and each rule). The defaults are the lab's plain SGD; anything else trains on the
-  // CPU (the GPU kernels run the plain step).
+  // objective and each rule). The defaults are the lab's plain SGD; anything else takes the
+  // rules' path of either trainer (the CPU's general loop, the GPU's rule kernels).
   Penalty penalty = Penalty::None;  // scikit-learn SGDRegressor's: α·R(w), the intercept not penalised
   double alpha = 1e-4;              // penalty strength α ≥ 0
   double l1_ratio = 0.15;           // elasticnet's share of L1, in [0, 1]
@@ -68,7 +68,8 @@ struct TrainOptions {
   // Start from these weights (d values) instead of the seeded draw; empty: initial_weights().
   std::vector<float> initial_w;
 
-  // True when everything above is the lab's plain SGD (the GPU kernels and the CPU's fast loops).
+  // True when everything above is the lab's plain SGD (the GPU's plain kernels and the CPU's fast
+  // loops).
   bool plain_sgd() const {
     return intercept && penalty == Penalty::None && optimizer == Optimizer::Sgd && weight_decay == 0 &&
            schedule == LrSchedule::Constant && !average && !early_stopping && initial_w.empty();
