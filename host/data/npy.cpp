@@ -395,6 +395,7 @@ CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
     if (j == target) throw InputError(opt.target_flag + ": column " + std::to_string(j) + " is also a feature");
     ds.feature_names.push_back("x" + std::to_string(j));
   }
+  if (features.empty()) fail(src.name(), "no feature columns (shape " + std::to_string(n) + ", " + std::to_string(cols) + ")");
   ds.n = n;
   ds.d = static_cast<int64_t>(features.size());
   ds.target_name = "y";
