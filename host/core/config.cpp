@@ -146,4 +146,29 @@ const char* device_choice_name(DeviceChoice d) {
   return "?";
 }
 
+optim::Rule optimizer_rule(const TrainOptions& opt) {
+  optim::Rule r;
+  r.kind = static_cast<int>(opt.optimizer);
+  r.momentum = opt.momentum;
+  r.beta1 = opt.beta1;
+  r.beta2 = opt.beta2;
+  r.eps = opt.eps;
+  r.weight_decay = opt.weight_decay;
+  return r;
+}
+
+optim::StepConstants penalty_constants(const TrainOptions& opt) {
+  optim::StepConstants c;
+  if (opt.penalty == Penalty::None) return c;
+  const double ratio = opt.penalty == Penalty::L1 ? 1.0 : opt.penalty == Penalty::ElasticNet ? opt.l1_ratio : 0.0;
+  c.l2 = opt.alpha * (1 - ratio);
+  c.l1 = opt.alpha * ratio;
+  return c;
+}
+
+double scheduled_lr(const TrainOptions& opt, int64_t epoch, int64_t t) {
+  return optim::scheduled_lr(static_cast<int>(opt.schedule), static_cast<double>(opt.lr), epoch, opt.epochs, t,
+                             opt.lr_step_epochs, opt.lr_gamma, opt.power_t, opt.warmup_epochs);
+}
+
 }  // namespace linreg

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "host/core/formulas.hpp"
+#include "host/core/optim.hpp"
 
 namespace linreg {
 
@@ -86,6 +87,13 @@ std::vector<float> parse_float_list(const std::string& text, const std::string& 
 // Throw SettingError naming the offending setting. validate_synthetic fills an empty true_w.
 void validate_synthetic(SyntheticSpec& spec);
 void validate_train(const TrainOptions& opt, int64_t examples);
+
+// The options as the per-element formulas of host/core/optim.hpp take them, for both trainers:
+// the optimizer's constants, a step's constants without its number, rate and mean factor (the
+// penalty's parts α·(1 − ρ) and α·ρ), and the scheduled rate of step t (1-based) in epoch e.
+optim::Rule optimizer_rule(const TrainOptions& opt);
+optim::StepConstants penalty_constants(const TrainOptions& opt);
+double scheduled_lr(const TrainOptions& opt, int64_t epoch, int64_t t);
 
 const char* loss_name(LossKind kind);
 const char* penalty_name(Penalty p);          // "none" | "l2" | "l1" | "elasticnet"

@@ -402,15 +402,8 @@ class GpuTrainer final : public Trainer {
     CudaEvent ev_start, ev_sgd, ev_eval;
 
     kern::RuleStep step;
-    step.rule.kind = static_cast<int>(opt.optimizer);
-    step.rule.momentum = opt.momentum;
-    step.rule.beta1 = opt.beta1;
-    step.rule.beta2 = opt.beta2;
-    step.rule.eps = opt.eps;
-    step.rule.weight_decay = opt.weight_decay;
-    const double ratio = opt.penalty == Penalty::L1 ? 1.0 : opt.penalty == Penalty::ElasticNet ? opt.l1_ratio : 0.0;
-    step.c.l2 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * (1 - ratio);
-    step.c.l1 = opt.penalty == Penalty::None ? 0.0 : opt.alpha * ratio;
+    step.rule = optimizer_rule(opt);
+    step.c = penalty_constants(opt);
     step.intercept = opt.intercept;
     step.average = opt.average;
     const double scale = grad_scale(opt.loss);
@@ -447,8 +440,7 @@ class GpuTrainer final : public Trainer {
         const int64_t start = t * B, bt = std::min(B, n - start);  // last step: its true size
         ++step.c.t;
         optim::begin_step(step.rule, step.c.t);
-        step.c.lr = optim::scheduled_lr(static_cast<int>(opt.schedule), static_cast<double>(opt.lr), e, opt.epochs,
-                                        step.c.t, opt.lr_step_epochs, opt.lr_gamma, opt.power_t, opt.warmup_epochs);
+        step.c.lr = scheduled_lr(opt, e, step.c.t);
         step.c.mean = scale / static_cast<double>(bt);
         if (strategy == Strategy::Cublas) {
           kern::gather_residual(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), Xb.data(), r.data(), s);

@@ -189,17 +189,8 @@ class GeneralSteps {
  public:
   GeneralSteps(const TrainOptions& opt, int64_t d)
       : opt_(opt), d_(d), s1_(static_cast<size_t>(d + 1), 0.0f), s2_(static_cast<size_t>(d + 1), 0.0f),
-        avg_(static_cast<size_t>(d + 1), 0.0), gw_(static_cast<size_t>(d)), sums_(pick_sums_fn(d)) {
-    rule_.kind = static_cast<int>(opt.optimizer);
-    rule_.momentum = opt.momentum;
-    rule_.beta1 = opt.beta1;
-    rule_.beta2 = opt.beta2;
-    rule_.eps = opt.eps;
-    rule_.weight_decay = opt.weight_decay;
-    const double ratio = opt.penalty == Penalty::L1 ? 1.0 : opt.penalty == Penalty::ElasticNet ? opt.l1_ratio : 0.0;
-    l2_ = opt.penalty == Penalty::None ? 0.0 : opt.alpha * (1 - ratio);
-    l1_ = opt.penalty == Penalty::None ? 0.0 : opt.alpha * ratio;
-  }
+        avg_(static_cast<size_t>(d + 1), 0.0), gw_(static_cast<size_t>(d)), sums_(pick_sums_fn(d)),
+        rule_(optimizer_rule(opt)), c_(penalty_constants(opt)) {}
 
   void epoch(const float* X, const float* y, const double* v, int64_t n, const uint32_t* perm, double scale,
              float* w, float& b, const PermutationStream* stream, int64_t e) {
@@ -222,13 +213,10 @@ class GeneralSteps {
       }
       ++t_;
       optim::begin_step(rule_, t_);
-      optim::StepConstants c;
+      optim::StepConstants& c = c_;
       c.t = t_;
-      c.lr = optim::scheduled_lr(static_cast<int>(opt_.schedule), static_cast<double>(opt_.lr), e, opt_.epochs, t_,
-                                 opt_.lr_step_epochs, opt_.lr_gamma, opt_.power_t, opt_.warmup_epochs);
+      c.lr = scheduled_lr(opt_, e, t_);
       c.mean = scale / static_cast<double>(count);  // the mean gradient over the batch
-      c.l2 = l2_;
-      c.l1 = l1_;
       for (int64_t j = 0; j < d; ++j) w[j] = optim::update_parameter(w[j], gw_[j], false, rule_, c, &s1_[j], &s2_[j]);
       if (opt_.intercept) b = optim::update_parameter(b, gb, true, rule_, c, &s1_[d], &s2_[d]);
       if (opt_.average) {
@@ -248,13 +236,13 @@ class GeneralSteps {
  private:
   TrainOptions opt_;
   int64_t d_;
-  optim::Rule rule_;
-  double l1_ = 0, l2_ = 0;
   int64_t t_ = 0;                 // steps taken
   std::vector<float> s1_, s2_;    // optimizer state per parameter (w_0..w_{d-1}, b)
   std::vector<double> avg_;       // running average of the iterates
   std::vector<double> gw_;
   SumsFn sums_;  // unweighted minibatches: the specialised gradient loops
+  optim::Rule rule_;
+  optim::StepConstants c_;  // the penalty's parts fixed; number, rate and mean per step
 };
 
 using EpochFn = void (*)(const float*, const float*, int64_t, int64_t, const uint32_t*, int64_t, float,
