@@ -14,6 +14,7 @@
 #include "host/core/config.hpp"
 #include "host/core/dataset.hpp"
 #include "host/data/prep.hpp"
+#include "host/train/fit.hpp"
 #include "host/train/pipeline.hpp"
 #include "support.hpp"
 #include "train/reference_sgd.hpp"
@@ -65,6 +66,19 @@ Scores scores(const HostDataset& ds, const std::vector<double>& w, double b) {
   s.r2 = 1 - s.mse / tot;
   s.mse /= static_cast<double>(ds.n);
   return s;
+}
+
+TEST(Pipeline, ExactFitsGoToTheGpuUnderAutoOnlyWhenLarge) {
+  // The threshold is n·c² multiply-adds, c = coefficients + 1: both sides of its edge, with and
+  // without the intercept column, and explicit choices passed through.
+  const double c = 256 + 1 + 1;  // 256 features, the intercept, the label
+  const int64_t edge = static_cast<int64_t>(std::ceil(kGpuExactMinMultiplyAdds / (c * c)));
+  EXPECT_EQ(exact_device(DeviceChoice::Auto, edge, 256, true), DeviceChoice::Auto);
+  EXPECT_EQ(exact_device(DeviceChoice::Auto, edge - 1, 256, true), DeviceChoice::Cpu);
+  EXPECT_EQ(exact_device(DeviceChoice::Auto, edge, 256, false), DeviceChoice::Cpu) << "one column fewer";
+  EXPECT_EQ(exact_device(DeviceChoice::Auto, 442, 10, true), DeviceChoice::Cpu);
+  EXPECT_EQ(exact_device(DeviceChoice::Gpu, 442, 10, true), DeviceChoice::Gpu);
+  EXPECT_EQ(exact_device(DeviceChoice::Cpu, edge * 100, 256, true), DeviceChoice::Cpu);
 }
 
 TEST(Pipeline, ValidationSplitScalingLossesAndMetricsUseTheRightRows) {
