@@ -4,7 +4,7 @@
 # CUDA is optional: with the toolkit in /usr/local/cuda (or nvcc on PATH) the GPU backend builds.
 set -euo pipefail
 
-packages=(cmake g++ make libgtest-dev libcli11-dev nlohmann-json3-dev libopenblas-dev libboost-math-dev)
+packages=(cmake g++ make libgtest-dev libcli11-dev nlohmann-json3-dev libopenblas-dev libboost-math-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,7 @@
 #include "host/cli/commands.hpp"
 #include "host/cli/output_plan.hpp"
 #include "host/cli/report.hpp"
+#include "host/cluster/cluster.hpp"
 #include "host/core/config.hpp"
 #include "host/core/error.hpp"
 #include "host/data/csv.hpp"
@@ -192,9 +193,17 @@ std::string data_line(const TrainPlan& plan, const TrainOutcome& o) {
 
 
 // Flags → the plan, checking how flags relate (each value's own checks are the library's).
-TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& outputs) {
+// comm: the job this process is a rank of (one process: single_process()). Only rank 0 writes,
+// so only rank 0 checks the outputs.
+TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& outputs, const Communicator& comm) {
   const bool with_data = !f.data.empty();
   if (sub.count("--data") && f.data.empty()) throw UsageError("--data: empty path");
+  if (comm.size() > 1) {
+    const std::string job = "a data-parallel job of " + std::to_string(comm.size()) + " ranks";
+    if (f.data == "-") throw UsageError("--data -: " + job + " reads a file (each rank reads its shard), not stdin");
+    if (!f.plot.empty())
+      throw UsageError("--plot: not in " + job + " (each rank holds only its shard of the rows); plot from one process");
+  }
   if (with_data) {
     for (const char* flag : {"--examples", "--features", "--true-w", "--true-b", "--noise"})
       if (sub.count(flag))
@@ -316,6 +325,8 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   // Settings that do not depend on the data fail before any is read (the batch size is checked
   // against the rows once they are known).
   if (plan.method == Method::Sgd) validate_train(plan.sgd, std::max<int64_t>(plan.sgd.batch_size, 1));
+  plan.cluster = &comm;
+  if (comm.rank() != 0) return plan;
   // Outputs must be writable, and distinct from the input and each other, before any work.
   if (!f.save.empty()) outputs.add(f.save, "--save");
   if (!f.plot.empty()) outputs.add(f.plot, "--plot");
@@ -353,7 +364,11 @@ std::string render_plot(const TrainFlags& f, const TrainPlan& plan, const TrainO
 
 int run_train(TrainFlags& f, const CLI::App& sub) {
   OutputPlan outputs;
-  const TrainPlan plan = plan_from_flags(f, sub, outputs);
+  // Under mpirun every rank runs this command; they train together, and rank 0 alone reports and
+  // writes (main silences the other ranks' output).
+  const Communicator& comm = join_cluster();
+  TrainPlan plan;
+  together(comm, [&] { plan = plan_from_flags(f, sub, outputs, comm); });
   // With an output on stdout (--save -, --plot -), the report goes to stderr.
   std::ostream& os = outputs.report_stream();
   if (f.standardize && plan.method == Method::Normal)
@@ -406,7 +421,9 @@ int run_train(TrainFlags& f, const CLI::App& sub) {
   if (out.fit.exact && !out.fit.exact->warning.empty())
     std::cerr << "linreg: warning: --solver " << f.solver << ": " << out.fit.exact->warning << '\n';
   // The epoch's line is out (above); the error follows it.
-  if (out.fit.diverged) throw InputError(diverged_message(plan, out.fit));
+  // (Every rank of a job diverges together: the message is theirs in common.)
+  if (out.fit.diverged) together(comm, [&] { throw InputError(diverged_message(plan, out.fit)); });
+  if (comm.rank() != 0) return 0;
 
   RunReport report{&plan, &out, f.save, f.plot};
   // The model file and the plot are rendered, then written together: each appears whole, and a

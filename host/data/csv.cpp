@@ -844,6 +844,7 @@ CsvRead parse_csv(std::string_view text, const std::string& source, const CsvOpt
   }
   if (!pl.has_target) ds.target_name = opt.target;
   out.has_target = pl.has_target;
+  out.total_rows = out.data.n;
   out.header_columns = static_cast<int64_t>(names.size());
   return out;
 }

@@ -54,6 +54,8 @@ struct CsvRead {
   HostDataset data;          // X, X64 (n, d), y, y64 (n) or empty, weights (n) or empty, names
   bool has_target = false;   // false only when !target_required and the target column is absent
   int64_t header_columns = 0;
+  // The file's rows, and the first of them in `data` (an .npy shard; CSV reads them all).
+  int64_t total_rows = 0, first_row = 0;
 };
 
 // The whole file as bytes (read_input: "-" is stdin, bounded, never mapped). Throws InputError

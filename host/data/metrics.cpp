@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 
 namespace linreg::data {
@@ -29,17 +30,19 @@ std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w,
 }
 
 namespace {
+// comm: the rows are a rank's shard; every sum becomes the job's (added in rank order).
 template <typename T>
-Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred) {
+Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred, const Communicator& comm = single_process()) {
   if (y.size() != pred.size()) throw InputError("metrics: labels and predictions differ in number");
   Metrics m;
-  m.rows = static_cast<int64_t>(y.size());
-  if (y.empty()) return m;
-  const double n = static_cast<double>(y.size());
+  m.rows = sum_counts(comm, static_cast<int64_t>(y.size()));
+  if (m.rows == 0) return m;
+  const double n = static_cast<double>(m.rows);
   double mean_y = 0;
   for (T v : y) mean_y += static_cast<double>(v);
-  mean_y /= n;
-  double ss_res = 0, ss_abs = 0, ss_tot = 0;
+  mean_y = sum_in_rank_order(comm, mean_y) / n;
+  double sums[3] = {0, 0, 0};
+  double &ss_res = sums[0], &ss_abs = sums[1], &ss_tot = sums[2];
   for (size_t i = 0; i < y.size(); ++i) {
     const double r = pred[i] - static_cast<double>(y[i]);
     const double c = static_cast<double>(y[i]) - mean_y;
@@ -47,6 +50,7 @@ Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred) {
     ss_abs += std::fabs(r);
     ss_tot += c * c;
   }
+  sum_in_rank_order(comm, sums, 3);
   m.mse = ss_res / n;
   m.rmse = std::sqrt(m.mse);
   m.mae = ss_abs / n;
@@ -64,6 +68,17 @@ Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, dou
   if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
   if (!ds.y64.empty()) return compute_metrics(ds.y64, predict(ds, w, b));
   return compute_metrics(ds.y, predict(ds, w, b));
+}
+
+Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b, const Communicator& comm) {
+  if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
+  // Every rank takes the same branch: a shard without rows has no y64 even when the others do.
+  char wide = !ds.y64.empty();
+  std::vector<char> all(static_cast<size_t>(comm.size()));
+  comm.allgather(&wide, 1, all.data());
+  for (char c : all) wide = wide || c;
+  if (wide) return metrics_of(ds.y64, predict(ds, w, b), comm);
+  return metrics_of(ds.y, predict(ds, w, b), comm);
 }
 
 nlohmann::json metrics_json(const Metrics& m) {

@@ -9,6 +9,10 @@
 
 #include "host/core/dataset.hpp"
 
+namespace linreg {
+class Communicator;
+}
+
 namespace linreg::data {
 
 struct Metrics {
@@ -29,6 +33,9 @@ std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w,
 // On the double labels (y64) where the dataset has them. Unweighted: every row counts once (the
 // exact fit's coefficient table has the weighted R²).
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b);
+// The same of a data-parallel job's rows, ds this rank's shard (a collective: every rank gets the
+// job's metrics).
+Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b, const Communicator& comm);
 Metrics compute_metrics(const std::vector<float>& y, const std::vector<double>& prediction);
 Metrics compute_metrics(const std::vector<double>& y, const std::vector<double>& prediction);
 

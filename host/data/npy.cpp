@@ -15,6 +15,7 @@
 #include <limits>
 #include <memory>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy reader and writer assume a little-endian host");
@@ -227,15 +228,15 @@ void check_value(double v, const std::string& source, int64_t row, int64_t col, 
     fail(source, where + ": " + shortest(v) + " is too large for float32 (SGD trains on float32 copies of the values)");
 }
 
-// Rows [0, h.rows()) of src in chunks; f(row, values of that row as doubles).
+// Rows [begin, end) of src in chunks; f(row, values of that row as doubles).
 template <typename F>
-void each_row(const Source& src, const NpyHeader& h, const F& f) {
-  const int64_t rows = h.rows(), cols = h.cols();
+void each_row(const Source& src, const NpyHeader& h, int64_t begin, int64_t end, const F& f) {
+  const int64_t rows = end, cols = h.cols();
   const size_t row_bytes = static_cast<size_t>(cols) * static_cast<size_t>(h.itemsize);
   const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>((size_t{16} << 20) / std::max<size_t>(row_bytes, 1)));
   std::vector<char> raw;
   std::vector<double> vals;
-  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+  for (int64_t r0 = begin; r0 < rows; r0 += chunk) {
     const int64_t m = std::min(chunk, rows - r0);
     raw.resize(static_cast<size_t>(m) * row_bytes);
     vals.resize(static_cast<size_t>(m * cols));
@@ -351,7 +352,8 @@ CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
   const Source src(path, opt.read);
   const NpyHeader h = read_header(src);
   check_data_size(h, src);
-  const int64_t n = h.rows(), cols = h.cols();
+  int64_t n = h.rows();
+  const int64_t cols = h.cols();
   const bool matrix = h.shape.size() == 2;
   if (n == 0) fail(src.name(), "no rows (shape " + std::to_string(n) + (matrix ? ", " + std::to_string(cols) : "") + ")");
 
@@ -396,6 +398,12 @@ CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
     ds.feature_names.push_back("x" + std::to_string(j));
   }
   if (features.empty()) fail(src.name(), "no feature columns (shape " + std::to_string(n) + ", " + std::to_string(cols) + ")");
+  // A rank's shard of the rows (all of them for one process): only these are read.
+  const Shard shard = shard_of(n, opt.shard_index, opt.shard_count);
+  const int64_t first = shard.begin;
+  out.total_rows = n;
+  out.first_row = first;
+  n = shard.rows();
   ds.n = n;
   ds.d = static_cast<int64_t>(features.size());
   ds.target_name = "y";
@@ -411,23 +419,25 @@ CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
     if (wide_y) ds.y64.resize(ds.y.size());
   }
   const int64_t d = ds.d;
-  each_row(src, h, [&](int64_t i, const double* row) {
+  each_row(src, h, shard.begin, shard.end, [&](int64_t row_index, const double* row) {
+    const int64_t i = row_index - first;
     for (int64_t k = 0; k < d; ++k) {
       const double v = row[features[static_cast<size_t>(k)]];
-      check_value(v, src.name(), i, features[static_cast<size_t>(k)], matrix);
+      check_value(v, src.name(), row_index, features[static_cast<size_t>(k)], matrix);
       ds.X[static_cast<size_t>(i * d + k)] = static_cast<float>(v);
       if (wide) ds.X64[static_cast<size_t>(i * d + k)] = v;
     }
     if (target >= 0) {
       const double v = row[target];
-      check_value(v, src.name(), i, target, matrix);
+      check_value(v, src.name(), row_index, target, matrix);
       ds.y[static_cast<size_t>(i)] = static_cast<float>(v);
       if (wide_y) ds.y64[static_cast<size_t>(i)] = v;
     }
   });
   if (lsrc)
-    each_row(*lsrc, lh, [&](int64_t i, const double* row) {
-      check_value(row[0], lsrc->name(), i, 0, false);
+    each_row(*lsrc, lh, shard.begin, shard.end, [&](int64_t row_index, const double* row) {
+      const int64_t i = row_index - first;
+      check_value(row[0], lsrc->name(), row_index, 0, false);
       ds.y[static_cast<size_t>(i)] = static_cast<float>(row[0]);
       if (wide_y) ds.y64[static_cast<size_t>(i)] = row[0];
     });

@@ -57,6 +57,10 @@ struct NpyOptions {
   std::string target_flag = "--target-column";
   std::string labels_flag = "--labels";
   ReadOptions read;
+  // Read only shard `shard_index` of `shard_count` of the rows (a rank of a data-parallel job,
+  // host/cluster/communicator.hpp: shard_of); the other rows are never read. The header and
+  // the file's size are checked whole either way.
+  int shard_index = 0, shard_count = 1;
 };
 
 // The dataset in an .npy file (and its labels file). Throws InputError naming the file.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
 
@@ -12,25 +13,29 @@ namespace linreg::data {
 
 __extension__ typedef unsigned __int128 u128;
 
-Scaling fit_scaling(const HostDataset& ds, bool centre) {
-  const int64_t n = ds.n, d = ds.d;
+Scaling fit_scaling(const HostDataset& ds, bool centre, const Communicator* comm) {
+  const Communicator& ranks = comm ? *comm : single_process();
+  const int64_t n = sum_counts(ranks, ds.n), d = ds.d;
   if (n <= 0 || d <= 0) throw InputError("cannot standardise an empty dataset");
   Scaling s;
   s.mean.assign(static_cast<size_t>(d), 0.0);
   s.scale.assign(static_cast<size_t>(d), 0.0);
   // Two passes in double over the values as read: the mean, then the centred sum of squares (no
-  // cancellation). Without centring the mean stays 0 and the scale is the root mean square.
+  // cancellation). Without centring the mean stays 0 and the scale is the root mean square. In a
+  // data-parallel job each pass ends with the ranks' sums added in rank order.
   if (centre) {
-    for (int64_t i = 0; i < n; ++i)
+    for (int64_t i = 0; i < ds.n; ++i)
       for (int64_t j = 0; j < d; ++j) s.mean[j] += ds.x(i, j);
+    sum_in_rank_order(ranks, s.mean.data(), d);
     for (auto& m : s.mean) m /= static_cast<double>(n);
   }
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < ds.n; ++i) {
     for (int64_t j = 0; j < d; ++j) {
       const double c = ds.x(i, j) - s.mean[j];
       s.scale[j] += c * c;
     }
   }
+  sum_in_rank_order(ranks, s.scale.data(), d);
   for (int64_t j = 0; j < d; ++j) {
     const double sd = std::sqrt(s.scale[j] / static_cast<double>(n));
     // Constant (to float precision), or all zeros uncentred: keep scale 1 so the column stays
@@ -100,11 +105,19 @@ HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx) {
 
 std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, double fraction, uint64_t seed,
                                                      const std::string& flag) {
+  if (fraction == 0.0) return {ds, HostDataset{}};
+  const std::vector<char> is_val = validation_rows(ds.n, fraction, seed, flag);  // checks the fraction
+  std::vector<int64_t> tr, va;
+  for (int64_t i = 0; i < ds.n; ++i) (is_val[i] ? va : tr).push_back(i);
+  return {take_rows(ds, tr), take_rows(ds, va)};
+}
+
+std::vector<char> validation_rows(int64_t n, double fraction, uint64_t seed, const std::string& flag) {
   if (!(fraction >= 0.0 && fraction < 1.0))
     throw InputError(flag + ": must be at least 0 and below 1 (got " + std::to_string(fraction) + ")");
-  const int64_t n = ds.n;
   const int64_t n_val = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
-  if (fraction == 0.0) return {ds, HostDataset{}};
+  std::vector<char> is_val(static_cast<size_t>(n), 0);
+  if (fraction == 0.0) return is_val;
   if (n_val < 1 || n - n_val < 1)
     throw InputError(flag + ": " + std::to_string(fraction) + " of " + std::to_string(n) + " rows leaves " +
                      (n_val < 1 ? "no validation rows" : "no training rows"));
@@ -118,13 +131,8 @@ std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, doub
     const uint64_t pick = static_cast<uint64_t>((static_cast<u128>(state) * span) >> 64);  // Lemire's range map
     std::swap(order[i], order[i + static_cast<int64_t>(pick)]);
   }
-  std::vector<char> is_val(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n_val; ++i) is_val[order[i]] = 1;
-  std::vector<int64_t> tr, va;
-  tr.reserve(static_cast<size_t>(n - n_val));
-  va.reserve(static_cast<size_t>(n_val));
-  for (int64_t i = 0; i < n; ++i) (is_val[i] ? va : tr).push_back(i);
-  return {take_rows(ds, tr), take_rows(ds, va)};
+  return is_val;
 }
 
 }  // namespace linreg::data

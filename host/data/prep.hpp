@@ -11,6 +11,10 @@
 
 #include "host/core/dataset.hpp"
 
+namespace linreg {
+class Communicator;
+}
+
 namespace linreg::data {
 
 // x_std = (x − mean) / scale, per feature. scale is the population standard deviation, or 1 for a
@@ -25,7 +29,9 @@ struct Scaling {
 // From the values as read (the double copies where the dataset has them). centre = false (a model
 // without an intercept, which could not absorb the shift): mean 0 and the root mean square as
 // the scale, so that only the scales change.
-Scaling fit_scaling(const HostDataset& ds, bool centre = true);
+// comm: a data-parallel job, ds this rank's shard: the statistics are the whole job's (every rank
+// gets the same scaling).
+Scaling fit_scaling(const HostDataset& ds, bool centre = true, const Communicator* comm = nullptr);
 // In place: X (float32) from the values as read; the double copy X64 is dropped (SGD trains on
 // X; the originals serve the metrics).
 void apply_scaling(HostDataset& ds, const Scaling& s);
@@ -40,6 +46,10 @@ void unscale_weights(const Scaling& s, const std::vector<double>& w_std, double 
 // validation set. Throws InputError naming `flag` when either part would be empty.
 std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, double fraction, uint64_t seed,
                                                      const std::string& flag = "--val-fraction");
+
+// The rows split_validation holds out, as a mark per row (1: validation) of n rows; the same
+// checks. A data-parallel job computes it on every rank and keeps its shard's part.
+std::vector<char> validation_rows(int64_t n, double fraction, uint64_t seed, const std::string& flag = "--val-fraction");
 
 // Rows [idx...] of ds (names copied).
 HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
 #include "host/core/optim.hpp"
@@ -192,24 +193,47 @@ class GeneralSteps {
         avg_(static_cast<size_t>(d + 1), 0.0), gw_(static_cast<size_t>(d)), sums_(pick_sums_fn(d)),
         rule_(optimizer_rule(opt)), c_(penalty_constants(opt)) {}
 
+  // n: the rows perm orders. In a data-parallel job (shard set) these are the whole job's rows,
+  // this rank holds rows [first_row, first_row + local_n) of them, and the sums of each
+  // minibatch are added across ranks before the step.
   void epoch(const float* X, const float* y, const double* v, int64_t n, const uint32_t* perm, double scale,
-             float* w, float& b, const PermutationStream* stream, int64_t e) {
+             float* w, float& b, const PermutationStream* stream, int64_t e, const ShardPlacement* shard = nullptr,
+             int64_t local_n = 0) {
     const int64_t d = d_, batch = opt_.batch_size;
     for (int64_t start = 0; start < n; start += batch) {
       const int64_t count = std::min(batch, n - start);
       if (stream) stream->wait_for(e, std::min(n, start + count + kAhead));
       double gb = 0;
+      const uint32_t* rows = perm + start;
+      int64_t held = count, avail = n - start;
+      if (shard) {
+        // The batch's rows this rank holds, as indices into its shard, in the batch's order.
+        local_.clear();
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t row = static_cast<int64_t>(perm[start + k]) - shard->first_row;
+          if (row >= 0 && row < local_n) local_.push_back(static_cast<uint32_t>(row));
+        }
+        rows = local_.data();
+        held = avail = static_cast<int64_t>(local_.size());
+      }
       if (!v) {
-        sums_(X, y, d, perm + start, count, n - start, w, b, gw_.data(), gb);
+        if (held > 0) sums_(X, y, d, rows, held, avail, w, b, gw_.data(), gb);
+        else std::fill(gw_.begin(), gw_.end(), 0.0);
       } else {
         std::fill(gw_.begin(), gw_.end(), 0.0);
-        for (int64_t k = 0; k < count; ++k) {
-          const int64_t row = perm[start + k];
+        for (int64_t k = 0; k < held; ++k) {
+          const int64_t row = rows[k];
           const float* x = X + row * d;
           const double r = (dot<0>(x, w, d) + static_cast<double>(b) - static_cast<double>(y[row])) * v[row];
           gb += r;
           for (int64_t j = 0; j < d; ++j) gw_[j] += r * static_cast<double>(x[j]);
         }
+      }
+      if (shard) {  // the whole minibatch's sums: every rank's, added in rank order
+        gw_.push_back(gb);
+        sum_in_rank_order(*shard->comm, gw_.data(), d + 1);
+        gb = gw_.back();
+        gw_.pop_back();
       }
       ++t_;
       optim::begin_step(rule_, t_);
@@ -240,6 +264,7 @@ class GeneralSteps {
   std::vector<float> s1_, s2_;    // optimizer state per parameter (w_0..w_{d-1}, b)
   std::vector<double> avg_;       // running average of the iterates
   std::vector<double> gw_;
+  std::vector<uint32_t> local_;  // a data-parallel job: the batch's rows this rank holds
   SumsFn sums_;  // unweighted minibatches: the specialised gradient loops
   optim::Rule rule_;
   optim::StepConstants c_;  // the penalty's parts fixed; number, rate and mean per step
@@ -260,21 +285,26 @@ EpochFn pick_epoch_fn(int64_t d) {
   }
 }
 
-// Mean loss over n rows, accumulated in double; with weights v, (1/n) Σ v_i·loss_i: the objective
-// the weighted steps descend.
-double dataset_loss(const float* X, const float* y, const double* v, int64_t n, int64_t d, const float* w, float b,
-                    LossKind kind) {
+// Loss summed over n rows, accumulated in double; with weights v, Σ v_i·loss_i.
+double dataset_loss_sum(const float* X, const float* y, const double* v, int64_t n, int64_t d, const float* w,
+                        float b, LossKind kind) {
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double r = dot<0>(X + i * d, w, d) + static_cast<double>(b) - static_cast<double>(y[i]);
     sum += v ? v[i] * loss_term(r, kind) : loss_term(r, kind);
   }
-  return sum / static_cast<double>(n);
+  return sum;
 }
 
-double dataset_loss(const HostDataset& ds, const float* w, float b, LossKind kind) {
-  return dataset_loss(ds.X.data(), ds.y.data(), ds.weights.empty() ? nullptr : ds.weights.data(), ds.n, ds.d, w, b,
-                      kind);
+// Mean loss over the rows, (1/n) Σ v_i·loss_i with weights: the objective the weighted steps
+// descend. In a data-parallel job, of the whole job's `total` rows (the ranks' sums added in
+// rank order); comm null: ds is all of them.
+double dataset_loss(const HostDataset& ds, const float* w, float b, LossKind kind, const Communicator* comm = nullptr,
+                    int64_t total = 0) {
+  double sum = dataset_loss_sum(ds.X.data(), ds.y.data(), ds.weights.empty() ? nullptr : ds.weights.data(), ds.n,
+                                ds.d, w, b, kind);
+  if (!comm) return sum / static_cast<double>(ds.n);
+  return sum_in_rank_order(*comm, sum) / static_cast<double>(total);
 }
 
 void check_dataset(const HostDataset& ds, const char* what) {
@@ -286,7 +316,9 @@ void check_dataset(const HostDataset& ds, const char* what) {
 
 class CpuTrainer final : public Trainer {
  public:
-  explicit CpuTrainer(int threads) : threads_(threads) {}
+  CpuTrainer(int threads, const ShardPlacement& shard) : threads_(threads), shard_(shard) {
+    sharded_ = shard_.comm && shard_.comm->size() > 1;
+  }
   std::string device_name() const override { return "cpu"; }
   std::string backend() const override { return "cpu"; }
 
@@ -303,8 +335,9 @@ class CpuTrainer final : public Trainer {
   }
 
   void load(const HostDataset& train, const HostDataset* validation) override {
-    check_dataset(train, "training");
-    if (validation) {
+    // A rank of a data-parallel job may hold no rows (the job has them).
+    if (!sharded_ || train.n > 0) check_dataset(train, "training");
+    if (validation && (!sharded_ || validation->n > 0)) {
       check_dataset(*validation, "validation");
       if (validation->d != train.d) throw InputError("validation dataset has a different number of features");
     }
@@ -321,7 +354,7 @@ class CpuTrainer final : public Trainer {
     val_.y64 = {};
   }
 
-  int64_t examples() const override { return n_; }
+  int64_t examples() const override { return sharded_ ? shard_.total_rows : n_; }
   int64_t features() const override { return d_; }
   HostDataset download() const override {
     HostDataset ds = meta_;
@@ -332,15 +365,16 @@ class CpuTrainer final : public Trainer {
 
   double loss(const std::vector<float>& w, float b, LossKind kind) const override {
     if (static_cast<int64_t>(w.size()) != d_) throw InputError("loss: w has the wrong length");
-    return dataset_loss(X_.data(), y_.data(), weights(), n_, d_, w.data(), b, kind);
+    return train_loss(w.data(), b, kind);
   }
 
  private:
   TrainResult run(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms,
                   const EpochCallback& cb) override {
-    if (n_ <= 0) throw InputError("no training data loaded");
-    validate_train(opt, n_);
-    const int64_t n = n_, d = d_;
+    // n: the rows the permutations order (in a data-parallel job, the whole job's).
+    const int64_t n = sharded_ ? shard_.total_rows : n_, d = d_;
+    if (n <= 0) throw InputError("no training data loaded");
+    validate_train(opt, n);
     TrainResult res;
     res.strategy = "cpu";
     if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
@@ -356,7 +390,7 @@ class CpuTrainer final : public Trainer {
     std::vector<std::vector<double>> gws;
     std::vector<double> gbs;
     const int threads = threads_ > 0 ? threads_ : StepPool::default_threads();
-    const bool general = !opt.plain_sgd() || weights() != nullptr;
+    const bool general = !opt.plain_sgd() || weights() != nullptr || sharded_;
     std::unique_ptr<GeneralSteps> steps = general ? std::make_unique<GeneralSteps>(opt, d) : nullptr;
     // Early stopping: the rule, and the model of the best epoch so far.
     EarlyStopping stopping(opt, has_val_);
@@ -373,7 +407,7 @@ class CpuTrainer final : public Trainer {
     // small-batch loop trains, or made up front (in parallel) for the threaded large steps.
     std::unique_ptr<PermutationStream> stream;
     if (!perms) {
-      if (!pool && threads > 1 && n >= kStreamRows) {
+      if (!pool && threads > 1 && n >= kStreamRows && !sharded_) {
         stream = std::make_unique<PermutationStream>(n, opt.seed, opt.epochs);
       } else {
         perm.resize(static_cast<size_t>(n));
@@ -392,7 +426,8 @@ class CpuTrainer final : public Trainer {
         order = perm.data();
       }
       if (general) {
-        steps->epoch(X_.data(), y_.data(), weights(), n, order, scale, res.w.data(), res.b, stream.get(), e);
+        steps->epoch(X_.data(), y_.data(), weights(), n, order, scale, res.w.data(), res.b, stream.get(), e,
+                     sharded_ ? &shard_ : nullptr, n_);
       } else if (pool) {
         sgd_epoch_parallel(*pool, X_.data(), y_.data(), n, d, order, opt.batch_size, opt.lr, scale, res.w.data(),
                            res.b, gws, gbs);
@@ -415,8 +450,8 @@ class CpuTrainer final : public Trainer {
         mw = report_w.data();
         mb = report_b;
       }
-      rep.train_loss = dataset_loss(X_.data(), y_.data(), weights(), n, d, mw, mb, opt.loss);
-      if (has_val_) rep.val_loss = dataset_loss(val_, mw, mb, opt.loss);
+      rep.train_loss = train_loss(mw, mb, opt.loss);
+      if (has_val_) rep.val_loss = dataset_loss(val_, mw, mb, opt.loss, sharded_ ? shard_.comm : nullptr, shard_.val_total);
       res.eval_seconds += seconds_since(t1);
 
       res.epoch_losses.push_back(rep.train_loss);
@@ -453,6 +488,13 @@ class CpuTrainer final : public Trainer {
 
   const double* weights() const { return meta_.weights.empty() ? nullptr : meta_.weights.data(); }
 
+  // The mean loss of all the training rows (in a data-parallel job, the job's: a collective).
+  double train_loss(const float* w, float b, LossKind kind) const {
+    const double sum = dataset_loss_sum(X_.data(), y_.data(), weights(), n_, d_, w, b, kind);
+    if (!sharded_) return sum / static_cast<double>(n_);
+    return sum_in_rank_order(*shard_.comm, sum) / static_cast<double>(shard_.total_rows);
+  }
+
   // Frees the current data before new data is made, so that both never coexist.
   void release() {
     X_ = HostBuffer<float>();
@@ -473,6 +515,8 @@ class CpuTrainer final : public Trainer {
   }
 
   int threads_ = 0;  // 0: one per hardware thread (capped)
+  ShardPlacement shard_;
+  bool sharded_ = false;  // a rank of a data-parallel job of more than one rank
   int64_t n_ = 0, d_ = 0;
   HostBuffer<float> X_;
   std::vector<float> y_;
@@ -504,6 +548,10 @@ void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t c
   grad_b = gb * s;
 }
 
-std::unique_ptr<Trainer> make_cpu_trainer(int threads) { return std::make_unique<CpuTrainer>(threads); }
+std::unique_ptr<Trainer> make_cpu_trainer(int threads) { return std::make_unique<CpuTrainer>(threads, ShardPlacement{}); }
+
+std::unique_ptr<Trainer> make_cpu_trainer(int threads, const ShardPlacement& shard) {
+  return std::make_unique<CpuTrainer>(threads, shard);
+}
 
 }  // namespace linreg

@@ -14,26 +14,13 @@
 #include <string>
 
 #include "host/core/error.hpp"
+#include "host/core/module_path.hpp"
 #include "host/train/cpu_trainer.hpp"
 
 namespace linreg {
 namespace {
 
 constexpr const char* kModuleName = "liblinreg_gpu.so";
-
-std::string executable_dir() {
-  char buf[PATH_MAX];
-  const ssize_t len = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (len <= 0) return ".";
-  std::string path(buf, static_cast<size_t>(len));
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 #if LINREG_HAVE_CUDA
 std::string dl_error() {
@@ -83,7 +70,7 @@ Loaded load() {
     return out;
   }
   const std::string path = gpu_module_path();
-  if (!is_file(path)) {
+  if (!is_regular_file(path)) {
     out.probe.reason = "the GPU module " + path + " is missing";
     return out;
   }
@@ -113,14 +100,7 @@ const Loaded& loaded() {
 
 }  // namespace
 
-std::string gpu_module_path() {
-  if (const char* env = std::getenv("LINREG_GPU_MODULE"); env && *env) return env;
-  const std::string dir = executable_dir();
-  const std::string beside = dir + "/" + kModuleName;
-  if (is_file(beside)) return beside;
-  const std::string installed = dir + "/../lib/linreg/" + kModuleName;
-  return is_file(installed) ? installed : beside;
-}
+std::string gpu_module_path() { return module_path(kModuleName, "LINREG_GPU_MODULE"); }
 
 GpuProbe probe_gpu() { return loaded().probe; }
 

@@ -2,6 +2,7 @@
 // exact solver runs least_squares, its pass over the data on the placed device.
 #include "host/train/fit.hpp"
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/train/cpu_trainer.hpp"
 #include "host/train/device.hpp"
@@ -45,8 +46,8 @@ class SgdFitter final : public Fitter {
 
 class ExactFitter final : public Fitter {
  public:
-  ExactFitter(const GpuBackend* gpu, std::string gpu_name, const ExactOptions& opt)
-      : gpu_(gpu), gpu_name_(std::move(gpu_name)), opt_(opt) {}
+  ExactFitter(const GpuBackend* gpu, std::string gpu_name, const ExactOptions& opt, const ShardPlacement& shard = {})
+      : gpu_(gpu), gpu_name_(std::move(gpu_name)), opt_(opt), shard_(shard) {}
   std::string device_name() const override { return gpu_ ? gpu_name_ : "cpu"; }
   std::string backend() const override { return gpu_ ? "cuda" : "cpu"; }
   void load(const HostDataset& train, const HostDataset*) override {
@@ -68,6 +69,8 @@ class ExactFitter final : public Fitter {
     o.ridge = opt_.ridge;
     o.weights = data_->weights.empty() ? nullptr : &data_->weights;
     o.gpu = gpu_;
+    o.comm = shard_.comm;
+    o.first_row = shard_.first_row;
     auto fit = std::make_shared<LeastSquaresFit>(least_squares(*data_, o));
     f.w = fit->w;
     f.b = fit->b;
@@ -86,6 +89,7 @@ class ExactFitter final : public Fitter {
   const GpuBackend* gpu_;
   std::string gpu_name_;
   ExactOptions opt_;
+  ShardPlacement shard_;
   const HostDataset* data_ = nullptr;
   HostDataset owned_;
 };
@@ -93,7 +97,15 @@ class ExactFitter final : public Fitter {
 }  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
-                                    const ExactOptions& exact, std::string* fallback_note, bool weighted) {
+                                    const ExactOptions& exact, std::string* fallback_note, bool weighted,
+                                    const ShardPlacement* shard) {
+  if (shard && shard->comm && shard->comm->size() > 1) {
+    const std::string why = "data-parallel jobs train on CPU ranks (GPU ranks with NCCL are not built yet)";
+    if (device == DeviceChoice::Gpu) throw DeviceUnavailable(why + "; use --device cpu or auto");
+    if (fallback_note && device == DeviceChoice::Auto) *fallback_note = why;
+    if (method == Method::Normal) return std::make_unique<ExactFitter>(nullptr, "", exact, *shard);
+    return std::make_unique<SgdFitter>(make_cpu_trainer(0, *shard), sgd);
+  }
   if (method == Method::Normal) {
     const Placement p = place(device);
     if (fallback_note) *fallback_note = p.note;

@@ -11,6 +11,7 @@
 #include "host/core/config.hpp"
 #include "host/core/dataset.hpp"
 #include "host/train/least_squares.hpp"
+#include "host/train/cpu_trainer.hpp"
 #include "host/train/trainer.hpp"
 
 namespace linreg {
@@ -73,9 +74,12 @@ class Fitter {
 // without an intercept; the small solves stay on the host), and SGD trains every rule of
 // docs/SGD.md but not row weights: weighted SGD runs on the CPU (under auto; under gpu,
 // DeviceUnavailable says so).
+// `shard`: this process is a rank of a data-parallel job (cpu_trainer.hpp): the fitter is given
+// the rank's shard and fits the whole job's data with the other ranks. Such jobs train on the
+// CPU ranks (GPU ranks are not built yet: under gpu, DeviceUnavailable says so).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
-                                    bool weighted = false);
+                                    bool weighted = false, const ShardPlacement* shard = nullptr);
 
 // Below this many multiply-adds in the exact solver's pass over the data (n·c², c = coefficients
 // + 1), --device auto keeps an exact fit on the CPU: loading the GPU module and creating a context

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/train/gpu_backend.hpp"
 #include "host/train/lapack.hpp"
@@ -36,7 +37,12 @@ struct Design {
   const HostDataset* ds = nullptr;
   const std::vector<double>* v = nullptr;
   bool intercept = true;
-  int64_t n = 0, d = 0, k = 0;  // k = d + intercept: the coefficients
+  int64_t n = 0, d = 0, k = 0;  // k = d + intercept: the coefficients; n: this shard's rows
+  // A data-parallel job: every pass over the rows ends with a sum across ranks (in rank order,
+  // the same on every rank). This shard holds rows [first_row, first_row + n) of total_rows.
+  const Communicator* comm = &single_process();
+  int64_t first_row = 0, total_rows = 0;
+  bool wide = false;            // the values were read in double (X64), on every rank alike
   std::vector<double> shift;    // (d)
   double shift_y = 0;
   std::vector<double> scale;    // (k) per design column: c_int (with an intercept), then c_j
@@ -74,10 +80,9 @@ struct Design {
   }
   template <typename F>
   void each_row(int64_t i0, int64_t m, const F& f) const {
-    const bool wide = !ds->X64.empty();
     for (int64_t r = 0; r < m; ++r) {
       const int64_t i = i0 + r;
-      if (wide) f(r, ds->X64.data() + i * d, ds->label(i), weight(i));
+      if (!ds->X64.empty()) f(r, ds->X64.data() + i * d, ds->label(i), weight(i));
       else f(r, ds->X.data() + i * d, ds->label(i), weight(i));
     }
   }
@@ -128,6 +133,8 @@ std::string num(double x) {
 }
 
 // Checks the data and the options, and fixes the shift, the scales and the observation count.
+// In a data-parallel job each check runs on the rank's own rows inside `together`, so that a bad
+// value anywhere ends every rank with the same message (naming the row of the whole data).
 Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
   Design z;
   z.ds = &ds;
@@ -137,19 +144,38 @@ Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
   z.d = ds.d;
   z.k = ds.d + (opt.intercept ? 1 : 0);
   z.o = opt.intercept ? 1 : 0;
-  if (ds.n <= 0 || ds.d <= 0) throw InputError("least squares needs at least one row and one feature");
+  if (opt.comm) z.comm = opt.comm;
+  z.first_row = opt.first_row;
+  const Communicator& comm = *z.comm;
+  const std::vector<int64_t> counts = gather_counts(comm, ds.n);
+  z.total_rows = 0;
+  int owner = -1;  // the first rank with rows: it holds row 0 of the whole data
+  for (size_t r = 0; r < counts.size(); ++r) {
+    if (owner < 0 && counts[r] > 0) owner = static_cast<int>(r);
+    z.total_rows += counts[r];
+  }
+  if (z.total_rows <= 0 || ds.d <= 0) throw InputError("least squares needs at least one row and one feature");
   if (!(opt.ridge >= 0) || !std::isfinite(opt.ridge))
     throw InputError("the ridge penalty must be a finite number >= 0 (got " + num(opt.ridge) + ")");
-  if (opt.weights && static_cast<int64_t>(opt.weights->size()) != ds.n)
-    throw InputError("there must be one weight per row");
-  double weight_sum = 0;
-  for (int64_t i = 0; i < ds.n; ++i) {
-    const double w = z.weight(i);
-    if (!(w >= 0) || !std::isfinite(w))
-      throw InputError("row " + std::to_string(i + 1) + ": the weight must be a finite number >= 0 (got " + num(w) + ")");
-    weight_sum += w;
-    z.observations += w > 0;
-  }
+  char wide = !ds.X64.empty();
+  comm.broadcast(&wide, 1, owner);
+  z.wide = wide;
+  double sums[2] = {0, 0};  // the weights' sum, the observations (rows of non-zero weight)
+  together(comm, [&] {
+    if (opt.weights && static_cast<int64_t>(opt.weights->size()) != ds.n)
+      throw InputError("there must be one weight per row");
+    for (int64_t i = 0; i < ds.n; ++i) {
+      const double w = z.weight(i);
+      if (!(w >= 0) || !std::isfinite(w))
+        throw InputError("row " + std::to_string(z.first_row + i + 1) +
+                         ": the weight must be a finite number >= 0 (got " + num(w) + ")");
+      sums[0] += w;
+      sums[1] += w > 0;
+    }
+  });
+  sum_in_rank_order(comm, sums, 2);
+  const double weight_sum = sums[0];
+  z.observations = static_cast<int64_t>(sums[1]);
   if (!(weight_sum > 0)) throw InputError("every weight is zero: there is nothing to fit");
   if (opt.ridge == 0 && z.observations <= z.k)
     throw InputError(std::to_string(z.observations) + " observations for " + std::to_string(z.k) +
@@ -164,15 +190,22 @@ Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
     // correlated with the intercept by about x_0j/σ_j, which takes independent normal columns
     // from condition number ~1 to ~160 at d = 256, and then to refinement passes.
     constexpr int64_t kShiftRows = 4096;
-    const int64_t m = std::min(ds.n, kShiftRows);
-    std::vector<double> diff(static_cast<size_t>(z.d), 0.0);
-    double diff_y = 0;
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < z.d; ++j) diff[j] += ds.x(i, j) - ds.x(0, j);
-      diff_y += ds.label(i) - ds.label(0);
+    const int64_t m = std::min(z.total_rows, kShiftRows);
+    std::vector<double> first(static_cast<size_t>(z.d + 1), 0.0), diff(static_cast<size_t>(z.d + 1), 0.0);
+    if (comm.rank() == owner) {
+      for (int64_t j = 0; j < z.d; ++j) first[j] = ds.x(0, j);
+      first[z.d] = ds.label(0);
     }
-    for (int64_t j = 0; j < z.d; ++j) z.shift[j] = ds.x(0, j) + diff[j] / static_cast<double>(m);
-    z.shift_y = ds.label(0) + diff_y / static_cast<double>(m);
+    comm.broadcast(first.data(), (z.d + 1) * static_cast<int64_t>(sizeof(double)), owner);
+    // This shard's rows among the first m of the whole data.
+    const int64_t mine = std::clamp<int64_t>(m - z.first_row, 0, ds.n);
+    for (int64_t i = 0; i < mine; ++i) {
+      for (int64_t j = 0; j < z.d; ++j) diff[j] += ds.x(i, j) - first[j];
+      diff[z.d] += ds.label(i) - first[z.d];
+    }
+    sum_in_rank_order(comm, diff.data(), z.d + 1);
+    for (int64_t j = 0; j < z.d; ++j) z.shift[j] = first[j] + diff[j] / static_cast<double>(m);
+    z.shift_y = first[z.d] + diff[z.d] / static_cast<double>(m);
   }
   // Column norms (after the shift) and the finite check, in blocks on several threads.
   const int64_t blocks = block_count(ds.n), d = z.d;
@@ -198,14 +231,16 @@ Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
     for (int64_t j = 0; j < d; ++j) sumsq[j] += block_sumsq[static_cast<size_t>(blk * d + j)];
     finite = finite && block_finite[static_cast<size_t>(blk)];
   }
-  if (!finite)  // find and name the first non-finite value
-    for (int64_t i = 0; i < ds.n; ++i) {
-      for (int64_t j = 0; j < z.d; ++j)
-        if (!std::isfinite(ds.x(i, j)))
-          throw InputError(feature_name(ds, j) + ", row " + std::to_string(i + 1) + ": not a finite number");
-      if (!std::isfinite(ds.label(i)))
-        throw InputError("the target, row " + std::to_string(i + 1) + ": not a finite number");
-    }
+  together(comm, [&] {
+    if (!finite)  // find and name the first non-finite value
+      for (int64_t i = 0; i < ds.n; ++i) {
+        const std::string row = std::to_string(z.first_row + i + 1);
+        for (int64_t j = 0; j < z.d; ++j)
+          if (!std::isfinite(ds.x(i, j))) throw InputError(feature_name(ds, j) + ", row " + row + ": not a finite number");
+        if (!std::isfinite(ds.label(i))) throw InputError("the target, row " + row + ": not a finite number");
+      }
+  });
+  sum_in_rank_order(comm, sumsq.data(), d);
   z.scale.resize(static_cast<size_t>(z.k));
   for (int64_t j = 0; j < z.d; ++j) z.scale[j + z.o] = sumsq[j] > 0 ? 1.0 / std::sqrt(sumsq[j]) : 1.0;
   if (opt.intercept) z.scale[0] = 1.0 / std::sqrt(weight_sum);
@@ -223,18 +258,20 @@ void lapack_check(int info, const char* what) {
 std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
   const int64_t c = z.k + 1;
   std::vector<double> G(static_cast<size_t>(c * c), 0.0);
-  if (gpu) {
+  if (gpu && z.n > 0) {
     gpu->design_gram(z.view(), G.data());
-    return G;
+  } else if (z.n > 0) {
+    const int64_t m = chunk_rows(z);
+    std::vector<double> A(static_cast<size_t>(m * c));
+    for (int64_t i0 = 0; i0 < z.n; i0 += m) {
+      const int64_t rows = std::min(m, z.n - i0);
+      z.fill_rows(i0, rows, A.data());
+      lapack::syrk_upper_n(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(c), 1.0,
+                           G.data(), static_cast<int>(c));
+    }
   }
-  const int64_t m = chunk_rows(z);
-  std::vector<double> A(static_cast<size_t>(m * c));
-  for (int64_t i0 = 0; i0 < z.n; i0 += m) {
-    const int64_t rows = std::min(m, z.n - i0);
-    z.fill_rows(i0, rows, A.data());
-    lapack::syrk_upper_n(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(c), 1.0,
-                         G.data(), static_cast<int>(c));
-  }
+  // The whole data's Gram matrix: the shards' added in rank order.
+  sum_in_rank_order(*z.comm, G.data(), c * c);
   return G;
 }
 
@@ -243,7 +280,7 @@ std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
 // (cuSOLVER Dgeqrf the same way, chunks built on the device). Ridge rows √α·c_j come last, here.
 std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* gpu) {
   const int64_t c = z.k + 1, m = gpu ? 0 : chunk_rows(z);
-  std::vector<double> R(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>((c + std::max(m, z.d)) * c)),
+  std::vector<double> R(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>((c + std::max({m, z.d, c})) * c)),
       tau(static_cast<size_t>(c));
   int64_t have = 0;  // rows of R carried (≤ c)
   auto factor = [&](int64_t rows, const auto& fill_rows) {
@@ -260,13 +297,28 @@ std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* g
     for (int64_t col = 0; col < c; ++col)
       for (int64_t r = 0; r < have && r <= col; ++r) R[col * c + r] = A[col * lda + r];
   };
-  if (gpu) {
+  if (gpu && z.n > 0) {
     gpu->design_qr(z.view(), R.data());
     have = c;  // rows past the data's are zero
   } else {
     for (int64_t i0 = 0; i0 < z.n; i0 += m) {
       const int64_t rows = std::min(m, z.n - i0);
       factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
+    }
+  }
+  // The whole data's R: every shard's R, stacked in rank order on every rank and factored the
+  // same way (the same tall-skinny QR, one level up).
+  if (z.comm->size() > 1) {
+    std::vector<double> all(static_cast<size_t>(z.comm->size() * c * c));
+    z.comm->allgather(R.data(), c * c * static_cast<int64_t>(sizeof(double)), all.data());
+    std::fill(R.begin(), R.end(), 0.0);
+    have = 0;
+    for (int r = 0; r < z.comm->size(); ++r) {
+      const double* Rr = all.data() + static_cast<int64_t>(r) * c * c;
+      factor(c, [&](double* a, int64_t lda, int64_t r0) {
+        for (int64_t col = 0; col < c; ++col)
+          for (int64_t row = 0; row <= col; ++row) a[col * lda + r0 + row] = Rr[col * c + row];
+      });
     }
   }
   if (ridge > 0)
@@ -308,8 +360,8 @@ double condition_of(const std::vector<double>& s) {
 // column that is a combination of others up to float rounding leaves a residual near 1e-7:
 // 1e-6 is the tolerance there.
 double rank_tolerance(const Design& z) {
-  if (z.ds->X64.empty()) return 1e-6;
-  return std::min(1e-9, kEps * static_cast<double>(std::max(z.n, z.k)));
+  if (!z.wide) return 1e-6;
+  return std::min(1e-9, kEps * static_cast<double>(std::max(z.total_rows, z.k)));
 }
 
 // Columns whose R diagonal is negligible (see rank_tolerance), relative to the largest.
@@ -600,6 +652,28 @@ int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w
       g1.add(acc[d].hi);
       g1.lo += acc[d].lo;
     }
+    if (z.comm->size() > 1) {  // the shards' sums, added in rank order as the threads' were
+      std::vector<double> mine(static_cast<size_t>(2 * (d + 1)));
+      for (int64_t j = 0; j < d; ++j) {
+        mine[2 * j] = gx[j].hi;
+        mine[2 * j + 1] = gx[j].lo;
+      }
+      mine[2 * d] = g1.hi;
+      mine[2 * d + 1] = g1.lo;
+      std::vector<double> all(static_cast<size_t>(z.comm->size()) * mine.size());
+      z.comm->allgather(mine.data(), static_cast<int64_t>(mine.size() * sizeof(double)), all.data());
+      std::fill(gx.begin(), gx.end(), TwiceDouble{});
+      g1 = TwiceDouble{};
+      for (int r = 0; r < z.comm->size(); ++r) {
+        const double* p = all.data() + static_cast<size_t>(r) * mine.size();
+        for (int64_t j = 0; j < d; ++j) {
+          gx[j].add(p[2 * j]);
+          gx[j].lo += p[2 * j + 1];
+        }
+        g1.add(p[2 * d]);
+        g1.lo += p[2 * d + 1];
+      }
+    }
     // To the factor's columns: x̃_j = (x_j − shift_j)·scale_j, the intercept column scale_0.
     const double sum_r = g1.hi + g1.lo;
     if (z.intercept) g[0] = z.scale[0] * sum_r;
@@ -743,12 +817,13 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
   }
 
   // Residual and total sums of squares in original units, one more pass, in double.
-  double vsum = 0, vy = 0;
+  double vs[2] = {0, 0};  // Σ v_i, Σ v_i (y_i − s_y)
   for (int64_t i = 0; i < ds.n; ++i) {
-    vsum += z.weight(i);
-    vy += z.weight(i) * (ds.label(i) - z.shift_y);
+    vs[0] += z.weight(i);
+    vs[1] += z.weight(i) * (ds.label(i) - z.shift_y);
   }
-  const double ybar = z.intercept ? z.shift_y + vy / vsum : 0.0;
+  sum_in_rank_order(*z.comm, vs, 2);
+  const double ybar = z.intercept ? z.shift_y + vs[1] / vs[0] : 0.0;
   const auto sums_of_squares = [&] {
     // In blocks on several threads, added in block order.
     std::vector<double> rss(static_cast<size_t>(block_count(ds.n)), 0.0), tss(rss.size(), 0.0);
@@ -764,11 +839,14 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
       rss[static_cast<size_t>(blk)] = r2;
       tss[static_cast<size_t>(blk)] = t2;
     });
-    fit.rss = fit.tss = 0;
+    double sums[2] = {0, 0};
     for (size_t blk = 0; blk < rss.size(); ++blk) {
-      fit.rss += rss[blk];
-      fit.tss += tss[blk];
+      sums[0] += rss[blk];
+      sums[1] += tss[blk];
     }
+    sum_in_rank_order(*z.comm, sums, 2);
+    fit.rss = sums[0];
+    fit.tss = sums[1];
   };
   sums_of_squares();
 

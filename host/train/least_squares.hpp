@@ -33,6 +33,7 @@ enum class ExactMethod { Auto, Cholesky, Qr, Svd };
 constexpr double kCholeskyMaxCondition = 1e3;
 
 class GpuBackend;
+class Communicator;
 
 struct LeastSquaresOptions {
   ExactMethod method = ExactMethod::Auto;
@@ -44,6 +45,12 @@ struct LeastSquaresOptions {
   // host/train/scaled_design.hpp). Everything after it (the k×k factorisations, the SVD, the
   // rank test, refinement, the statistics) runs on the host either way, in double.
   const GpuBackend* gpu = nullptr;
+  // A data-parallel job (host/cluster/communicator.hpp): `ds` is this rank's shard, rows
+  // [first_row, first_row + ds.n) of the whole data (a shard may be empty). Each pass over the
+  // rows ends with a sum across ranks in rank order, the small solves are repeated on every
+  // rank, and every rank returns the same fit of the whole data. Null: ds is all the data.
+  const Communicator* comm = nullptr;
+  int64_t first_row = 0;
 };
 
 struct LeastSquaresFit {

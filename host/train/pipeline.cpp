@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "host/core/error.hpp"
+#include "host/train/sharded_pipeline.hpp"
 
 namespace linreg {
 namespace {
@@ -41,6 +42,7 @@ void describe(const HostDataset& train, TrainOutcome& out) {
 
 TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
                           const EpochCallback& on_epoch) {
+  if (plan.cluster && plan.cluster->size() > 1) return run_training_sharded(plan, *plan.cluster, on_data, on_start, on_epoch);
   TrainOutcome out;
   out.synthetic = plan.csv_path.empty();
   const bool on_device = out.synthetic && plan.val_fraction == 0 && !plan.standardize && plan.method == Method::Sgd;

@@ -22,6 +22,8 @@
 
 namespace linreg {
 
+class Communicator;
+
 struct TrainPlan {
   std::string csv_path;        // empty: the synthetic problem
   data::CsvOptions csv;        // target and columns of the file
@@ -35,6 +37,9 @@ struct TrainPlan {
   TrainOptions sgd;            // its seed also seeds the validation split
   ExactOptions exact;          // the exact solver's factorisation, intercept and ridge
   bool need_rows = false;      // keep the training rows on the host (a plot needs them)
+  // A data-parallel job (host/cluster): with more than one rank, this process trains on its
+  // shard of the rows together with the others (sharded_pipeline.hpp). Null: one process.
+  const Communicator* cluster = nullptr;
 };
 
 // What a run did, for reports, the model file and the plot.

@@ -1,0 +1,400 @@
+// The data-parallel code paths, run on a job of threads (thread_ranks.hpp) so that they run in
+// every build and under the sanitizers: the shard rule, the collectives, agreed errors, and the
+// exact solver, SGD and the whole training route on shards, each against one process.
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cluster/thread_ranks.hpp"
+#include "host/cluster/communicator.hpp"
+#include "host/core/error.hpp"
+#include "host/data/npy.hpp"
+#include "host/data/prep.hpp"
+#include "host/io/atomic_file.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/least_squares.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/pipeline.hpp"
+#include "support.hpp"
+#include "train/least_squares_checks.hpp"
+
+namespace linreg {
+namespace {
+
+using test::run_ranks;
+
+HostDataset rows_of(const HostDataset& ds, const Shard& s) {
+  std::vector<int64_t> idx(static_cast<size_t>(s.rows()));
+  std::iota(idx.begin(), idx.end(), s.begin);
+  HostDataset out = data::take_rows(ds, idx);
+  out.feature_names = ds.feature_names;
+  return out;
+}
+
+std::vector<double> rows_of(const std::vector<double>& v, const Shard& s) {
+  return {v.begin() + s.begin, v.begin() + s.end};
+}
+
+void expect_no_errors(const std::vector<std::exception_ptr>& errors) {
+  for (size_t r = 0; r < errors.size(); ++r)
+    if (errors[r]) {
+      try {
+        std::rethrow_exception(errors[r]);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "rank " << r << ": " << e.what();
+      }
+    }
+}
+
+TEST(ShardOf, ContiguousCoveringBlocksAndEmptyLastRanks) {
+  for (int64_t n : {1, 2, 3, 4, 7, 10, 203, 1000})
+    for (int p : {1, 2, 3, 4, 5, 8}) {
+      int64_t next = 0;
+      for (int r = 0; r < p; ++r) {
+        const Shard s = shard_of(n, r, p);
+        EXPECT_EQ(s.begin, std::min(next, n)) << n << " rows, rank " << r << " of " << p;
+        EXPECT_LE(s.rows(), (n + p - 1) / p);
+        EXPECT_GE(s.rows(), 0);
+        next = s.end;
+      }
+      EXPECT_EQ(next, n) << n << " rows on " << p << " ranks";
+    }
+  // 4 rows on 3 ranks: blocks of 2, the last rank holds none.
+  EXPECT_EQ(shard_of(4, 2, 3).rows(), 0);
+  EXPECT_EQ(shard_of(4, 1, 3).begin, 2);
+}
+
+TEST(Collectives, SumInRankOrderIsTheSameBitsOnEveryRank) {
+  for (int p : {1, 2, 3, 5}) {
+    std::vector<std::vector<double>> got(static_cast<size_t>(p));
+    const auto part = [](int r, int j) { return std::ldexp(1.0 + 0.1 * r, 40 * (r % 2)) * (j + 1) / 3.0; };
+    expect_no_errors(run_ranks(p, [&](const Communicator& comm) {
+      std::vector<double> v(5);
+      for (int j = 0; j < 5; ++j) v[j] = part(comm.rank(), j);
+      sum_in_rank_order(comm, v.data(), 5);
+      got[static_cast<size_t>(comm.rank())] = v;
+      EXPECT_EQ(sum_counts(comm, comm.rank() + 1), p * (p + 1) / 2);
+    }));
+    for (int j = 0; j < 5; ++j) {
+      double want = part(0, j);
+      for (int r = 1; r < p; ++r) want += part(r, j);  // rank order, as documented
+      for (int r = 0; r < p; ++r) EXPECT_EQ(got[r][j], want) << "rank " << r << " of " << p;
+    }
+  }
+}
+
+TEST(Together, TheLowestFailingRanksErrorReachesEveryRankWithItsKind) {
+  const auto errors = run_ranks(4, [](const Communicator& comm) {
+    together(comm, [&] {
+      if (comm.rank() == 3) throw std::runtime_error("rank three's trouble");
+      if (comm.rank() == 2) throw SettingError("batch_size", "too big for the data");
+    });
+  });
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(errors[r]) << "rank " << r << " went on alone";
+    try {
+      std::rethrow_exception(errors[r]);
+    } catch (const AgreedError& a) {
+      EXPECT_EQ(a.rank(), 2);
+      EXPECT_STREQ(a.what(), "too big for the data");
+      try {
+        std::rethrow_exception(a.cause());
+      } catch (const SettingError& s) {
+        EXPECT_EQ(s.setting(), "batch_size");
+      } catch (...) {
+        ADD_FAILURE() << "rank " << r << ": the cause lost its kind";
+      }
+    } catch (...) {
+      ADD_FAILURE() << "rank " << r << ": not an AgreedError";
+    }
+  }
+  // Nothing failed: nothing thrown. A nested failure keeps the rank it came from.
+  expect_no_errors(run_ranks(3, [](const Communicator& comm) { together(comm, [] {}); }));
+  const auto nested = run_ranks(3, [](const Communicator& comm) {
+    together(comm, [&] {
+      together(comm, [&] {
+        if (comm.rank() == 1) throw InputError("row 9: not a number");
+      });
+    });
+  });
+  for (const auto& e : nested) {
+    ASSERT_TRUE(e);
+    try {
+      std::rethrow_exception(e);
+    } catch (const AgreedError& a) {
+      EXPECT_EQ(a.rank(), 1);
+      EXPECT_STREQ(a.what(), "row 9: not a number");
+    }
+  }
+}
+
+// Every rank's fit of its shard (with the others) against one process's fit of all the rows.
+void expect_sharded_fit_matches(const HostDataset& ds, int p, ExactMethod m, bool intercept, double ridge,
+                                const std::vector<double>* weights, const std::string& what) {
+  LeastSquaresOptions o;
+  o.method = m;
+  o.intercept = intercept;
+  o.ridge = ridge;
+  o.weights = weights;
+  const LeastSquaresFit one = least_squares(ds, o);
+  std::vector<LeastSquaresFit> fits(static_cast<size_t>(p));
+  expect_no_errors(run_ranks(p, [&](const Communicator& comm) {
+    const Shard s = shard_of(ds.n, comm.rank(), comm.size());
+    const HostDataset mine = rows_of(ds, s);
+    std::vector<double> v;
+    LeastSquaresOptions so = o;
+    if (weights) {
+      v = rows_of(*weights, s);
+      so.weights = &v;
+    }
+    so.comm = &comm;
+    so.first_row = s.begin;
+    fits[static_cast<size_t>(comm.rank())] = least_squares(mine, so);
+  }));
+  for (int r = 0; r < p; ++r) {
+    const std::string at = what + " rank " + std::to_string(r) + " of " + std::to_string(p);
+    test::expect_same_fit(fits[r], one, at);
+    // Every rank did the same arithmetic on the same sums: the same bits.
+    EXPECT_EQ(fits[r].w, fits[0].w) << at;
+    EXPECT_EQ(fits[r].b, fits[0].b) << at;
+    EXPECT_EQ(fits[r].observations, one.observations) << at;
+  }
+}
+
+TEST(ShardedLeastSquares, EveryModelOnEveryRankMatchesOneProcess) {
+  const HostDataset ds = test::noisy(203, 4, 7);  // 203 rows: no rank count divides them
+  std::vector<double> v(static_cast<size_t>(ds.n));
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0.25, 4);
+  for (double& x : v) x = u(rng);
+  v[150] = 0;
+  for (int p : {2, 3, 5})
+    for (ExactMethod m : {ExactMethod::Auto, ExactMethod::Cholesky, ExactMethod::Qr, ExactMethod::Svd})
+      for (bool intercept : {true, false})
+        for (bool weighted : {false, true})
+          for (double ridge : {0.0, 2.5})
+            expect_sharded_fit_matches(ds, p, m, intercept, ridge, weighted ? &v : nullptr,
+                                       std::string(exact_method_name(m)) + (intercept ? "" : " no-intercept") +
+                                           (weighted ? " weighted" : "") + (ridge > 0 ? " ridge" : ""));
+}
+
+TEST(ShardedLeastSquares, RanksWithoutRowsAndFloatData) {
+  // 7 rows on 5 ranks: blocks of 2, rank 4 holds none; float data only (the synthetic kind).
+  const HostDataset small = test::noisy(7, 2, 8, /*wide=*/false);
+  for (ExactMethod m : {ExactMethod::Auto, ExactMethod::Qr})
+    expect_sharded_fit_matches(small, 5, m, true, 0, nullptr, std::string("7 rows ") + exact_method_name(m));
+  // Shards larger than the streamed QR's chunk (4096 rows), refinement on an ill-conditioned design.
+  HostDataset big = test::noisy(9000, 3, 9);
+  for (int64_t i = 0; i < big.n; ++i) {  // column 2 nearly column 0 (cond ~1e5)
+    big.X64[i * 3 + 2] = big.X64[i * 3] + 1e-5 * std::sin(0.37 * static_cast<double>(i));
+    big.X[i * 3 + 2] = static_cast<float>(big.X64[i * 3 + 2]);
+  }
+  for (ExactMethod m : {ExactMethod::Auto, ExactMethod::Qr, ExactMethod::Svd})
+    expect_sharded_fit_matches(big, 3, m, true, 0, nullptr, std::string("9000 rows ") + exact_method_name(m));
+}
+
+TEST(ShardedLeastSquares, ABadValueInOneShardEndsEveryRankWithTheMessageOfOneProcess) {
+  HostDataset ds = test::noisy(203, 4, 10);
+  ds.X64[170 * 4 + 1] = NAN;  // row 171, held by rank 2 of 3 (rows 136..202)
+  std::string want;
+  try {
+    least_squares(ds, {});
+  } catch (const InputError& e) {
+    want = e.what();
+  }
+  ASSERT_NE(want.find("row 171"), std::string::npos) << want;
+  const auto errors = run_ranks(3, [&](const Communicator& comm) {
+    const Shard s = shard_of(ds.n, comm.rank(), comm.size());
+    LeastSquaresOptions o;
+    o.comm = &comm;
+    o.first_row = s.begin;
+    least_squares(rows_of(ds, s), o);
+  });
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(errors[r]) << "rank " << r;
+    try {
+      std::rethrow_exception(errors[r]);
+    } catch (const AgreedError& a) {
+      EXPECT_EQ(want, a.what()) << "rank " << r;
+      EXPECT_EQ(a.rank(), 2);
+    }
+  }
+}
+
+// SGD: features ~ N(0, 1), so every minibatch's Hessian has λ_max ≤ scale·max‖(x, 1)‖²; the
+// test keeps lr·λ_max < 2, where a step maps two nearby weight vectors no further apart. The
+// sharded and the single-process runs then differ only by rounding: per step, each float32
+// weight update rounds once (≤ 2^-24·|w| each side) and the two double gradient sums of a batch
+// of b terms differ by at most 2·b·2^-53·Σ|r·x|. Over T steps the distance is at most the sum of
+// those: T·(√(d+1)·2^-23·W + lr·scale·2·b·2^-53·G), W the largest weight, G the largest mean
+// |r·x| sum of a batch (bounded here by max|r|·max‖x̃‖).
+HostDataset gaussian(int64_t n, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  HostDataset ds;
+  ds.n = n;
+  ds.d = d;
+  for (int64_t i = 0; i < n; ++i) {
+    double y = 0.5;
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = g(rng);
+      ds.X.push_back(static_cast<float>(x));
+      y += (j + 1) * 0.7 * x;
+    }
+    ds.y.push_back(static_cast<float>(y + 0.1 * g(rng)));
+  }
+  for (int64_t j = 0; j < d; ++j) ds.feature_names.push_back("x" + std::to_string(j));
+  return ds;
+}
+
+TEST(ShardedSgd, EveryRankTakesTheSameStepsAsOneProcessUpToRounding) {
+  const int64_t n = 203, d = 3;
+  const HostDataset ds = gaussian(n, d, 21);
+  TrainOptions opt;
+  opt.batch_size = 10;
+  opt.lr = 0.01f;
+  opt.epochs = 3;
+  std::vector<std::vector<uint32_t>> perms;
+  for (int64_t e = 0; e < opt.epochs; ++e) {
+    perms.emplace_back(static_cast<size_t>(n));
+    thrust_compatible_permutation(n, shuffle_seed(opt.seed, e), perms.back().data(), 1);
+  }
+  double xmax = 0, ymax = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 1;
+    for (int64_t j = 0; j < d; ++j) s += static_cast<double>(ds.X[i * d + j]) * ds.X[i * d + j];
+    xmax = std::max(xmax, s);
+    ymax = std::max(ymax, std::fabs(static_cast<double>(ds.y[i])));
+  }
+  const double scale = grad_scale(opt.loss);
+  ASSERT_LT(opt.lr * scale * xmax, 2.0) << "the bound below needs non-expanding steps";
+
+  for (const bool momentum : {false, true}) {
+    TrainOptions o = opt;
+    if (momentum) o.optimizer = Optimizer::Momentum;
+    auto single = make_cpu_trainer(1);
+    single->load(ds, nullptr);
+    const TrainResult one = single->fit_with_permutations(o, perms);
+    for (int p : {2, 3, 4}) {
+      std::vector<TrainResult> res(static_cast<size_t>(p)), again(static_cast<size_t>(p));
+      for (auto* out : {&res, &again})
+        expect_no_errors(run_ranks(p, [&](const Communicator& comm) {
+          const Shard s = shard_of(n, comm.rank(), comm.size());
+          ShardPlacement place;
+          place.comm = &comm;
+          place.first_row = s.begin;
+          place.total_rows = n;
+          auto t = make_cpu_trainer(1, place);
+          t->load(rows_of(ds, s), nullptr);
+          (*out)[static_cast<size_t>(comm.rank())] = t->fit_with_permutations(o, perms);
+        }));
+      double W = std::fabs(one.b);
+      for (float w : one.w) W = std::max<double>(W, std::fabs(w));
+      W = 2 * W + 1;  // the largest weight over the run: the start is ~N(0, 0.01), the end ≤ W
+      const double steps = static_cast<double>(o.epochs * ((n + o.batch_size - 1) / o.batch_size));
+      const double rmax = ymax + W * std::sqrt(xmax);
+      const double G = rmax * std::sqrt(xmax);
+      const double mom = momentum ? 1.0 / (1.0 - o.momentum) : 1.0;  // momentum sums past steps' rounding
+      const double bound = mom * steps *
+                           (std::sqrt(d + 1.0) * std::ldexp(W, -23) + o.lr * scale * 2 * o.batch_size * std::ldexp(G, -53));
+      for (int r = 0; r < p; ++r) {
+        const std::string at = (momentum ? "momentum, " : "") + std::string("rank ") + std::to_string(r) + " of " +
+                               std::to_string(p);
+        EXPECT_EQ(res[r].w, res[0].w) << at << ": every rank holds the same model";
+        EXPECT_EQ(res[r].b, res[0].b) << at;
+        EXPECT_EQ(res[r].w, again[r].w) << at << ": a rerun gives the same bits";
+        EXPECT_EQ(res[r].epoch_losses, again[r].epoch_losses) << at;
+        double dist = (res[r].b - one.b) * (res[r].b - one.b);
+        for (int64_t j = 0; j < d; ++j) dist += (res[r].w[j] - one.w[j]) * (res[r].w[j] - one.w[j]);
+        EXPECT_LE(std::sqrt(dist), bound) << at;
+        ASSERT_EQ(res[r].epoch_losses.size(), one.epoch_losses.size()) << at;
+        for (size_t e = 0; e < one.epoch_losses.size(); ++e)
+          EXPECT_NEAR(res[r].epoch_losses[e], one.epoch_losses[e], 1e-5 * one.epoch_losses[e] + 1e-9) << at;
+      }
+    }
+  }
+}
+
+// The whole route (pipeline.hpp) on shards of an .npy file: split, standardisation, SGD and the
+// exact solver, against one process on the same file.
+TEST(ShardedPipeline, AJobOnAnNpyFileReportsWhatOneProcessReports) {
+  test::TempDir dir;
+  const HostDataset ds = gaussian(157, 3, 31);
+  std::vector<double> m;  // rows (x0, x1, x2, y), float64
+  for (int64_t i = 0; i < ds.n; ++i) {
+    for (int64_t j = 0; j < 3; ++j) m.push_back(1000.0 + ds.X[i * 3 + j]);  // offsets: standardisation matters
+    m.push_back(ds.y[i]);
+  }
+  const std::string path = dir.file("d.npy");
+  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  for (const Method method : {Method::Sgd, Method::Normal}) {
+    TrainPlan plan;
+    plan.csv_path = path;
+    plan.npy_input = true;
+    plan.method = method;
+    plan.device = DeviceChoice::Cpu;
+    plan.val_fraction = 0.2;
+    plan.standardize = method == Method::Sgd;
+    plan.sgd.epochs = 4;
+    plan.exact.method = ExactMethod::Auto;
+    const TrainOutcome one = run_training(plan, {}, {}, {});
+    for (int p : {2, 3}) {
+      std::vector<TrainOutcome> outs(static_cast<size_t>(p));
+      expect_no_errors(run_ranks(p, [&](const Communicator& comm) {
+        TrainPlan mine = plan;
+        mine.cluster = &comm;
+        outs[static_cast<size_t>(comm.rank())] = run_training(mine, {}, {}, {});
+      }));
+      for (int r = 0; r < p; ++r) {
+        const TrainOutcome& o = outs[r];
+        const std::string at = std::string(method_name(method)) + " rank " + std::to_string(r) + " of " + std::to_string(p);
+        EXPECT_EQ(o.train_rows, one.train_rows) << at;
+        EXPECT_EQ(o.validation_rows, one.validation_rows) << at;
+        ASSERT_EQ(o.fit.w.size(), one.fit.w.size()) << at;
+        EXPECT_EQ(o.fit.w, outs[0].fit.w) << at;
+        // SGD here: 4 epochs of 13 steps on standardised columns; the distance bound of the test
+        // above is ~1e-5 for these sizes; the exact fit agrees to its κ-based bound (~1e-10).
+        const double tol = method == Method::Sgd ? 1e-4 : 1e-8;
+        EXPECT_TRUE(test::all_close(one.fit.w, o.fit.w, tol, tol)) << at;
+        EXPECT_NEAR(o.fit.b, one.fit.b, tol * (1 + std::fabs(one.fit.b))) << at;
+        EXPECT_NEAR(o.train_metrics.mse, one.train_metrics.mse, 1e-6 * one.train_metrics.mse) << at;
+        EXPECT_NEAR(o.validation_metrics.r2, one.validation_metrics.r2, 1e-6) << at;
+        EXPECT_EQ(o.train_metrics.rows, one.train_metrics.rows) << at;
+        if (method == Method::Normal) {
+          ASSERT_TRUE(o.fit.exact) << at;
+          EXPECT_NEAR(o.inference.sigma, one.inference.sigma, 1e-9 * one.inference.sigma) << at;
+        }
+      }
+    }
+  }
+}
+
+TEST(ShardedPipeline, MoreRanksThanRowsIsOneAgreedError) {
+  TrainPlan plan;
+  plan.synthetic.examples = 2;
+  plan.synthetic.features = 1;
+  validate_synthetic(plan.synthetic);
+  plan.device = DeviceChoice::Cpu;
+  plan.method = Method::Normal;
+  const auto errors = run_ranks(3, [&](const Communicator& comm) {
+    TrainPlan mine = plan;
+    mine.cluster = &comm;
+    run_training(mine, {}, {}, {});
+  });
+  for (const auto& e : errors) {
+    ASSERT_TRUE(e);
+    try {
+      std::rethrow_exception(e);
+    } catch (const AgreedError& a) {
+      EXPECT_NE(std::string(a.what()).find("2 rows for 3 ranks"), std::string::npos) << a.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace linreg
