@@ -348,31 +348,37 @@ NpyHeader parse_npy_header(std::string_view head, const std::string& source) {
   return h;
 }
 
-CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
-  const Source src(path, opt.read);
-  const NpyHeader h = read_header(src);
-  check_data_size(h, src);
-  int64_t n = h.rows();
-  const int64_t cols = h.cols();
-  const bool matrix = h.shape.size() == 2;
-  if (n == 0) fail(src.name(), "no rows (shape " + std::to_string(n) + (matrix ? ", " + std::to_string(cols) : "") + ")");
+struct NpyRows::Impl {
+  std::unique_ptr<Source> src, lsrc;  // the matrix, and the labels file when given
+  NpyHeader h, lh;
+  bool matrix = false, wide = false, wide_y = false;
+  int64_t target = -1;                // the target's column in the matrix, or -1
+  std::vector<int64_t> features;      // the feature columns, in order
+  std::vector<std::string> names;
+};
 
-  CsvRead out;
-  HostDataset& ds = out.data;
+NpyRows::NpyRows(const std::string& path, const NpyOptions& opt) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.src = std::make_unique<Source>(path, opt.read);
+  const Source& src = *m.src;
+  m.h = read_header(src);
+  const NpyHeader& h = m.h;
+  check_data_size(h, src);
+  const int64_t n = h.rows(), cols = h.cols();
+  m.matrix = h.shape.size() == 2;
+  if (n == 0) fail(src.name(), "no rows (shape " + std::to_string(n) + (m.matrix ? ", " + std::to_string(cols) : "") + ")");
   // The target: a second file, a column of this one, or (predict) none.
-  int64_t target = -1;
-  std::unique_ptr<Source> lsrc;
-  NpyHeader lh;
+  int64_t& target = m.target;
   if (!opt.labels.empty()) {
     if (opt.target_column >= 0) throw InputError(opt.target_flag + " and " + opt.labels_flag + ": give one (the target is a column, or a file)");
-    lsrc = std::make_unique<Source>(opt.labels, opt.read);
-    lh = read_header(*lsrc);
-    check_data_size(lh, *lsrc);
-    if (lh.cols() != 1)
-      fail(lsrc->name(), "the labels must be one value per row: shape (" + std::to_string(lh.rows()) + ", " +
-                             std::to_string(lh.cols()) + ")");
-    if (lh.rows() != n)
-      fail(lsrc->name(), std::to_string(lh.rows()) + " labels for the " + std::to_string(n) + " rows of " + src.name());
+    m.lsrc = std::make_unique<Source>(opt.labels, opt.read);
+    m.lh = read_header(*m.lsrc);
+    check_data_size(m.lh, *m.lsrc);
+    if (m.lh.cols() != 1)
+      fail(m.lsrc->name(), "the labels must be one value per row: shape (" + std::to_string(m.lh.rows()) + ", " +
+                               std::to_string(m.lh.cols()) + ")");
+    if (m.lh.rows() != n)
+      fail(m.lsrc->name(), std::to_string(m.lh.rows()) + " labels for the " + std::to_string(n) + " rows of " + src.name());
   } else if (!opt.target_required && opt.target_column < 0 && !opt.columns.empty()) {
     // predict: the last column is the target when it is not one of the model's features.
     if (std::find(opt.columns.begin(), opt.columns.end(), cols - 1) == opt.columns.end()) target = cols - 1;
@@ -386,61 +392,80 @@ CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
       fail(src.name(), "one column only: it cannot hold both features and the target (give the target with " +
                            opt.labels_flag + ")");
   }
-  std::vector<int64_t> features = opt.columns;
-  if (features.empty())
+  m.features = opt.columns;
+  if (m.features.empty())
     for (int64_t j = 0; j < cols; ++j)
-      if (j != target) features.push_back(j);
-  for (int64_t j : features) {
+      if (j != target) m.features.push_back(j);
+  for (int64_t j : m.features) {
     if (j < 0 || j >= cols)
       fail(src.name(), "has no column " + std::to_string(j) + " (it has " + std::to_string(cols) + ": 0 to " +
                            std::to_string(cols - 1) + ")");
     if (j == target) throw InputError(opt.target_flag + ": column " + std::to_string(j) + " is also a feature");
-    ds.feature_names.push_back("x" + std::to_string(j));
+    m.names.push_back("x" + std::to_string(j));
   }
-  if (features.empty()) fail(src.name(), "no feature columns (shape " + std::to_string(n) + ", " + std::to_string(cols) + ")");
-  // A rank's shard of the rows (all of them for one process): only these are read.
-  const Shard shard = shard_of(n, opt.shard_index, opt.shard_count);
-  const int64_t first = shard.begin;
-  out.total_rows = n;
-  out.first_row = first;
-  n = shard.rows();
-  ds.n = n;
-  ds.d = static_cast<int64_t>(features.size());
+  if (m.features.empty()) fail(src.name(), "no feature columns (shape " + std::to_string(n) + ", " + std::to_string(cols) + ")");
+  m.wide = h.itemsize == 8;
+  m.wide_y = m.lsrc ? m.lh.itemsize == 8 : m.wide;
+}
+
+NpyRows::~NpyRows() = default;
+
+int64_t NpyRows::rows() const { return impl_->h.rows(); }
+int64_t NpyRows::features() const { return static_cast<int64_t>(impl_->features.size()); }
+int64_t NpyRows::header_columns() const { return impl_->h.cols(); }
+bool NpyRows::has_target() const { return impl_->target >= 0 || impl_->lsrc != nullptr; }
+bool NpyRows::wide() const { return impl_->wide; }
+const std::string& NpyRows::name() const { return impl_->src->name(); }
+
+void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only) const {
+  const Impl& m = *impl_;
+  const Source& src = *m.src;
+  if (r0 < 0 || count < 0 || r0 + count > rows()) throw std::logic_error("NpyRows::read: rows out of range");
+  ds.n = count;
+  ds.d = features();
+  ds.feature_names = m.names;
   ds.target_name = "y";
-  out.header_columns = cols;
-  const bool wide = h.itemsize == 8;
-  ds.X.resize(static_cast<size_t>(n * ds.d));
-  if (wide) ds.X64.resize(ds.X.size());
-  const bool has_target = target >= 0 || lsrc;
-  out.has_target = has_target;
-  const bool wide_y = lsrc ? lh.itemsize == 8 : wide;
-  if (has_target) {
-    ds.y.resize(static_cast<size_t>(n));
-    if (wide_y) ds.y64.resize(ds.y.size());
-  }
-  const int64_t d = ds.d;
-  each_row(src, h, shard.begin, shard.end, [&](int64_t row_index, const double* row) {
-    const int64_t i = row_index - first;
+  const bool wide = m.wide && !floats_only, wide_y = m.wide_y && !floats_only;
+  ds.X.resize(static_cast<size_t>(count * ds.d));
+  ds.X64.resize(wide ? ds.X.size() : 0);
+  const bool has_y = has_target();
+  ds.y.resize(has_y ? static_cast<size_t>(count) : 0);
+  ds.y64.resize(has_y && wide_y ? ds.y.size() : 0);
+  const int64_t d = ds.d, target = m.target;
+  each_row(src, m.h, r0, r0 + count, [&](int64_t row_index, const double* row) {
+    const int64_t i = row_index - r0;
     for (int64_t k = 0; k < d; ++k) {
-      const double v = row[features[static_cast<size_t>(k)]];
-      check_value(v, src.name(), row_index, features[static_cast<size_t>(k)], matrix);
+      const double v = row[m.features[static_cast<size_t>(k)]];
+      check_value(v, src.name(), row_index, m.features[static_cast<size_t>(k)], m.matrix);
       ds.X[static_cast<size_t>(i * d + k)] = static_cast<float>(v);
       if (wide) ds.X64[static_cast<size_t>(i * d + k)] = v;
     }
     if (target >= 0) {
       const double v = row[target];
-      check_value(v, src.name(), row_index, target, matrix);
+      check_value(v, src.name(), row_index, target, m.matrix);
       ds.y[static_cast<size_t>(i)] = static_cast<float>(v);
       if (wide_y) ds.y64[static_cast<size_t>(i)] = v;
     }
   });
-  if (lsrc)
-    each_row(*lsrc, lh, shard.begin, shard.end, [&](int64_t row_index, const double* row) {
-      const int64_t i = row_index - first;
-      check_value(row[0], lsrc->name(), row_index, 0, false);
+  if (m.lsrc)
+    each_row(*m.lsrc, m.lh, r0, r0 + count, [&](int64_t row_index, const double* row) {
+      const int64_t i = row_index - r0;
+      check_value(row[0], m.lsrc->name(), row_index, 0, false);
       ds.y[static_cast<size_t>(i)] = static_cast<float>(row[0]);
       if (wide_y) ds.y64[static_cast<size_t>(i)] = row[0];
     });
+}
+
+CsvRead read_npy(const std::string& path, const NpyOptions& opt) {
+  const NpyRows file(path, opt);
+  CsvRead out;
+  // A rank's shard of the rows (all of them for one process): only these are read.
+  const Shard shard = shard_of(file.rows(), opt.shard_index, opt.shard_count);
+  file.read(shard.begin, shard.rows(), out.data);
+  out.total_rows = file.rows();
+  out.first_row = shard.begin;
+  out.header_columns = file.header_columns();
+  out.has_target = file.has_target();
   return out;
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,30 @@ struct NpyOptions {
 
 // The dataset in an .npy file (and its labels file). Throws InputError naming the file.
 CsvRead read_npy(const std::string& path, const NpyOptions& opt);
+
+// An .npy training file (and its labels file) opened for reading rows by range, for data read
+// in chunks (streamed training): the header, the file sizes and the columns are checked once
+// (the errors of read_npy), and read() decodes and checks rows [r0, r0 + count) into ds (n, d,
+// names, X and y; X64 and y64 too for float64 values unless floats_only). read() may be called
+// from several threads at once.
+class NpyRows {
+ public:
+  NpyRows(const std::string& path, const NpyOptions& opt);
+  ~NpyRows();
+  NpyRows(const NpyRows&) = delete;
+  NpyRows& operator=(const NpyRows&) = delete;
+  int64_t rows() const;  // of the whole file (options' shard fields are not used here)
+  int64_t features() const;
+  int64_t header_columns() const;
+  bool has_target() const;
+  bool wide() const;     // float64 values
+  const std::string& name() const;
+  void read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only = false) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The bytes of an .npy file (version 1.0, little-endian, C order) holding a (rows, cols) matrix,
 // or a 1-D array of `rows` values when cols is 0.

@@ -92,7 +92,9 @@ TEST(MpiCli, OneTwoAndThreeRanksTrainWhatOneProcessTrains) {
       for (size_t j = 0; j < w.size(); ++j) EXPECT_NEAR(w[j], w1[j], tol * (1 + std::fabs(w1[j]))) << at << " w" << j;
       EXPECT_NEAR(got["b"].get<double>(), one["b"].get<double>(), tol * (1 + std::fabs(one["b"].get<double>()))) << at;
       EXPECT_EQ(got["examples"], one["examples"]) << at;
-      if (p > 1) EXPECT_NE(got["device"].get<std::string>().find(std::to_string(p) + " ranks"), std::string::npos) << at;
+      if (p > 1) {
+        EXPECT_NE(got["device"].get<std::string>().find(std::to_string(p) + " ranks"), std::string::npos) << at;
+      }
     }
   }
 }
