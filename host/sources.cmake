@@ -13,6 +13,7 @@ list(APPEND LINREG_HOST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/train/fit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/pipeline.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/sharded_pipeline.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train/streamed_pipeline.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/device.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/cpu_trainer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train/step_pool.cpp

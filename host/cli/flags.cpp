@@ -1,5 +1,6 @@
 // Flag helpers shared by the subcommands (see flags.hpp).
 #include "host/cli/flags.hpp"
+#include "host/cli/output_plan.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -132,6 +133,31 @@ std::string shortest_text(double v) {
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
+}
+
+uint64_t parse_byte_size(const std::string& text, const std::string& flag) {
+  const auto bad = [&] {
+    return UsageError(flag + ": '" + terminal_text(text) + "' is not a size (bytes, or a number with K, M, G or T)");
+  };
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) throw bad();
+  uint64_t value = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit == "B") unit.clear();
+  if (unit.size() == 3 && unit.substr(1) == "IB") unit = unit.substr(0, 1);
+  if (unit.size() == 2 && unit[1] == 'B') unit = unit.substr(0, 1);
+  int shift = 0;
+  if (unit == "K") shift = 10;
+  else if (unit == "M") shift = 20;
+  else if (unit == "G") shift = 30;
+  else if (unit == "T") shift = 40;
+  else if (!unit.empty()) throw bad();
+  if (shift > 0 && value > (UINT64_MAX >> shift)) throw bad();
+  value <<= shift;
+  if (value == 0) throw UsageError(flag + ": must be more than 0 bytes");
+  return value;
 }
 
 }  // namespace linreg::cli

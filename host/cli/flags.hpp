@@ -36,6 +36,10 @@ CLI::Validator decimal_number(bool float32);
 
 // "2,-3.4" → floats, each item a decimal number as decimal_number(true) accepts; throws
 // UsageError naming `flag` and the item.
+// A size in bytes: a decimal integer, optionally followed by K, M, G or T (powers of 1024; "KiB",
+// "MB" and the like read the same). Throws UsageError naming `flag`.
+uint64_t parse_byte_size(const std::string& text, const std::string& flag);
+
 std::vector<float> parse_decimal_list(const std::string& text, const std::string& flag);
 
 // Labels of the synthetic problem must fit float32: |y| <= B·Σ|w_j| + |b| + B·noise, where B

@@ -60,6 +60,7 @@ struct TrainFlags {
   std::string penalty = "none", optimizer = "sgd", schedule = "constant";
   bool quiet = false;
   bool no_header = false;
+  std::string memory_limit;
 };
 
 const std::map<std::string, DeviceChoice> kDevices{{"auto", DeviceChoice::Auto}, {"gpu", DeviceChoice::Gpu},
@@ -200,6 +201,7 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   if (sub.count("--data") && f.data.empty()) throw UsageError("--data: empty path");
   if (comm.size() > 1) {
     const std::string job = "a data-parallel job of " + std::to_string(comm.size()) + " ranks";
+    if (sub.count("--memory-limit")) throw UsageError("--memory-limit: not in " + job + " yet (each rank holds its shard)");
     if (f.data == "-") throw UsageError("--data -: " + job + " reads a file (each rank reads its shard), not stdin");
     if (!f.plot.empty())
       throw UsageError("--plot: not in " + job + " (each rank holds only its shard of the rows); plot from one process");
@@ -257,6 +259,12 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   if (sub.count("--weights") && f.weights.empty()) throw UsageError("--weights: empty column name");
 
   TrainPlan plan;
+  if (sub.count("--memory-limit")) {
+    if (!npy)
+      throw UsageError("--memory-limit: streams an .npy --data file in chunks; CSV files and the synthetic problem "
+                       "are read into memory");
+    plan.memory_limit = parse_byte_size(f.memory_limit, "--memory-limit");
+  }
   plan.csv_path = f.data;
   plan.csv.target = f.target;
   plan.csv.header = !f.no_header;
@@ -520,6 +528,9 @@ void add_train_command(CLI::App& root, Commands& cmds) {
                   "an .npy --data: the target's column, from 0 (default: the last); the features are named x<column>")
       ->transform(decimal_integer(true));
   sub->add_option("--labels", f->labels, "an .npy --data of features only: the targets, an .npy file of one value per row");
+  sub->add_option("--memory-limit", f->memory_limit,
+                  "hold at most this many bytes of training rows in memory (e.g. 512M, 8G): an .npy --data "
+                  "file larger than that is streamed in chunks (SGD, CPU); one larger than the free memory always is");
   sub->add_flag("--standardize", f->standardize,
                 "train on features scaled to zero mean and unit variance; weights are reported in original units");
   sub->add_option("--val-fraction", f->val_fraction,

@@ -70,6 +70,40 @@ Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, dou
   return compute_metrics(ds.y, predict(ds, w, b));
 }
 
+Metrics compute_metrics(const std::function<void(const std::function<void(const HostDataset&)>&)>& parts,
+                        const std::vector<double>& w, double b) {
+  // metrics_of's two passes, each running on across the parts in row order.
+  Metrics m;
+  double mean_y = 0;
+  const auto label = [](const HostDataset& ds, int64_t i) {
+    return ds.y64.empty() ? static_cast<double>(ds.y[i]) : ds.y64[i];
+  };
+  parts([&](const HostDataset& ds) {
+    if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
+    m.rows += ds.n;
+    for (int64_t i = 0; i < ds.n; ++i) mean_y += label(ds, i);
+  });
+  if (m.rows == 0) return m;
+  const double n = static_cast<double>(m.rows);
+  mean_y /= n;
+  double ss_res = 0, ss_abs = 0, ss_tot = 0;
+  parts([&](const HostDataset& ds) {
+    const std::vector<double> pred = predict(ds, w, b);
+    for (int64_t i = 0; i < ds.n; ++i) {
+      const double y = label(ds, i), r = pred[i] - y, c = y - mean_y;
+      ss_res += r * r;
+      ss_abs += std::fabs(r);
+      ss_tot += c * c;
+    }
+  });
+  m.mse = ss_res / n;
+  m.rmse = std::sqrt(m.mse);
+  m.mae = ss_abs / n;
+  m.constant_target = ss_tot == 0;
+  m.r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : std::numeric_limits<double>::quiet_NaN();
+  return m;
+}
+
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b, const Communicator& comm) {
   if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
   // Every rank takes the same branch: a shard without rows has no y64 even when the others do.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w,
 // On the double labels (y64) where the dataset has them. Unweighted: every row counts once (the
 // exact fit's coefficient table has the weighted R²).
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b);
+// The same of rows that come in parts (a file streamed in chunks; data/prep.hpp's RowParts):
+// parts(f) calls f on each part in row order, once per pass (twice). The same numbers as the rows
+// read whole.
+Metrics compute_metrics(const std::function<void(const std::function<void(const HostDataset&)>&)>& parts,
+                        const std::vector<double>& w, double b);
 // The same of a data-parallel job's rows, ds this rank's shard (a collective: every rank gets the
 // job's metrics).
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b, const Communicator& comm);

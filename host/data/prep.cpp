@@ -14,27 +14,38 @@ namespace linreg::data {
 __extension__ typedef unsigned __int128 u128;
 
 Scaling fit_scaling(const HostDataset& ds, bool centre, const Communicator* comm) {
+  return fit_scaling([&](const std::function<void(const HostDataset&)>& f) { f(ds); }, ds.d, centre, comm);
+}
+
+Scaling fit_scaling(const RowParts& parts, int64_t d, bool centre, const Communicator* comm) {
   const Communicator& ranks = comm ? *comm : single_process();
-  const int64_t n = sum_counts(ranks, ds.n), d = ds.d;
+  int64_t local = 0;
+  parts([&](const HostDataset& ds) { local += ds.n; });
+  const int64_t n = sum_counts(ranks, local);
   if (n <= 0 || d <= 0) throw InputError("cannot standardise an empty dataset");
   Scaling s;
   s.mean.assign(static_cast<size_t>(d), 0.0);
   s.scale.assign(static_cast<size_t>(d), 0.0);
   // Two passes in double over the values as read: the mean, then the centred sum of squares (no
-  // cancellation). Without centring the mean stays 0 and the scale is the root mean square. In a
-  // data-parallel job each pass ends with the ranks' sums added in rank order.
+  // cancellation). Without centring the mean stays 0 and the scale is the root mean square. Each
+  // pass adds the rows in order, part after part (a streamed file adds up as if read whole); in
+  // a data-parallel job it ends with the ranks' sums added in rank order.
   if (centre) {
-    for (int64_t i = 0; i < ds.n; ++i)
-      for (int64_t j = 0; j < d; ++j) s.mean[j] += ds.x(i, j);
+    parts([&](const HostDataset& ds) {
+      for (int64_t i = 0; i < ds.n; ++i)
+        for (int64_t j = 0; j < d; ++j) s.mean[j] += ds.x(i, j);
+    });
     sum_in_rank_order(ranks, s.mean.data(), d);
     for (auto& m : s.mean) m /= static_cast<double>(n);
   }
-  for (int64_t i = 0; i < ds.n; ++i) {
-    for (int64_t j = 0; j < d; ++j) {
-      const double c = ds.x(i, j) - s.mean[j];
-      s.scale[j] += c * c;
+  parts([&](const HostDataset& ds) {
+    for (int64_t i = 0; i < ds.n; ++i) {
+      for (int64_t j = 0; j < d; ++j) {
+        const double c = ds.x(i, j) - s.mean[j];
+        s.scale[j] += c * c;
+      }
     }
-  }
+  });
   sum_in_rank_order(ranks, s.scale.data(), d);
   for (int64_t j = 0; j < d; ++j) {
     const double sd = std::sqrt(s.scale[j] / static_cast<double>(n));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,11 @@ struct Scaling {
 // comm: a data-parallel job, ds this rank's shard: the statistics are the whole job's (every rank
 // gets the same scaling).
 Scaling fit_scaling(const HostDataset& ds, bool centre = true, const Communicator* comm = nullptr);
+// The same of rows that come in parts (a file streamed in chunks): parts(f) calls f on each part
+// in row order, and is called once per pass (three times). The sums run on across the parts, so
+// the result is the one of the rows read whole.
+using RowParts = std::function<void(const std::function<void(const HostDataset&)>&)>;
+Scaling fit_scaling(const RowParts& parts, int64_t features, bool centre, const Communicator* comm = nullptr);
 // In place: X (float32) from the values as read; the double copy X64 is dropped (SGD trains on
 // X; the originals serve the metrics).
 void apply_scaling(HostDataset& ds, const Scaling& s);

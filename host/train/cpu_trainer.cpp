@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
+#include <numeric>
 #include <memory>
 #include <string>
 #include <vector>
@@ -286,9 +288,13 @@ EpochFn pick_epoch_fn(int64_t d) {
 }
 
 // Loss summed over n rows, accumulated in double; with weights v, Σ v_i·loss_i.
-double dataset_loss_sum(const float* X, const float* y, const double* v, int64_t n, int64_t d, const float* w,
-                        float b, LossKind kind) {
-  double sum = 0;
+// `start`: a sum carried from rows before these (streamed chunks add up as one pass would).
+// Not inlined nor cloned: one copy of the machine code for every caller, so that the compiler's
+// choices (contracted multiply-adds, a clone for start = 0) cannot make the streamed loss differ
+// from the in-memory one in the last bit.
+__attribute__((noipa)) double dataset_loss_sum(const float* X, const float* y, const double* v, int64_t n, int64_t d,
+                                               const float* w, float b, LossKind kind, double start = 0) {
+  double sum = start;
   for (int64_t i = 0; i < n; ++i) {
     const double r = dot<0>(X + i * d, w, d) + static_cast<double>(b) - static_cast<double>(y[i]);
     sum += v ? v[i] * loss_term(r, kind) : loss_term(r, kind);
@@ -546,6 +552,137 @@ void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t c
   const double s = grad_scale(kind) / static_cast<double>(count);
   for (double& g : grad_w) g *= s;
   grad_b = gb * s;
+}
+
+namespace {
+
+// One chunk of streamed rows, read on a second thread.
+struct Chunk {
+  int64_t first = 0, rows = 0;
+  std::vector<float> X, y;
+};
+
+std::future<Chunk> read_chunk(const RowChunks& src, int64_t chunk, int64_t chunk_rows) {
+  return std::async(std::launch::async, [&src, chunk, chunk_rows] {
+    Chunk c;
+    c.first = chunk * chunk_rows;
+    c.rows = std::min(chunk_rows, src.rows() - c.first);
+    src.read(c.first, c.rows, c.X, c.y);
+    return c;
+  });
+}
+
+// Calls f(chunk) for chunks order[0..) in turn, reading the next while f works on the current.
+template <typename F>
+void each_chunk(const RowChunks& src, const std::vector<uint32_t>& order, int64_t chunk_rows, const F& f) {
+  std::future<Chunk> next = read_chunk(src, order[0], chunk_rows);
+  for (size_t i = 0; i < order.size(); ++i) {
+    Chunk c = next.get();
+    if (i + 1 < order.size()) next = read_chunk(src, order[i + 1], chunk_rows);
+    f(c);
+  }
+}
+
+}  // namespace
+
+TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows, const EpochCallback& cb) {
+  const int64_t n = src.rows(), d = src.features();
+  if (n <= 0 || d <= 0) throw InputError("no training data");
+  if (chunk_rows <= 0) throw std::logic_error("train_streamed: chunk_rows must be positive");
+  validate_train(opt, n);
+  TrainResult res;
+  res.strategy = "cpu, streamed";
+  if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
+    throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
+                                        "), got " + std::to_string(opt.initial_w.size()));
+  res.w = opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
+  res.b = 0.0f;
+  // The steps: the in-memory trainer's loops, each called on one minibatch gathered into a
+  // contiguous buffer in the epoch's order (the same values in the same order: the same bits).
+  const bool general = !opt.plain_sgd();
+  std::unique_ptr<GeneralSteps> steps = general ? std::make_unique<GeneralSteps>(opt, d) : nullptr;
+  const EpochFn epoch_fn = pick_epoch_fn(d);
+  const double scale = grad_scale(opt.loss);
+  const int64_t b = opt.batch_size, chunks = (n + chunk_rows - 1) / chunk_rows;
+  std::vector<float> Xb(static_cast<size_t>(b * d)), yb(static_cast<size_t>(b));
+  std::vector<uint32_t> identity(static_cast<size_t>(b)), rows, order(static_cast<size_t>(chunks)), in_file(order.size());
+  std::iota(identity.begin(), identity.end(), 0u);
+  std::iota(in_file.begin(), in_file.end(), 0u);
+  std::vector<double> gw(static_cast<size_t>(d));
+  EarlyStopping stopping(opt, false);
+  std::vector<float> best_w, report_w;
+  float best_b = 0, report_b = 0;
+
+  for (int64_t e = 0; e < opt.epochs; ++e) {
+    const auto t0 = Clock::now();
+    if (chunks == 1) order[0] = 0;
+    else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, e), order.data());
+    int64_t held = 0;  // rows gathered into the batch buffer
+    const auto step = [&] {
+      if (general) steps->epoch(Xb.data(), yb.data(), nullptr, held, identity.data(), scale, res.w.data(), res.b, nullptr, e);
+      else epoch_fn(Xb.data(), yb.data(), held, d, identity.data(), b, opt.lr, scale, res.w.data(), res.b, gw.data(), nullptr, e);
+      held = 0;
+    };
+    each_chunk(src, order, chunk_rows, [&](const Chunk& c) {
+      rows.resize(static_cast<size_t>(c.rows));
+      thrust_compatible_permutation(c.rows, chunk_rows_seed(opt.seed, e, c.first / chunk_rows), rows.data());
+      for (int64_t i = 0; i < c.rows; ++i) {
+        const int64_t r = rows[static_cast<size_t>(i)];
+        std::copy(c.X.begin() + r * d, c.X.begin() + (r + 1) * d, Xb.begin() + held * d);
+        yb[static_cast<size_t>(held)] = c.y[static_cast<size_t>(r)];
+        if (++held == b) step();
+      }
+    });
+    if (held > 0) step();  // the epoch's last, short batch
+    EpochReport rep;
+    rep.epoch = e + 1;
+    rep.epoch_seconds = seconds_since(t0);
+    res.train_seconds += rep.epoch_seconds;
+
+    const auto t1 = Clock::now();
+    const float* mw = res.w.data();
+    float mb = res.b;
+    if (opt.average) {
+      steps->averaged(report_w, report_b);
+      mw = report_w.data();
+      mb = report_b;
+    }
+    // The loss over all rows, in file order, carried from chunk to chunk as one pass adds it.
+    double sum = 0;
+    each_chunk(src, in_file, chunk_rows, [&](const Chunk& c) {
+      sum = dataset_loss_sum(c.X.data(), c.y.data(), nullptr, c.rows, d, mw, mb, opt.loss, sum);
+    });
+    rep.train_loss = sum / static_cast<double>(n);
+    res.eval_seconds += seconds_since(t1);
+    res.epoch_losses.push_back(rep.train_loss);
+    res.epochs_run = e + 1;
+    if (cb) cb(rep);
+    if (!std::isfinite(rep.train_loss)) {
+      res.diverged = true;
+      break;
+    }
+    if (opt.early_stopping) {
+      const EarlyStopping::Verdict v = stopping.observe(rep.train_loss, e);
+      if (v.new_best) {
+        best_w.assign(mw, mw + d);
+        best_b = mb;
+        res.best_epoch = stopping.best_epoch();
+      }
+      if (v.stop) {
+        res.stop_reason = stopping.reason();
+        break;
+      }
+    }
+  }
+  if (opt.average && !res.diverged) {
+    res.w = report_w;
+    res.b = report_b;
+  }
+  if (opt.early_stopping && !res.diverged && !best_w.empty()) {
+    res.w = best_w;
+    res.b = best_b;
+  }
+  return res;
 }
 
 std::unique_ptr<Trainer> make_cpu_trainer(int threads) { return std::make_unique<CpuTrainer>(threads, ShardPlacement{}); }

@@ -30,6 +30,25 @@ struct ShardPlacement {
 };
 std::unique_ptr<Trainer> make_cpu_trainer(int threads, const ShardPlacement& shard);
 
+// Rows read a range at a time, for data that does not fit in memory (an .npy file).
+class RowChunks {
+ public:
+  virtual ~RowChunks() = default;
+  virtual int64_t rows() const = 0;
+  virtual int64_t features() const = 0;
+  // Rows [r0, r0 + count) as float32 X (count × d, row-major) and y, as the training sees them
+  // (standardised when the run standardises). Called from a reading thread beside the training.
+  virtual void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const = 0;
+};
+
+// SGD on rows streamed in chunks of chunk_rows: at most two chunks in memory (the one training and
+// the next, read by a second thread meanwhile), each epoch in the two-level order of
+// permutation.hpp (two_level_permutation), then one more streamed pass for the epoch's loss over
+// all rows. The steps are the in-memory trainer's on that order, bit for bit (every rule of
+// docs/SGD.md, early stopping on the training loss); no validation set, no row weights.
+TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
+                           const EpochCallback& cb = {});
+
 // The CPU trainer's analytic gradient of the mean minibatch loss over `rows` (count of them):
 // grad_w = scale·Σ r·x / count, grad_b = scale·Σ r / count. Exposed for the gradient tests.
 void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t count, const std::vector<float>& w,

@@ -204,4 +204,28 @@ void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out) {
   thrust_compatible_permutation(n, shuffle_seed(seed, epoch), out, 1);
 }
 
+uint32_t chunk_order_seed(uint64_t seed, int64_t epoch) {
+  return static_cast<uint32_t>(splitmix64(shuffle_seed(seed, epoch) ^ 0x43484e4bull));  // "CHNK"
+}
+
+uint32_t chunk_rows_seed(uint64_t seed, int64_t epoch, int64_t chunk) {
+  // Chunk 0 takes the in-memory epoch's seed, so that one chunk is the in-memory permutation.
+  if (chunk == 0) return shuffle_seed(seed, epoch);
+  return static_cast<uint32_t>(splitmix64(shuffle_seed(seed, epoch) + static_cast<uint64_t>(chunk)));
+}
+
+void two_level_permutation(int64_t n, int64_t chunk_rows, uint64_t seed, int64_t epoch, uint32_t* out) {
+  const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  std::vector<uint32_t> order(static_cast<size_t>(chunks)), rows;
+  if (chunks == 1) order[0] = 0;
+  else thrust_compatible_permutation(chunks, chunk_order_seed(seed, epoch), order.data());
+  int64_t at = 0;
+  for (uint32_t k : order) {
+    const int64_t r0 = static_cast<int64_t>(k) * chunk_rows, m = std::min(chunk_rows, n - r0);
+    rows.resize(static_cast<size_t>(m));
+    thrust_compatible_permutation(m, chunk_rows_seed(seed, epoch, k), rows.data());
+    for (int64_t i = 0; i < m; ++i) out[at++] = static_cast<uint32_t>(r0 + rows[static_cast<size_t>(i)]);
+  }
+}
+
 }  // namespace linreg

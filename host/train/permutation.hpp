@@ -56,4 +56,14 @@ class PermutationStream {
 // shuffle_seed(seed, epoch) — the permutation the device computes with thrust::shuffle.
 void host_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* out);
 
+// The two-level shuffle of data streamed in chunks (rows [k·C, min(n, (k+1)·C)) form chunk k):
+// epoch e visits the chunks in the order of Thrust's shuffle of 0..K-1 (engine seed
+// chunk_order_seed), and the rows of chunk k in the order of Thrust's shuffle of its m_k rows
+// (engine seed chunk_rows_seed(seed, e, k)). Minibatches are consecutive entries of that order,
+// as in memory, so a batch may span two chunks. With one chunk it is host_permutation.
+uint32_t chunk_order_seed(uint64_t seed, int64_t epoch);
+uint32_t chunk_rows_seed(uint64_t seed, int64_t epoch, int64_t chunk);
+// The whole epoch's order as row indices (tests: feed it to fit_with_permutations).
+void two_level_permutation(int64_t n, int64_t chunk_rows, uint64_t seed, int64_t epoch, uint32_t* out);
+
 }  // namespace linreg

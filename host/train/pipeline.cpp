@@ -9,6 +9,7 @@
 
 #include "host/core/error.hpp"
 #include "host/train/sharded_pipeline.hpp"
+#include "host/train/streamed_pipeline.hpp"
 
 namespace linreg {
 namespace {
@@ -43,6 +44,7 @@ void describe(const HostDataset& train, TrainOutcome& out) {
 TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
                           const EpochCallback& on_epoch) {
   if (plan.cluster && plan.cluster->size() > 1) return run_training_sharded(plan, *plan.cluster, on_data, on_start, on_epoch);
+  if (streams(plan, nullptr)) return run_training_streamed(plan, on_data, on_start, on_epoch);
   TrainOutcome out;
   out.synthetic = plan.csv_path.empty();
   const bool on_device = out.synthetic && plan.val_fraction == 0 && !plan.standardize && plan.method == Method::Sgd;

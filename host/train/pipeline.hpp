@@ -40,6 +40,9 @@ struct TrainPlan {
   // A data-parallel job (host/cluster): with more than one rank, this process trains on its
   // shard of the rows together with the others (sharded_pipeline.hpp). Null: one process.
   const Communicator* cluster = nullptr;
+  // At most this many bytes of training rows in memory at once (0: no limit): an .npy file over
+  // it is streamed in chunks (streamed_pipeline.hpp), as one too large for the free memory is.
+  uint64_t memory_limit = 0;
 };
 
 // What a run did, for reports, the model file and the plot.

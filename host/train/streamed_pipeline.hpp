@@ -1,0 +1,31 @@
+// run_training for an .npy file whose rows are not all held in memory at once: when --memory-limit
+// is below what the rows would take (the tests' way to force it), or when the file would not fit
+// in the memory the machine has free. SGD then reads the file in chunks (cpu_trainer.hpp:
+// train_streamed: two chunks in memory, the next read while the current trains, the two-level
+// shuffle of permutation.hpp); standardisation and the metrics are streamed passes too, with
+// the numbers the in-memory route computes. CPU only so far; no validation split; the exact
+// solvers still read the data whole.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "host/train/pipeline.hpp"
+
+namespace linreg {
+
+// Bytes the in-memory route holds for the training rows of an .npy file: the float32 copies
+// SGD trains on, and the float64 values as read for a float64 file.
+uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64);
+
+// The rows per chunk that keep two chunks of (features + 1) float32 values within `limit`
+// bytes; throws SettingError ("memory_limit") when not even one row fits.
+int64_t stream_chunk_rows(uint64_t limit, int64_t features);
+
+// Whether `plan` streams; why (a note for the user) in *why when it does.
+bool streams(const TrainPlan& plan, std::string* why);
+
+TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
+                                   const EpochCallback& on_epoch);
+
+}  // namespace linreg

@@ -1,0 +1,221 @@
+// SGD on rows streamed in chunks (cpu_trainer.hpp: train_streamed; streamed_pipeline.hpp): the
+// documented two-level order, the same steps and losses as the in-memory trainer on that order
+// bit for bit, and the route of `linreg train --memory-limit` on an .npy file.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "host/core/error.hpp"
+#include "host/data/npy.hpp"
+#include "host/data/prep.hpp"
+#include "host/io/atomic_file.hpp"
+#include "host/train/cpu_trainer.hpp"
+#include "host/train/permutation.hpp"
+#include "host/train/pipeline.hpp"
+#include "host/train/streamed_pipeline.hpp"
+#include "support.hpp"
+
+namespace linreg {
+namespace {
+
+HostDataset gaussian(int64_t n, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  HostDataset ds;
+  ds.n = n;
+  ds.d = d;
+  for (int64_t i = 0; i < n; ++i) {
+    double y = 0.5;
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = g(rng);
+      ds.X.push_back(static_cast<float>(x));
+      y += (j % 2 ? -0.8 : 1.3) * x;
+    }
+    ds.y.push_back(static_cast<float>(y + 0.1 * g(rng)));
+  }
+  return ds;
+}
+
+// Rows from memory, through the streaming interface (and counting the reads).
+class MemoryChunks final : public RowChunks {
+ public:
+  explicit MemoryChunks(const HostDataset& ds) : ds_(ds) {}
+  int64_t rows() const override { return ds_.n; }
+  int64_t features() const override { return ds_.d; }
+  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
+    X.assign(ds_.X.begin() + r0 * ds_.d, ds_.X.begin() + (r0 + count) * ds_.d);
+    y.assign(ds_.y.begin() + r0, ds_.y.begin() + r0 + count);
+    rows_read_ += count;
+  }
+  mutable std::atomic<int64_t> rows_read_{0};
+
+ private:
+  const HostDataset& ds_;
+};
+
+TEST(TwoLevelShuffle, EveryEpochIsAPermutationInChunkOrderAndOneChunkIsTheInMemoryOrder) {
+  const int64_t n = 203;
+  std::vector<uint32_t> p(static_cast<size_t>(n)), mem(p.size());
+  for (int64_t chunk : {1, 7, 30, 202, 203, 500})
+    for (int64_t e = 0; e < 3; ++e) {
+      two_level_permutation(n, chunk, 42, e, p.data());
+      std::vector<uint32_t> sorted = p;
+      std::sort(sorted.begin(), sorted.end());
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(sorted[i], i) << "chunk " << chunk;
+      // Each chunk's rows come together, as one run of the order.
+      for (int64_t i = 1; i < n; ++i)
+        if (p[i] / chunk != p[i - 1] / chunk) {
+          for (int64_t k = i; k < n; ++k) ASSERT_NE(p[k] / chunk, p[i - 1] / chunk) << "chunk " << chunk << " split";
+        }
+      if (chunk >= n) {
+        host_permutation(n, 42, e, mem.data());
+        EXPECT_EQ(p, mem) << "one chunk is the in-memory epoch";
+      }
+    }
+  // The chunk order changes from epoch to epoch (7 chunks: 5040 orders; 5 epochs all alike would
+  // mean the epoch is not in the seed).
+  std::vector<std::vector<uint32_t>> firsts;
+  for (int64_t e = 0; e < 5; ++e) {
+    two_level_permutation(n, 30, 42, e, p.data());
+    std::vector<uint32_t> chunks;
+    for (int64_t i = 0; i < n; ++i)
+      if (i == 0 || p[i] / 30 != p[i - 1] / 30) chunks.push_back(p[i] / 30);
+    EXPECT_EQ(chunks.size(), 7u);
+    firsts.push_back(chunks);
+  }
+  EXPECT_FALSE(std::all_of(firsts.begin(), firsts.end(), [&](const auto& c) { return c == firsts[0]; }));
+}
+
+TEST(StreamedSgd, TheSameStepsAndLossesAsInMemoryOnTheTwoLevelOrder) {
+  const int64_t n = 203, d = 3;
+  const HostDataset ds = gaussian(n, d, 3);
+  std::vector<TrainOptions> runs(4);
+  runs[0].epochs = 3;                                                  // the lab's plain step
+  runs[1].epochs = 3, runs[1].optimizer = Optimizer::Momentum;
+  runs[2].epochs = 4, runs[2].optimizer = Optimizer::Adam, runs[2].lr = 0.01f, runs[2].average = true;
+  runs[3].epochs = 30, runs[3].early_stopping = true, runs[3].patience = 2, runs[3].lr = 0.1f;
+  for (size_t k = 0; k < runs.size(); ++k) {
+    const TrainOptions& opt = runs[k];
+    for (int64_t chunk : {7, 30, 100, 202, 203}) {  // 7 and 30: batches of 10 span chunks
+      std::vector<std::vector<uint32_t>> perms(static_cast<size_t>(opt.epochs), std::vector<uint32_t>(n));
+      for (int64_t e = 0; e < opt.epochs; ++e) two_level_permutation(n, chunk, opt.seed, e, perms[e].data());
+      auto mem = make_cpu_trainer(1);
+      mem->load(ds, nullptr);
+      const TrainResult want = mem->fit_with_permutations(opt, perms);
+      const MemoryChunks src(ds);
+      const TrainResult got = train_streamed(src, opt, chunk);
+      const std::string at = "run " + std::to_string(k) + ", chunks of " + std::to_string(chunk);
+      EXPECT_EQ(got.w, want.w) << at;
+      EXPECT_EQ(got.b, want.b) << at;
+      EXPECT_EQ(got.epoch_losses, want.epoch_losses) << at;
+      EXPECT_EQ(got.epochs_run, want.epochs_run) << at;
+      EXPECT_EQ(got.best_epoch, want.best_epoch) << at;
+      // Each epoch reads every row twice (the steps, then the loss), and nothing more.
+      EXPECT_EQ(src.rows_read_.load(), 2 * n * got.epochs_run) << at;
+    }
+  }
+  // One chunk: the in-memory trainer's own shuffle.
+  auto mem = make_cpu_trainer(1);
+  mem->load(ds, nullptr);
+  const TrainResult want = mem->fit(runs[1]);
+  const TrainResult got = train_streamed(MemoryChunks(ds), runs[1], n);
+  EXPECT_EQ(got.w, want.w);
+  EXPECT_EQ(got.epoch_losses, want.epoch_losses);
+}
+
+TEST(StreamedSgd, AReadErrorEndsTheRunWithIt) {
+  class Failing final : public RowChunks {
+   public:
+    int64_t rows() const override { return 100; }
+    int64_t features() const override { return 2; }
+    void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
+      if (r0 >= 50) throw InputError("d.npy: row 51: NaN, not a number linreg can fit");
+      X.assign(static_cast<size_t>(count * 2), 1.0f);
+      y.assign(static_cast<size_t>(count), 1.0f);
+    }
+  };
+  try {
+    train_streamed(Failing(), TrainOptions{}, 25);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "d.npy: row 51: NaN, not a number linreg can fit");
+  }
+}
+
+TEST(StreamedPipeline, AnNpyFileOverTheLimitStreamsWithTheInMemoryStatistics) {
+  test::TempDir dir;
+  const HostDataset ds = gaussian(1000, 3, 4);
+  std::vector<double> m;
+  for (int64_t i = 0; i < ds.n; ++i) {
+    for (int64_t j = 0; j < 3; ++j) m.push_back(50.0 + 3.0 * ds.X[i * 3 + j]);
+    m.push_back(ds.y[i]);
+  }
+  const std::string path = dir.file("d.npy");
+  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  TrainPlan plan;
+  plan.csv_path = path;
+  plan.npy_input = true;
+  plan.device = DeviceChoice::Cpu;
+  plan.standardize = true;
+  plan.sgd.epochs = 2;
+  const TrainOutcome whole = run_training(plan, {}, {}, {});
+  EXPECT_EQ(whole.fit.method, "cpu");
+  plan.memory_limit = 4096;  // 4 KiB: two chunks of 128 rows of 4 float32 values
+  std::string why;
+  ASSERT_TRUE(streams(plan, &why));
+  EXPECT_NE(why.find("over --memory-limit"), std::string::npos) << why;
+  const TrainOutcome streamed = run_training(plan, {}, {}, {});
+  EXPECT_EQ(streamed.fit.method, "cpu, streamed in chunks of 128 rows");
+  EXPECT_EQ(streamed.train_rows, 1000);
+  // The statistics are the in-memory ones, bit for bit; the model differs (another order).
+  EXPECT_EQ(streamed.scaling.mean, whole.scaling.mean);
+  EXPECT_EQ(streamed.scaling.scale, whole.scaling.scale);
+  const data::Metrics direct = data::compute_metrics(data::read_npy(path, {}).data, streamed.fit.w, streamed.fit.b);
+  EXPECT_EQ(streamed.train_metrics.mse, direct.mse);
+  EXPECT_EQ(streamed.train_metrics.r2, direct.r2);
+  EXPECT_EQ(streamed.train_metrics.mae, direct.mae);
+  EXPECT_NEAR(streamed.fit.b, whole.fit.b, 0.05);
+  // A limit above the rows' size: in memory as before.
+  plan.memory_limit = uint64_t{1} << 30;
+  EXPECT_FALSE(streams(plan, nullptr));
+  // What streaming does not do yet says so.
+  plan.memory_limit = 4096;
+  plan.method = Method::Normal;
+  EXPECT_THROW(run_training(plan, {}, {}, {}), SettingError);
+  plan.method = Method::Sgd;
+  plan.val_fraction = 0.2;
+  EXPECT_THROW(run_training(plan, {}, {}, {}), SettingError);
+  EXPECT_THROW(stream_chunk_rows(10, 4), SettingError);
+}
+
+TEST(StreamedCli, MemoryLimitFlagAndItsErrors) {
+  test::TempDir dir;
+  const std::string data = dir.file("d.npy");
+  ASSERT_EQ(test::run_linreg("generate --examples 3000 --features 2 --out '" + data + "'").exit_code, 0);
+  const test::RunOutput r = test::run_linreg("train --device cpu --data '" + data + "' --memory-limit 8K --epochs 2");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("streamed in chunks of 341 rows"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("streaming them from the file"), std::string::npos) << r.err;
+  for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"--memory-limit 1Q", "'1Q' is not a size"},
+           {"--memory-limit 0", "more than 0 bytes"},
+           {"--memory-limit 10", "10 bytes is too small"},
+           {"--memory-limit 8K --solver qr", "a streamed exact solve is not built yet"},
+           {"--memory-limit 8K --val-fraction 0.1", "--val-fraction"}}) {
+    const test::RunOutput e = test::run_linreg("train --device cpu --data '" + data + "' " + args);
+    EXPECT_EQ(e.exit_code, 2) << args;
+    EXPECT_EQ(e.out, "") << args;
+    EXPECT_EQ(test::count_lines(e.err), 1) << args << ": one error line\n" << e.err;
+    EXPECT_NE(e.err.find(needle), std::string::npos) << args << ": " << e.err;
+  }
+  const test::RunOutput csv = test::run_linreg("train --memory-limit 1M");
+  EXPECT_EQ(csv.exit_code, 2);
+  EXPECT_NE(csv.err.find("streams an .npy --data file"), std::string::npos) << csv.err;
+}
+
+}  // namespace
+}  // namespace linreg
