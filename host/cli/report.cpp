@@ -434,6 +434,7 @@ nlohmann::json run_json(const RunReport& r) {
     j["noise"] = json_float(p.synthetic.noise);
   } else {
     j["read_seconds"] = o.read_seconds;
+    j["streamed"] = o.streamed;
     j["read_bytes"] = o.read_bytes;
   }
   j["train_seconds"] = o.fit.train_seconds;

@@ -185,6 +185,7 @@ std::string data_line(const TrainPlan& plan, const TrainOutcome& o) {
   char speed[96];
   std::snprintf(speed, sizeof speed, "; read in %.3f s (%.0f MB/s)\n", o.read_seconds,
                 o.read_seconds > 0 ? o.read_bytes / o.read_seconds / 1e6 : 0.0);
+  if (o.streamed) std::snprintf(speed, sizeof speed, "; streamed from the file, never held whole\n");
   return "data: " + terminal_text(data::input_name(plan.csv_path)) + ": " +
          count_of(o.train_rows + o.validation_rows, "row") + " (" + std::to_string(o.train_rows) + " train, " +
          std::to_string(o.validation_rows) + " validation), " + count_of(o.features, "feature") + ", target '" +

@@ -62,7 +62,6 @@ class ExactFitter final : public Fitter {
 
   FitResult fit(const EpochCallback&) override {
     if (!data_) throw InputError("the exact solver was given no data");
-    FitResult f;
     LeastSquaresOptions o;
     o.method = opt_.method;
     o.intercept = opt_.intercept;
@@ -71,18 +70,7 @@ class ExactFitter final : public Fitter {
     o.gpu = gpu_;
     o.comm = shard_.comm;
     o.first_row = shard_.first_row;
-    auto fit = std::make_shared<LeastSquaresFit>(least_squares(*data_, o));
-    f.w = fit->w;
-    f.b = fit->b;
-    f.train_seconds = fit->seconds;
-    const bool gram = fit->method == ExactMethod::Cholesky;
-    f.method = std::string(exact_method_name(fit->method)) +
-               (!gpu_ ? " (LAPACK, double)"
-                      : gram ? " (Gram matrix by cuBLAS Dsyrk on the GPU, then LAPACK; double)"
-                             : " (R factor by cuSOLVER Dgeqrf on the GPU, then LAPACK; double)");
-    f.why = fit->why;
-    f.exact = std::move(fit);
-    return f;
+    return exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(*data_, o)), gpu_ != nullptr);
   }
 
  private:
@@ -126,6 +114,21 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
   const Placement p = place(device);
   if (fallback_note) *fallback_note = p.note;
   return std::make_unique<SgdFitter>(p.gpu ? p.gpu->make_trainer(0) : make_cpu_trainer(), sgd);
+}
+
+FitResult exact_fit_result(std::shared_ptr<const LeastSquaresFit> fit, bool on_gpu, const std::string& how) {
+  FitResult f;
+  f.w = fit->w;
+  f.b = fit->b;
+  f.train_seconds = fit->seconds;
+  const bool gram = fit->method == ExactMethod::Cholesky;
+  f.method = std::string(exact_method_name(fit->method)) +
+             (!on_gpu ? " (LAPACK, double" + how + ")"
+                      : gram ? " (Gram matrix by cuBLAS Dsyrk on the GPU, then LAPACK; double)"
+                             : " (R factor by cuSOLVER Dgeqrf on the GPU, then LAPACK; double)");
+  f.why = fit->why;
+  f.exact = std::move(fit);
+  return f;
 }
 
 DeviceChoice exact_device(DeviceChoice choice, int64_t rows, int64_t features, bool intercept) {

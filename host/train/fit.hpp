@@ -91,4 +91,7 @@ DeviceChoice exact_device(DeviceChoice choice, int64_t rows, int64_t features, b
 
 const char* method_name(Method m);  // "sgd" | "normal"
 
+// An exact fit as the fitters report it; `how` is added to the CPU's description (", streamed").
+FitResult exact_fit_result(std::shared_ptr<const LeastSquaresFit> fit, bool on_gpu, const std::string& how = "");
+
 }  // namespace linreg

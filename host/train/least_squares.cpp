@@ -34,22 +34,51 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // s = 0. c makes each column
 // unit-norm. Design column jj holds feature jj − o, o = 1 with an intercept, else 0.
 struct Design {
-  const HostDataset* ds = nullptr;
+  // The rows being passed over: all of this rank's rows in memory, or, for rows read a part at a
+  // time (parts set), the current part. for_parts() moves them along; ds, n and first_row are
+  // mutable for that and only that: every pass runs its body once per part, with its sums
+  // carried from part to part, so a pass over parts computes what one pass over the whole would.
+  mutable const HostDataset* ds = nullptr;
+  const LeastSquaresParts* parts = nullptr;
+  int64_t shard_first = 0;      // this rank's first row among the job's
   const std::vector<double>* v = nullptr;
   bool intercept = true;
-  int64_t n = 0, d = 0, k = 0;  // k = d + intercept: the coefficients; n: this shard's rows
+  mutable int64_t n = 0;        // rows of ds
+  int64_t d = 0, k = 0;         // k = d + intercept: the coefficients
   // A data-parallel job: every pass over the rows ends with a sum across ranks (in rank order,
   // the same on every rank). This shard holds rows [first_row, first_row + n) of total_rows.
   const Communicator* comm = &single_process();
-  int64_t first_row = 0, total_rows = 0;
+  mutable int64_t first_row = 0;  // of ds among the job's rows
+  int64_t total_rows = 0;
   bool wide = false;            // the values were read in double (X64), on every rank alike
   std::vector<double> shift;    // (d)
   double shift_y = 0;
   std::vector<double> scale;    // (k) per design column: c_int (with an intercept), then c_j
   int64_t observations = 0;
+  double weight_sum = 0, weighted_y = 0;  // Σ v_i, Σ v_i (y_i − shift_y)
   int64_t o = 0;                // design column of feature 0
 
   bool is_intercept(int64_t jj) const { return intercept && jj == 0; }
+
+  // Runs f() once with ds the whole shard, or once per part in row order.
+  template <typename F>
+  void for_parts(const F& f) const {
+    if (!parts) {
+      f();
+      return;
+    }
+    const HostDataset* whole = ds;
+    const int64_t rows = n;
+    parts->each([&](const HostDataset& part, int64_t first) {
+      ds = &part;
+      n = part.n;
+      first_row = shard_first + first;
+      f();
+    });
+    ds = whole;  // the names (the parts are gone)
+    n = rows;
+    first_row = shard_first;
+  }
 
   double weight(int64_t i) const { return v ? (*v)[static_cast<size_t>(i)] : 1.0; }
 
@@ -135,35 +164,42 @@ std::string num(double x) {
 // Checks the data and the options, and fixes the shift, the scales and the observation count.
 // In a data-parallel job each check runs on the rank's own rows inside `together`, so that a bad
 // value anywhere ends every rank with the same message (naming the row of the whole data).
-Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
+// ds: this rank's rows, or with parts (rows read a part at a time) a dataset of the names only.
+Design prepare(const HostDataset& ds, const LeastSquaresParts* parts, const LeastSquaresOptions& opt) {
   Design z;
   z.ds = &ds;
+  z.parts = parts;
   z.v = opt.weights;
   z.intercept = opt.intercept;
-  z.n = ds.n;
-  z.d = ds.d;
-  z.k = ds.d + (opt.intercept ? 1 : 0);
+  const int64_t local_rows = parts ? parts->rows : ds.n;
+  z.n = local_rows;
+  z.d = parts ? parts->features : ds.d;
+  z.k = z.d + (opt.intercept ? 1 : 0);
   z.o = opt.intercept ? 1 : 0;
   if (opt.comm) z.comm = opt.comm;
-  z.first_row = opt.first_row;
+  z.first_row = z.shard_first = opt.first_row;
+  if (parts && (opt.weights || opt.gpu)) throw std::logic_error("least_squares: rows in parts take no weights and no GPU");
   const Communicator& comm = *z.comm;
-  const std::vector<int64_t> counts = gather_counts(comm, ds.n);
+  const std::vector<int64_t> counts = gather_counts(comm, local_rows);
   z.total_rows = 0;
   int owner = -1;  // the first rank with rows: it holds row 0 of the whole data
   for (size_t r = 0; r < counts.size(); ++r) {
     if (owner < 0 && counts[r] > 0) owner = static_cast<int>(r);
     z.total_rows += counts[r];
   }
-  if (z.total_rows <= 0 || ds.d <= 0) throw InputError("least squares needs at least one row and one feature");
+  if (z.total_rows <= 0 || z.d <= 0) throw InputError("least squares needs at least one row and one feature");
   if (!(opt.ridge >= 0) || !std::isfinite(opt.ridge))
     throw InputError("the ridge penalty must be a finite number >= 0 (got " + num(opt.ridge) + ")");
-  char wide = !ds.X64.empty();
+  char wide = parts ? parts->wide : !ds.X64.empty();
   comm.broadcast(&wide, 1, owner);
   z.wide = wide;
   double sums[2] = {0, 0};  // the weights' sum, the observations (rows of non-zero weight)
   together(comm, [&] {
-    if (opt.weights && static_cast<int64_t>(opt.weights->size()) != ds.n)
-      throw InputError("there must be one weight per row");
+    if (!opt.weights) {  // every weight 1 (the loop below would add the same integers)
+      sums[0] = sums[1] = static_cast<double>(local_rows);
+      return;
+    }
+    if (static_cast<int64_t>(opt.weights->size()) != ds.n) throw InputError("there must be one weight per row");
     for (int64_t i = 0; i < ds.n; ++i) {
       const double w = z.weight(i);
       if (!(w >= 0) || !std::isfinite(w))
@@ -192,55 +228,69 @@ Design prepare(const HostDataset& ds, const LeastSquaresOptions& opt) {
     constexpr int64_t kShiftRows = 4096;
     const int64_t m = std::min(z.total_rows, kShiftRows);
     std::vector<double> first(static_cast<size_t>(z.d + 1), 0.0), diff(static_cast<size_t>(z.d + 1), 0.0);
+    // This shard's rows among the first m of the whole data (read alone when in parts).
+    const int64_t mine = std::clamp<int64_t>(m - z.first_row, 0, local_rows);
+    HostDataset head_rows;
+    together(comm, [&] {
+      if (parts && (mine > 0 || comm.rank() == owner)) head_rows = parts->head(std::max<int64_t>(mine, 1));
+    });
+    const HostDataset& head = parts ? head_rows : ds;
     if (comm.rank() == owner) {
-      for (int64_t j = 0; j < z.d; ++j) first[j] = ds.x(0, j);
-      first[z.d] = ds.label(0);
+      for (int64_t j = 0; j < z.d; ++j) first[j] = head.x(0, j);
+      first[z.d] = head.label(0);
     }
     comm.broadcast(first.data(), (z.d + 1) * static_cast<int64_t>(sizeof(double)), owner);
-    // This shard's rows among the first m of the whole data.
-    const int64_t mine = std::clamp<int64_t>(m - z.first_row, 0, ds.n);
     for (int64_t i = 0; i < mine; ++i) {
-      for (int64_t j = 0; j < z.d; ++j) diff[j] += ds.x(i, j) - first[j];
-      diff[z.d] += ds.label(i) - first[z.d];
+      for (int64_t j = 0; j < z.d; ++j) diff[j] += head.x(i, j) - first[j];
+      diff[z.d] += head.label(i) - first[z.d];
     }
     sum_in_rank_order(comm, diff.data(), z.d + 1);
     for (int64_t j = 0; j < z.d; ++j) z.shift[j] = first[j] + diff[j] / static_cast<double>(m);
     z.shift_y = first[z.d] + diff[z.d] / static_cast<double>(m);
   }
-  // Column norms (after the shift) and the finite check, in blocks on several threads.
-  const int64_t blocks = block_count(ds.n), d = z.d;
-  std::vector<double> block_sumsq(static_cast<size_t>(blocks * d), 0.0);
-  std::vector<char> block_finite(static_cast<size_t>(blocks), 1);
-  for_blocks(ds.n, d, [&](int64_t blk, int64_t lo, int64_t hi) {
-    double* sq = block_sumsq.data() + blk * d;
-    bool ok = true;
-    z.each_row(lo, hi - lo, [&](int64_t, const auto* x, double y, double w) {
-      double bad = std::isfinite(y) ? 0.0 : 1.0;
-      for (int64_t j = 0; j < d; ++j) {
-        const double t = static_cast<double>(x[j]) - z.shift[j];
-        sq[j] += w * t * t;
-        bad += t - t;  // NaN for a non-finite x: checked once per row, named below
-      }
-      if (bad != 0 || bad != bad) ok = false;
-    });
-    block_finite[static_cast<size_t>(blk)] = ok;
-  });
-  std::vector<double> sumsq(static_cast<size_t>(d), 0.0);
-  bool finite = true;
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    for (int64_t j = 0; j < d; ++j) sumsq[j] += block_sumsq[static_cast<size_t>(blk * d + j)];
-    finite = finite && block_finite[static_cast<size_t>(blk)];
-  }
+  // Column norms (after the shift) and the finite check, in blocks on several threads; the first
+  // non-finite value is named (by its row in the whole data).
+  // Σ v_i (y_i − m_y) rides along (entry d): the mean of y for the total sum of squares.
+  const int64_t d = z.d;
+  std::vector<double> sumsq(static_cast<size_t>(d + 1), 0.0);
   together(comm, [&] {
-    if (!finite)  // find and name the first non-finite value
-      for (int64_t i = 0; i < ds.n; ++i) {
-        const std::string row = std::to_string(z.first_row + i + 1);
-        for (int64_t j = 0; j < z.d; ++j)
-          if (!std::isfinite(ds.x(i, j))) throw InputError(feature_name(ds, j) + ", row " + row + ": not a finite number");
-        if (!std::isfinite(ds.label(i))) throw InputError("the target, row " + row + ": not a finite number");
+    z.for_parts([&] {
+      const int64_t blocks = block_count(z.n);
+      std::vector<double> block_sumsq(static_cast<size_t>(blocks * (d + 1)), 0.0);
+      std::vector<char> block_finite(static_cast<size_t>(blocks), 1);
+      for_blocks(z.n, d, [&](int64_t blk, int64_t lo, int64_t hi) {
+        double* sq = block_sumsq.data() + blk * (d + 1);
+        bool ok = true;
+        z.each_row(lo, hi - lo, [&](int64_t, const auto* x, double y, double w) {
+          double bad = std::isfinite(y) ? 0.0 : 1.0;
+          sq[d] += w * (y - z.shift_y);
+          for (int64_t j = 0; j < d; ++j) {
+            const double t = static_cast<double>(x[j]) - z.shift[j];
+            sq[j] += w * t * t;
+            bad += t - t;  // NaN for a non-finite x: checked once per row, named below
+          }
+          if (bad != 0 || bad != bad) ok = false;
+        });
+        block_finite[static_cast<size_t>(blk)] = ok;
+      });
+      bool finite = true;
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        for (int64_t j = 0; j <= d; ++j) sumsq[j] += block_sumsq[static_cast<size_t>(blk * (d + 1) + j)];
+        finite = finite && block_finite[static_cast<size_t>(blk)];
       }
+      if (!finite)
+        for (int64_t i = 0; i < z.n; ++i) {
+          const std::string row = std::to_string(z.first_row + i + 1);
+          for (int64_t j = 0; j < d; ++j)
+            if (!std::isfinite(z.ds->x(i, j)))
+              throw InputError(feature_name(*z.ds, j) + ", row " + row + ": not a finite number");
+          if (!std::isfinite(z.ds->label(i))) throw InputError("the target, row " + row + ": not a finite number");
+        }
+    });
   });
-  sum_in_rank_order(comm, sumsq.data(), d);
+  sum_in_rank_order(comm, sumsq.data(), d + 1);
+  z.weighted_y = sumsq[d];
+  z.weight_sum = weight_sum;
   z.scale.resize(static_cast<size_t>(z.k));
   for (int64_t j = 0; j < z.d; ++j) z.scale[j + z.o] = sumsq[j] > 0 ? 1.0 / std::sqrt(sumsq[j]) : 1.0;
   if (opt.intercept) z.scale[0] = 1.0 / std::sqrt(weight_sum);
@@ -263,12 +313,14 @@ std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
   } else if (z.n > 0) {
     const int64_t m = chunk_rows(z);
     std::vector<double> A(static_cast<size_t>(m * c));
-    for (int64_t i0 = 0; i0 < z.n; i0 += m) {
-      const int64_t rows = std::min(m, z.n - i0);
-      z.fill_rows(i0, rows, A.data());
-      lapack::syrk_upper_n(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(c), 1.0,
-                           G.data(), static_cast<int>(c));
-    }
+    z.for_parts([&] {
+      for (int64_t i0 = 0; i0 < z.n; i0 += m) {
+        const int64_t rows = std::min(m, z.n - i0);
+        z.fill_rows(i0, rows, A.data());
+        lapack::syrk_upper_n(static_cast<int>(c), static_cast<int>(rows), 1.0, A.data(), static_cast<int>(c), 1.0,
+                             G.data(), static_cast<int>(c));
+      }
+    });
   }
   // The whole data's Gram matrix: the shards' added in rank order.
   sum_in_rank_order(*z.comm, G.data(), c * c);
@@ -301,10 +353,12 @@ std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* g
     gpu->design_qr(z.view(), R.data());
     have = c;  // rows past the data's are zero
   } else {
-    for (int64_t i0 = 0; i0 < z.n; i0 += m) {
-      const int64_t rows = std::min(m, z.n - i0);
-      factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
-    }
+    z.for_parts([&] {
+      for (int64_t i0 = 0; i0 < z.n; i0 += m) {
+        const int64_t rows = std::min(m, z.n - i0);
+        factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
+      }
+    });
   }
   // The whole data's R: every shard's R, stacked in rank order on every rank and factored the
   // same way (the same tall-skinny QR, one level up).
@@ -625,6 +679,10 @@ int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w
     // One pass over the rows, in fixed slices on several threads (each its own sums, added in
     // slice order: the same result on every run for a given machine).
     std::vector<std::vector<TwiceDouble>> part(static_cast<size_t>(threads), std::vector<TwiceDouble>(static_cast<size_t>(d + 1)));
+    std::fill(gx.begin(), gx.end(), TwiceDouble{});
+    TwiceDouble g1;  // Σ v_i r_i
+    z.for_parts([&] {
+    for (auto& acc : part) std::fill(acc.begin(), acc.end(), TwiceDouble{});
     const auto slice = [&](int t) {
       std::vector<TwiceDouble>& acc = part[static_cast<size_t>(t)];  // [0, d): Σ v r x_j; d: Σ v r
       const int64_t lo = z.n * t / threads, hi = z.n * (t + 1) / threads;
@@ -642,8 +700,6 @@ int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w
     for (int t = 1; t < threads; ++t) pool.emplace_back(slice, t);
     slice(0);
     for (auto& th : pool) th.join();
-    std::fill(gx.begin(), gx.end(), TwiceDouble{});
-    TwiceDouble g1;  // Σ v_i r_i
     for (const auto& acc : part) {
       for (int64_t j = 0; j < d; ++j) {
         gx[j].add(acc[j].hi);
@@ -652,6 +708,7 @@ int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w
       g1.add(acc[d].hi);
       g1.lo += acc[d].lo;
     }
+    });
     if (z.comm->size() > 1) {  // the shards' sums, added in rank order as the threads' were
       std::vector<double> mine(static_cast<size_t>(2 * (d + 1)));
       for (int64_t j = 0; j < d; ++j) {
@@ -716,9 +773,11 @@ const char* exact_method_name(ExactMethod m) {
   return "?";
 }
 
-LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& opt) {
+namespace {
+
+LeastSquaresFit solve(const HostDataset& ds, const LeastSquaresParts* parts, const LeastSquaresOptions& opt) {
   const auto t0 = Clock::now();
-  const Design z = prepare(ds, opt);
+  const Design z = prepare(ds, parts, opt);
   const int64_t k = z.k, c = k + 1;
   const bool want_cov = opt.ridge == 0;
   LeastSquaresFit fit;
@@ -817,17 +876,14 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
   }
 
   // Residual and total sums of squares in original units, one more pass, in double.
-  double vs[2] = {0, 0};  // Σ v_i, Σ v_i (y_i − s_y)
-  for (int64_t i = 0; i < ds.n; ++i) {
-    vs[0] += z.weight(i);
-    vs[1] += z.weight(i) * (ds.label(i) - z.shift_y);
-  }
-  sum_in_rank_order(*z.comm, vs, 2);
-  const double ybar = z.intercept ? z.shift_y + vs[1] / vs[0] : 0.0;
+  const double ybar = z.intercept ? z.shift_y + z.weighted_y / z.weight_sum : 0.0;
   const auto sums_of_squares = [&] {
     // In blocks on several threads, added in block order.
-    std::vector<double> rss(static_cast<size_t>(block_count(ds.n)), 0.0), tss(rss.size(), 0.0);
-    for_blocks(ds.n, z.d, [&](int64_t blk, int64_t lo, int64_t hi) {
+    double sums[2] = {0, 0};
+    together(*z.comm, [&] {
+    z.for_parts([&] {
+    std::vector<double> rss(static_cast<size_t>(block_count(z.n)), 0.0), tss(rss.size(), 0.0);
+    for_blocks(z.n, z.d, [&](int64_t blk, int64_t lo, int64_t hi) {
       double r2 = 0, t2 = 0;
       z.each_row(lo, hi - lo, [&](int64_t, const auto* x, double y, double v) {
         double pred = fit.b;
@@ -839,11 +895,12 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
       rss[static_cast<size_t>(blk)] = r2;
       tss[static_cast<size_t>(blk)] = t2;
     });
-    double sums[2] = {0, 0};
     for (size_t blk = 0; blk < rss.size(); ++blk) {
       sums[0] += rss[blk];
       sums[1] += tss[blk];
     }
+    });
+    });
     sum_in_rank_order(*z.comm, sums, 2);
     fit.rss = sums[0];
     fit.tss = sums[1];
@@ -896,6 +953,17 @@ LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& 
   }
   fit.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return fit;
+}
+
+}  // namespace
+
+LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& opt) { return solve(ds, nullptr, opt); }
+
+LeastSquaresFit least_squares(const LeastSquaresParts& parts, const LeastSquaresOptions& opt) {
+  HostDataset names;
+  names.d = parts.features;
+  names.feature_names = parts.names;
+  return solve(names, &parts, opt);
 }
 
 }  // namespace linreg

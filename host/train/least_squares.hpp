@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,22 @@ struct LeastSquaresFit {
 // all-zero weight, a negative or non-finite ridge, fewer observations than coefficients, and
 // (cholesky, qr) a rank-deficient design, naming the dependent column.
 LeastSquaresFit least_squares(const HostDataset& ds, const LeastSquaresOptions& opt);
+
+// The rows of a problem read a part at a time (an .npy file larger than memory): each pass over
+// the data calls each(f), which calls f(part, first) for every part in row order (`first`: the
+// part's first row among `rows`); head(m) gives the first m rows. Parts hold X and y, and X64 and
+// y64 when `wide`; no weights; the pass runs on the CPU. A fit this way costs one pass over the
+// parts for the column norms, one for the reduction, one for the sums of squares and one per
+// refinement round (refinement runs only where the condition number calls for it), and agrees
+// with the fit of the rows held whole to rounding (the sums are grouped by part).
+struct LeastSquaresParts {
+  int64_t rows = 0, features = 0;
+  bool wide = false;
+  std::vector<std::string> names;
+  std::function<void(const std::function<void(const HostDataset& part, int64_t first)>&)> each;
+  std::function<HostDataset(int64_t m)> head;
+};
+LeastSquaresFit least_squares(const LeastSquaresParts& parts, const LeastSquaresOptions& opt);
 
 const char* exact_method_name(ExactMethod m);  // "auto" | "cholesky" | "qr" | "svd"
 

@@ -49,6 +49,7 @@ struct TrainPlan {
 struct TrainOutcome {
   bool synthetic = true;
   double read_seconds = 0;     // reading the CSV file
+  bool streamed = false;       // the rows were read in chunks, never held whole (streamed_pipeline.hpp)
   double read_bytes = 0;
   int64_t train_rows = 0;
   int64_t validation_rows = 0;

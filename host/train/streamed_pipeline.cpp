@@ -89,14 +89,12 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
                                    const EpochCallback& on_epoch) {
   TrainOutcome out;
   out.synthetic = false;
+  out.streamed = true;
   streams(plan, &out.note);
-  if (plan.method != Method::Sgd)
-    throw SettingError("memory_limit", "the exact solvers read the rows into memory (a streamed exact solve is not "
-                                       "built yet); leave --memory-limit out, or use --solver sgd");
   if (plan.val_fraction > 0)
     throw SettingError("memory_limit", "a validation split is not available on streamed rows yet; leave out --val-fraction");
   if (plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable("streamed training runs on the CPU so far; use --device cpu or auto");
+    throw DeviceUnavailable("streamed training and streamed exact solves run on the CPU so far; use --device cpu or auto");
   const data::NpyRows file(plan.csv_path, plan.npy);
   const int64_t n = file.rows(), d = file.features();
   out.train_rows = n;
@@ -106,8 +104,45 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   struct stat st {};
   if (::stat(plan.csv_path.c_str(), &st) == 0) out.read_bytes = static_cast<double>(st.st_size);
   if (on_data) on_data(out);
-  validate_train(plan.sgd, n);
   const uint64_t limit = plan.memory_limit > 0 ? plan.memory_limit : host_memory_available() / 2;
+  if (plan.method == Method::Normal) {
+    // One part in memory at a time, with the values as read (float64 beside float32 when wide).
+    const uint64_t row = npy_training_bytes(1, d, file.wide());
+    if (limit < row)
+      throw SettingError("memory_limit", std::to_string(limit) + " bytes is too small for one row (" +
+                                             std::to_string(row) + " bytes)");
+    const int64_t part = static_cast<int64_t>(std::min<uint64_t>(limit / row, uint64_t{1} << 31));
+    LeastSquaresParts parts;
+    parts.rows = n;
+    parts.features = d;
+    parts.wide = file.wide();
+    parts.names = out.feature_names;
+    parts.each = [&file, part](const std::function<void(const HostDataset&, int64_t)>& f) {
+      HostDataset ds;
+      for (int64_t r0 = 0; r0 < file.rows(); r0 += part) {
+        file.read(r0, std::min(part, file.rows() - r0), ds);
+        f(ds, r0);
+      }
+    };
+    parts.head = [&file](int64_t m) {
+      HostDataset ds;
+      file.read(0, std::min(m, file.rows()), ds);
+      return ds;
+    };
+    LeastSquaresOptions o;
+    o.method = plan.exact.method;
+    o.intercept = plan.exact.intercept;
+    o.ridge = plan.exact.ridge;
+    out.device = out.backend = "cpu";
+    if (on_start) on_start(out);
+    out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), false,
+                               "; streamed in parts of " + std::to_string(part) + " rows");
+    out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
+    out.train_metrics = data::compute_metrics(parts_of(file, part), out.fit.w, out.fit.b);
+    out.has_metrics = true;
+    return out;
+  }
+  validate_train(plan.sgd, n);
   const int64_t chunk = stream_chunk_rows(limit, d);
   // The statistics' passes read the values as read (float64 beside float32 for a float64 file,
   // three times the bytes): chunks of a third of the rows keep them within the limit too.

@@ -2,9 +2,9 @@
 // is below what the rows would take (the tests' way to force it), or when the file would not fit
 // in the memory the machine has free. SGD then reads the file in chunks (cpu_trainer.hpp:
 // train_streamed: two chunks in memory, the next read while the current trains, the two-level
-// shuffle of permutation.hpp); standardisation and the metrics are streamed passes too, with
-// the numbers the in-memory route computes. CPU only so far; no validation split; the exact
-// solvers still read the data whole.
+// shuffle of permutation.hpp); the exact solvers pass over it a part at a time
+// (least_squares.hpp: LeastSquaresParts); standardisation and the metrics are streamed passes
+// too, with the numbers the in-memory route computes. CPU only so far; no validation split.
 #pragma once
 
 #include <cstdint>

@@ -184,9 +184,6 @@ TEST(StreamedPipeline, AnNpyFileOverTheLimitStreamsWithTheInMemoryStatistics) {
   EXPECT_FALSE(streams(plan, nullptr));
   // What streaming does not do yet says so.
   plan.memory_limit = 4096;
-  plan.method = Method::Normal;
-  EXPECT_THROW(run_training(plan, {}, {}, {}), SettingError);
-  plan.method = Method::Sgd;
   plan.val_fraction = 0.2;
   EXPECT_THROW(run_training(plan, {}, {}, {}), SettingError);
   EXPECT_THROW(stream_chunk_rows(10, 4), SettingError);
@@ -204,7 +201,6 @@ TEST(StreamedCli, MemoryLimitFlagAndItsErrors) {
            {"--memory-limit 1Q", "'1Q' is not a size"},
            {"--memory-limit 0", "more than 0 bytes"},
            {"--memory-limit 10", "10 bytes is too small"},
-           {"--memory-limit 8K --solver qr", "a streamed exact solve is not built yet"},
            {"--memory-limit 8K --val-fraction 0.1", "--val-fraction"}}) {
     const test::RunOutput e = test::run_linreg("train --device cpu --data '" + data + "' " + args);
     EXPECT_EQ(e.exit_code, 2) << args;
