@@ -562,24 +562,25 @@ struct Chunk {
   std::vector<float> X, y;
 };
 
-std::future<Chunk> read_chunk(const RowChunks& src, int64_t chunk, int64_t chunk_rows) {
-  return std::async(std::launch::async, [&src, chunk, chunk_rows] {
-    Chunk c;
+// Reads chunk `chunk` into c on a second thread (c's arrays are reused: no fresh pages to fault).
+std::future<void> read_chunk(const RowChunks& src, int64_t chunk, int64_t chunk_rows, Chunk& c) {
+  return std::async(std::launch::async, [&src, chunk, chunk_rows, &c] {
     c.first = chunk * chunk_rows;
     c.rows = std::min(chunk_rows, src.rows() - c.first);
     src.read(c.first, c.rows, c.X, c.y);
-    return c;
   });
 }
 
-// Calls f(chunk) for chunks order[0..) in turn, reading the next while f works on the current.
+// Calls f(chunk) for chunks order[0..) in turn, reading the next into the other buffer while f
+// works on the current: two chunks in memory, the read overlapping the work.
 template <typename F>
-void each_chunk(const RowChunks& src, const std::vector<uint32_t>& order, int64_t chunk_rows, const F& f) {
-  std::future<Chunk> next = read_chunk(src, order[0], chunk_rows);
+void each_chunk(const RowChunks& src, const std::vector<uint32_t>& order, int64_t chunk_rows, Chunk (&buf)[2],
+                const F& f) {
+  std::future<void> next = read_chunk(src, order[0], chunk_rows, buf[0]);
   for (size_t i = 0; i < order.size(); ++i) {
-    Chunk c = next.get();
-    if (i + 1 < order.size()) next = read_chunk(src, order[i + 1], chunk_rows);
-    f(c);
+    next.get();
+    if (i + 1 < order.size()) next = read_chunk(src, order[i + 1], chunk_rows, buf[(i + 1) & 1]);
+    f(buf[i & 1]);
   }
 }
 
@@ -609,6 +610,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   std::iota(identity.begin(), identity.end(), 0u);
   std::iota(in_file.begin(), in_file.end(), 0u);
   std::vector<double> gw(static_cast<size_t>(d));
+  Chunk buf[2];
   EarlyStopping stopping(opt, false);
   std::vector<float> best_w, report_w;
   float best_b = 0, report_b = 0;
@@ -623,7 +625,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
       else epoch_fn(Xb.data(), yb.data(), held, d, identity.data(), b, opt.lr, scale, res.w.data(), res.b, gw.data(), nullptr, e);
       held = 0;
     };
-    each_chunk(src, order, chunk_rows, [&](const Chunk& c) {
+    each_chunk(src, order, chunk_rows, buf, [&](const Chunk& c) {
       rows.resize(static_cast<size_t>(c.rows));
       thrust_compatible_permutation(c.rows, chunk_rows_seed(opt.seed, e, c.first / chunk_rows), rows.data());
       for (int64_t i = 0; i < c.rows; ++i) {
@@ -649,7 +651,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
     }
     // The loss over all rows, in file order, carried from chunk to chunk as one pass adds it.
     double sum = 0;
-    each_chunk(src, in_file, chunk_rows, [&](const Chunk& c) {
+    each_chunk(src, in_file, chunk_rows, buf, [&](const Chunk& c) {
       sum = dataset_loss_sum(c.X.data(), c.y.data(), nullptr, c.rows, d, mw, mb, opt.loss, sum);
     });
     rep.train_loss = sum / static_cast<double>(n);

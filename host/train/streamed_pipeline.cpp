@@ -28,11 +28,13 @@ class NpyChunks final : public RowChunks {
   int64_t rows() const override { return file_.rows(); }
   int64_t features() const override { return file_.features(); }
   void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
-    HostDataset ds;
+    HostDataset ds;  // X and y: the caller's arrays, reused (swapped in and out)
+    ds.X.swap(X);
+    ds.y.swap(y);
     file_.read(r0, count, ds, /*floats_only=*/!scaling_);
     if (scaling_) data::apply_scaling(ds, *scaling_);
-    X = std::move(ds.X);
-    y = std::move(ds.y);
+    X.swap(ds.X);
+    y.swap(ds.y);
   }
 
  private:
