@@ -264,6 +264,21 @@ void each_row(const Source& src, const NpyHeader& h, int64_t begin, int64_t end,
   src.check_unchanged();
 }
 
+// Rows [begin, end) of src in pieces of 256 KiB; f(first row, rows, their raw bytes).
+template <typename F>
+void each_piece(const Source& src, const NpyHeader& h, int64_t begin, int64_t end, const F& f) {
+  const size_t row_bytes = static_cast<size_t>(h.cols()) * static_cast<size_t>(h.itemsize);
+  const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>((size_t{256} << 10) / std::max<size_t>(row_bytes, 1)));
+  std::vector<char> raw;
+  for (int64_t r0 = begin; r0 < end; r0 += chunk) {
+    const int64_t m = std::min(chunk, end - r0);
+    raw.resize(static_cast<size_t>(m) * row_bytes);
+    src.read(h.data_offset + static_cast<uint64_t>(r0) * row_bytes, raw.size(), raw.data());
+    f(r0, m, raw.data());
+  }
+  src.check_unchanged();
+}
+
 void write_header(std::string& out, const char* descr, int64_t rows, int64_t cols) {
   std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
                      (cols == 0 ? std::string(",") : ", " + std::to_string(cols)) + "), }";
@@ -474,8 +489,35 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
       }
     });
   };
-  if (wide) copy_rows(std::true_type{});
-  else copy_rows(std::false_type{});
+  // The common file (little-endian float32, the features side by side, as generate writes):
+  // the bytes are the floats, copied as they are and then checked, with no double in between.
+  bool side_by_side = m.h.itemsize == 4 && !m.h.big_endian && d > 0;
+  for (int64_t k = 1; k < d && side_by_side; ++k) side_by_side = cols[k] == cols[0] + k;
+  if (side_by_side && !wide) {
+    const int64_t stride = m.h.cols();
+    each_piece(src, m.h, r0, r0 + count, [&](int64_t first, int64_t rows, const char* raw) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const char* row = raw + r * stride * 4;
+        float* x = ds.X.data() + (first - r0 + r) * d;
+        std::memcpy(x, row + cols[0] * 4, static_cast<size_t>(d) * 4);
+        bool ok = true;
+        for (int64_t k = 0; k < d; ++k) ok &= std::isfinite(x[k]);
+        if (!ok)
+          for (int64_t k = 0; k < d; ++k) check_value(x[k], src.name(), first + r, cols[k], m.matrix);
+        if (target >= 0) {
+          float v;
+          std::memcpy(&v, row + target * 4, 4);
+          check_value(v, src.name(), first + r, target, m.matrix);
+          ds.y[static_cast<size_t>(first - r0 + r)] = v;
+          if (wide_y) ds.y64[static_cast<size_t>(first - r0 + r)] = v;
+        }
+      }
+    });
+  } else if (wide) {
+    copy_rows(std::true_type{});
+  } else {
+    copy_rows(std::false_type{});
+  }
   if (m.lsrc)
     each_row(*m.lsrc, m.lh, r0, r0 + count, [&](int64_t row_index, const double* row) {
       const int64_t i = row_index - r0;

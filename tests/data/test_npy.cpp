@@ -179,6 +179,17 @@ TEST(Npy, NonFiniteAndOutOfRangeValuesNameTheirPlace) {
   double m[2][3] = {{1, 2, 3}, {4, NAN, 6}};
   write(dir.file("nan.npy"), format_npy(&m[0][0], 2, 3));
   EXPECT_NE(error_of(dir.file("nan.npy")).find("row 2, column 1: NaN"), std::string::npos) << error_of(dir.file("nan.npy"));
+  // float32 files (the bytes are copied as floats, then checked): NaN and inf in a feature and in
+  // the target, named the same way.
+  float f[3][3] = {{1, 2, 3}, {4, 5, 6}, {7, 8, 9}};
+  f[2][0] = NAN;
+  write(dir.file("nan32.npy"), format_npy(&f[0][0], 3, 3));
+  EXPECT_NE(error_of(dir.file("nan32.npy")).find("row 3, column 0: NaN"), std::string::npos) << error_of(dir.file("nan32.npy"));
+  f[2][0] = 7;
+  f[1][2] = -INFINITY;
+  write(dir.file("inf32.npy"), format_npy(&f[0][0], 3, 3));
+  EXPECT_NE(error_of(dir.file("inf32.npy")).find("row 2, column 2: an infinite value"), std::string::npos)
+      << error_of(dir.file("inf32.npy"));
   m[1][1] = 1e39;  // past float32
   write(dir.file("big.npy"), format_npy(&m[0][0], 2, 3));
   EXPECT_NE(error_of(dir.file("big.npy")).find("too large for float32"), std::string::npos);
