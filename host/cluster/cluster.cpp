@@ -1,9 +1,11 @@
 // Joining a launcher's job (see cluster.hpp): the rank from the environment, then the MPI module.
 #include "host/cluster/cluster.hpp"
 
+#include <dirent.h>
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -35,9 +37,34 @@ Joined& joined() {
 }
 std::once_flag join_once;
 
+// The GPUs of this machine, by their device nodes (/dev/nvidia0, ...): counting them through
+// CUDA would initialise it, after which CUDA_VISIBLE_DEVICES no longer applies.
+int gpu_nodes() {
+  int count = 0;
+  if (DIR* dev = ::opendir("/dev")) {
+    while (const dirent* e = ::readdir(dev)) {
+      const char* name = e->d_name;
+      if (std::strncmp(name, "nvidia", 6) != 0 || !name[6]) continue;
+      bool digits = true;
+      for (const char* c = name + 6; *c; ++c) digits = digits && *c >= '0' && *c <= '9';
+      count += digits;
+    }
+    ::closedir(dev);
+  }
+  return count;
+}
+
+void assign_gpu(const LaunchInfo& info) {
+  if (info.local_size <= 1 || std::getenv("CUDA_VISIBLE_DEVICES")) return;
+  const int gpus = gpu_nodes();
+  if (gpus <= 1) return;
+  ::setenv("CUDA_VISIBLE_DEVICES", std::to_string(info.local_rank % gpus).c_str(), 1);
+}
+
 const Communicator* join() {
   const LaunchInfo info = launch_info();
   if (info.size <= 1) return &single_process();
+  assign_gpu(info);
   const std::string started = "started as rank " + std::to_string(info.rank) + " of " + std::to_string(info.size) +
                               " by " + info.launcher + ", but ";
 #if !LINREG_HAVE_MPI
@@ -77,6 +104,14 @@ LaunchInfo launch_info() {
   if (rank >= size) return LaunchInfo{};
   info.size = size;
   info.rank = rank;
+  int local = 0, local_size = 0;
+  if ((read_int("OMPI_COMM_WORLD_LOCAL_RANK", 0, local) && read_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1, local_size)) ||
+      (read_int("MPI_LOCALRANKID", 0, local) && read_int("MPI_LOCALNRANKS", 1, local_size))) {
+    if (local < local_size) {
+      info.local_rank = local;
+      info.local_size = local_size;
+    }
+  }
   return info;
 }
 

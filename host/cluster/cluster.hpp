@@ -16,12 +16,15 @@ namespace linreg {
 struct LaunchInfo {
   int size = 1;
   int rank = 0;
+  int local_rank = 0, local_size = 1;  // among the ranks on this machine
   std::string launcher;  // "mpirun", or empty
 };
 LaunchInfo launch_info();
 
 // The job's communicator: single_process() without a launcher (or a launcher of one process),
-// else the MPI module's. Joins once per process; later calls return the same object. Throws
+// else the MPI module's. Before MPI (and before any CUDA), a rank on a machine with several
+// ranks and several GPUs is given one: CUDA_VISIBLE_DEVICES = its local rank modulo the GPUs
+// (counted by their /dev/nvidiaN nodes), unless CUDA_VISIBLE_DEVICES is already set. Joins once per process; later calls return the same object. Throws
 // std::runtime_error when a launcher started several ranks but MPI cannot start (this build has
 // no MPI, the module or Open MPI is missing, MPI_Init failed).
 const Communicator& join_cluster();

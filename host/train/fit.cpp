@@ -88,10 +88,16 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
                                     const ExactOptions& exact, std::string* fallback_note, bool weighted,
                                     const ShardPlacement* shard) {
   if (shard && shard->comm && shard->comm->size() > 1) {
-    const std::string why = "data-parallel jobs train on CPU ranks (GPU ranks with NCCL are not built yet)";
+    if (method == Method::Normal) {
+      // Each rank reduces its shard where it is placed (its GPU, or the CPU); the c×c results
+      // are added on the host, in rank order.
+      const Placement p = place(device);
+      if (fallback_note) *fallback_note = p.note;
+      return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact, *shard);
+    }
+    const std::string why = "data-parallel SGD trains on CPU ranks (GPU ranks with NCCL are not built yet)";
     if (device == DeviceChoice::Gpu) throw DeviceUnavailable(why + "; use --device cpu or auto");
     if (fallback_note && device == DeviceChoice::Auto) *fallback_note = why;
-    if (method == Method::Normal) return std::make_unique<ExactFitter>(nullptr, "", exact, *shard);
     return std::make_unique<SgdFitter>(make_cpu_trainer(0, *shard), sgd);
   }
   if (method == Method::Normal) {

@@ -75,8 +75,9 @@ class Fitter {
 // docs/SGD.md but not row weights: weighted SGD runs on the CPU (under auto; under gpu,
 // DeviceUnavailable says so).
 // `shard`: this process is a rank of a data-parallel job (cpu_trainer.hpp): the fitter is given
-// the rank's shard and fits the whole job's data with the other ranks. Such jobs train on the
-// CPU ranks (GPU ranks are not built yet: under gpu, DeviceUnavailable says so).
+// the rank's shard and fits the whole job's data with the other ranks. The exact solver reduces
+// each shard on the rank's device (GPU or CPU); SGD trains on CPU ranks (GPU ranks with NCCL are
+// not built yet: under gpu, DeviceUnavailable says so).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
                                     bool weighted = false, const ShardPlacement* shard = nullptr);

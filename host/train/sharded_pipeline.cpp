@@ -129,7 +129,13 @@ TrainOutcome run_training_sharded(const TrainPlan& plan, const Communicator& com
       if (val_ptr) fit_val = &val_std;
     }
 
-    std::unique_ptr<Fitter> fitter = make_fitter(plan.method, plan.device, plan.sgd, plan.exact, &out.note,
+    // The exact solver's device rule by this rank's share of the work (auto: the GPU only for a
+    // large pass over the data); every rank decides alike only if the shards are alike, which
+    // does not matter: each reduces its own shard where it is.
+    const DeviceChoice device = plan.method == Method::Normal
+                                    ? exact_device(plan.device, train.n, train.d, plan.exact.intercept)
+                                    : plan.device;
+    std::unique_ptr<Fitter> fitter = make_fitter(plan.method, device, plan.sgd, plan.exact, &out.note,
                                                  !train.weights.empty(), &place);
     together(comm, [&] { fitter->load(*fit_train, fit_val); });
     out.device = fitter->device_name() + ", " + std::to_string(comm.size()) + " ranks (" + comm.transport() + ")";

@@ -3,6 +3,7 @@
 // exact solver, SGD and the whole training route on shards, each against one process.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <numeric>
@@ -17,6 +18,7 @@
 #include "host/data/prep.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/gpu_backend.hpp"
 #include "host/train/least_squares.hpp"
 #include "host/train/permutation.hpp"
 #include "host/train/pipeline.hpp"
@@ -224,6 +226,55 @@ TEST(ShardedLeastSquares, ABadValueInOneShardEndsEveryRankWithTheMessageOfOnePro
       EXPECT_EQ(a.rank(), 2);
     }
   }
+}
+
+// A device that reduces each rank's shard to its Gram matrix by plain loops over the view (the
+// GPU module's contract, gpu_backend.hpp), to check that a job of GPU ranks adds what each
+// rank's device returns. The other entry points are not used by Cholesky.
+class GramDevice final : public GpuBackend {
+ public:
+  GpuProbe probe() const override { return {true, "stand-in", ""}; }
+  std::unique_ptr<Trainer> make_trainer(int) const override { throw std::logic_error("no trainer"); }
+  void design_gram(const ScaledDesignView& z, double* G) const override {
+    ++calls;
+    const int64_t c = z.columns(), k = z.coefficients();
+    std::vector<double> row(static_cast<size_t>(c));
+    std::fill(G, G + c * c, 0.0);
+    for (int64_t i = 0; i < z.n; ++i) {
+      const double sv = std::sqrt(z.weights ? z.weights[i] : 1.0);
+      if (z.intercept) row[0] = design_intercept_cell(z.scale[0], sv);
+      for (int64_t j = 0; j < z.d; ++j) {
+        const double x = z.X64 ? z.X64[i * z.d + j] : z.X32[i * z.d + j];
+        row[j + (z.intercept ? 1 : 0)] = design_feature_cell(x, z.shift[j], z.scale[j + (z.intercept ? 1 : 0)], sv);
+      }
+      row[k] = design_label_cell(z.y64 ? z.y64[i] : z.y32[i], z.shift_y, sv);
+      for (int64_t b = 0; b < c; ++b)
+        for (int64_t a = 0; a <= b; ++a) G[b * c + a] += row[a] * row[b];
+    }
+  }
+  void design_qr(const ScaledDesignView&, double*) const override { throw std::logic_error("no qr"); }
+  std::vector<double> copy_seconds(int64_t, int) const override { return {}; }
+  void memory_info(int64_t*, int64_t*) const override {}
+  mutable std::atomic<int> calls{0};
+};
+
+TEST(ShardedLeastSquares, EachRankReducesItsShardOnItsDevice) {
+  const HostDataset ds = test::noisy(203, 4, 11);
+  LeastSquaresOptions o;
+  o.method = ExactMethod::Cholesky;
+  const LeastSquaresFit one = least_squares(ds, o);
+  const GramDevice device;
+  std::vector<LeastSquaresFit> fits(3);
+  expect_no_errors(run_ranks(3, [&](const Communicator& comm) {
+    const Shard s = shard_of(ds.n, comm.rank(), comm.size());
+    LeastSquaresOptions so = o;
+    so.gpu = &device;
+    so.comm = &comm;
+    so.first_row = s.begin;
+    fits[static_cast<size_t>(comm.rank())] = least_squares(rows_of(ds, s), so);
+  }));
+  EXPECT_EQ(device.calls.load(), 3) << "one reduction per rank";
+  for (const auto& f : fits) test::expect_same_fit(f, one, "3 ranks, each with its device");
 }
 
 // SGD: features ~ N(0, 1), so every minibatch's Hessian has λ_max ≤ scale·max‖(x, 1)‖²; the
