@@ -202,7 +202,9 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   if (sub.count("--data") && f.data.empty()) throw UsageError("--data: empty path");
   if (comm.size() > 1) {
     const std::string job = "a data-parallel job of " + std::to_string(comm.size()) + " ranks";
-    if (sub.count("--memory-limit")) throw UsageError("--memory-limit: not in " + job + " yet (each rank holds its shard)");
+    if (sub.count("--memory-limit") && f.solver == "sgd")
+      throw UsageError("--memory-limit: SGD in " + job + " holds each rank's shard in memory (streamed shards are for "
+                       "the exact solvers so far)");
     if (f.data == "-") throw UsageError("--data -: " + job + " reads a file (each rank reads its shard), not stdin");
     if (!f.plot.empty())
       throw UsageError("--plot: not in " + job + " (each rank holds only its shard of the rows); plot from one process");

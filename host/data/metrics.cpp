@@ -30,19 +30,17 @@ std::vector<double> predict(const HostDataset& ds, const std::vector<double>& w,
 }
 
 namespace {
-// comm: the rows are a rank's shard; every sum becomes the job's (added in rank order).
 template <typename T>
-Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred, const Communicator& comm = single_process()) {
+Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred) {
   if (y.size() != pred.size()) throw InputError("metrics: labels and predictions differ in number");
   Metrics m;
-  m.rows = sum_counts(comm, static_cast<int64_t>(y.size()));
+  m.rows = static_cast<int64_t>(y.size());
   if (m.rows == 0) return m;
   const double n = static_cast<double>(m.rows);
   double mean_y = 0;
   for (T v : y) mean_y += static_cast<double>(v);
-  mean_y = sum_in_rank_order(comm, mean_y) / n;
-  double sums[3] = {0, 0, 0};
-  double &ss_res = sums[0], &ss_abs = sums[1], &ss_tot = sums[2];
+  mean_y /= n;
+  double ss_res = 0, ss_abs = 0, ss_tot = 0;
   for (size_t i = 0; i < y.size(); ++i) {
     const double r = pred[i] - static_cast<double>(y[i]);
     const double c = static_cast<double>(y[i]) - mean_y;
@@ -50,7 +48,6 @@ Metrics metrics_of(const std::vector<T>& y, const std::vector<double>& pred, con
     ss_abs += std::fabs(r);
     ss_tot += c * c;
   }
-  sum_in_rank_order(comm, sums, 3);
   m.mse = ss_res / n;
   m.rmse = std::sqrt(m.mse);
   m.mae = ss_abs / n;
@@ -71,22 +68,27 @@ Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, dou
 }
 
 Metrics compute_metrics(const std::function<void(const std::function<void(const HostDataset&)>&)>& parts,
-                        const std::vector<double>& w, double b) {
-  // metrics_of's two passes, each running on across the parts in row order.
+                        const std::vector<double>& w, double b, const Communicator* comm) {
+  // metrics_of's two passes, each running on across the parts in row order, on the double labels
+  // where a part has them; in a job, each pass's sums then added across ranks in rank order.
+  const Communicator& ranks = comm ? *comm : single_process();
   Metrics m;
+  int64_t rows = 0;
   double mean_y = 0;
   const auto label = [](const HostDataset& ds, int64_t i) {
     return ds.y64.empty() ? static_cast<double>(ds.y[i]) : ds.y64[i];
   };
   parts([&](const HostDataset& ds) {
     if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
-    m.rows += ds.n;
+    rows += ds.n;
     for (int64_t i = 0; i < ds.n; ++i) mean_y += label(ds, i);
   });
+  m.rows = sum_counts(ranks, rows);
   if (m.rows == 0) return m;
   const double n = static_cast<double>(m.rows);
-  mean_y /= n;
-  double ss_res = 0, ss_abs = 0, ss_tot = 0;
+  mean_y = sum_in_rank_order(ranks, mean_y) / n;
+  double sums[3] = {0, 0, 0};
+  double &ss_res = sums[0], &ss_abs = sums[1], &ss_tot = sums[2];
   parts([&](const HostDataset& ds) {
     const std::vector<double> pred = predict(ds, w, b);
     for (int64_t i = 0; i < ds.n; ++i) {
@@ -96,6 +98,7 @@ Metrics compute_metrics(const std::function<void(const std::function<void(const 
       ss_tot += c * c;
     }
   });
+  sum_in_rank_order(ranks, sums, 3);
   m.mse = ss_res / n;
   m.rmse = std::sqrt(m.mse);
   m.mae = ss_abs / n;
@@ -106,13 +109,7 @@ Metrics compute_metrics(const std::function<void(const std::function<void(const 
 
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b, const Communicator& comm) {
   if (static_cast<int64_t>(ds.y.size()) != ds.n) throw InputError("metrics: the dataset has no labels");
-  // Every rank takes the same branch: a shard without rows has no y64 even when the others do.
-  char wide = !ds.y64.empty();
-  std::vector<char> all(static_cast<size_t>(comm.size()));
-  comm.allgather(&wide, 1, all.data());
-  for (char c : all) wide = wide || c;
-  if (wide) return metrics_of(ds.y64, predict(ds, w, b), comm);
-  return metrics_of(ds.y, predict(ds, w, b), comm);
+  return compute_metrics([&](const std::function<void(const HostDataset&)>& f) { f(ds); }, w, b, &comm);
 }
 
 nlohmann::json metrics_json(const Metrics& m) {

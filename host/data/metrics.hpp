@@ -37,8 +37,9 @@ Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, dou
 // The same of rows that come in parts (a file streamed in chunks; data/prep.hpp's RowParts):
 // parts(f) calls f on each part in row order, once per pass (twice). The same numbers as the rows
 // read whole.
+// comm: a data-parallel job, the parts this rank's rows (the job's metrics on every rank).
 Metrics compute_metrics(const std::function<void(const std::function<void(const HostDataset&)>&)>& parts,
-                        const std::vector<double>& w, double b);
+                        const std::vector<double>& w, double b, const Communicator* comm = nullptr);
 // The same of a data-parallel job's rows, ds this rank's shard (a collective: every rank gets the
 // job's metrics).
 Metrics compute_metrics(const HostDataset& ds, const std::vector<double>& w, double b, const Communicator& comm);

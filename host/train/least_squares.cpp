@@ -308,9 +308,14 @@ void lapack_check(int info, const char* what) {
 std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
   const int64_t c = z.k + 1;
   std::vector<double> G(static_cast<size_t>(c * c), 0.0);
-  if (gpu && z.n > 0) {
-    gpu->design_gram(z.view(), G.data());
-  } else if (z.n > 0) {
+  // Every rank comes to this exchange, those without rows too: a part that cannot be read, or a
+  // device that fails, ends every rank with its error.
+  together(*z.comm, [&] {
+    if (z.n == 0) return;
+    if (gpu) {
+      gpu->design_gram(z.view(), G.data());
+      return;
+    }
     const int64_t m = chunk_rows(z);
     std::vector<double> A(static_cast<size_t>(m * c));
     z.for_parts([&] {
@@ -321,7 +326,7 @@ std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
                              G.data(), static_cast<int>(c));
       }
     });
-  }
+  });
   // The whole data's Gram matrix: the shards' added in rank order.
   sum_in_rank_order(*z.comm, G.data(), c * c);
   return G;
@@ -349,17 +354,19 @@ std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* g
     for (int64_t col = 0; col < c; ++col)
       for (int64_t r = 0; r < have && r <= col; ++r) R[col * c + r] = A[col * lda + r];
   };
-  if (gpu && z.n > 0) {
-    gpu->design_qr(z.view(), R.data());
-    have = c;  // rows past the data's are zero
-  } else {
+  together(*z.comm, [&] {  // every rank, as for the Gram matrix
+    if (gpu && z.n > 0) {
+      gpu->design_qr(z.view(), R.data());
+      have = c;  // rows past the data's are zero
+      return;
+    }
     z.for_parts([&] {
       for (int64_t i0 = 0; i0 < z.n; i0 += m) {
         const int64_t rows = std::min(m, z.n - i0);
         factor(rows, [&](double* a, int64_t lda, int64_t r0) { z.fill(i0, rows, a, lda, r0); });
       }
     });
-  }
+  });
   // The whole data's R: every shard's R, stacked in rank order on every rank and factored the
   // same way (the same tall-skinny QR, one level up).
   if (z.comm->size() > 1) {
@@ -681,6 +688,7 @@ int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w
     std::vector<std::vector<TwiceDouble>> part(static_cast<size_t>(threads), std::vector<TwiceDouble>(static_cast<size_t>(d + 1)));
     std::fill(gx.begin(), gx.end(), TwiceDouble{});
     TwiceDouble g1;  // Σ v_i r_i
+    together(*z.comm, [&] {
     z.for_parts([&] {
     for (auto& acc : part) std::fill(acc.begin(), acc.end(), TwiceDouble{});
     const auto slice = [&](int t) {
@@ -708,6 +716,7 @@ int refine(const Design& z, const std::vector<double>& U, std::vector<double>& w
       g1.add(acc[d].hi);
       g1.lo += acc[d].lo;
     }
+    });
     });
     if (z.comm->size() > 1) {  // the shards' sums, added in rank order as the threads' were
       std::vector<double> mine(static_cast<size_t>(2 * (d + 1)));

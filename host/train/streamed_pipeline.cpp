@@ -43,17 +43,49 @@ class NpyChunks final : public RowChunks {
 };
 
 // The file's rows in chunks, in file order, for the statistics' passes (values as read).
-data::RowParts parts_of(const data::NpyRows& file, int64_t chunk_rows) {
-  return [&file, chunk_rows](const std::function<void(const HostDataset&)>& f) {
+data::RowParts parts_of(const data::NpyRows& file, int64_t chunk_rows) { return npy_row_parts(file, 0, file.rows(), chunk_rows); }
+
+}  // namespace
+
+data::RowParts npy_row_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part) {
+  return [&file, begin, end, part](const std::function<void(const HostDataset&)>& f) {
     HostDataset ds;
-    for (int64_t r0 = 0; r0 < file.rows(); r0 += chunk_rows) {
-      file.read(r0, std::min(chunk_rows, file.rows() - r0), ds);
+    for (int64_t r0 = begin; r0 < end; r0 += part) {
+      file.read(r0, std::min(part, end - r0), ds);
       f(ds);
     }
   };
 }
 
-}  // namespace
+LeastSquaresParts npy_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part) {
+  LeastSquaresParts parts;
+  parts.rows = end - begin;
+  parts.features = file.features();
+  parts.wide = file.wide();
+  for (int64_t j = 0; j < parts.features; ++j) parts.names.push_back("x" + std::to_string(j));
+  parts.each = [&file, begin, end, part](const std::function<void(const HostDataset&, int64_t)>& f) {
+    HostDataset ds;
+    for (int64_t r0 = begin; r0 < end; r0 += part) {
+      file.read(r0, std::min(part, end - r0), ds);
+      f(ds, r0 - begin);
+    }
+  };
+  parts.head = [&file, begin, end](int64_t m) {
+    HostDataset ds;
+    file.read(begin, std::min(m, end - begin), ds);
+    return ds;
+  };
+  return parts;
+}
+
+int64_t exact_part_rows(uint64_t limit, int64_t features, bool wide) {
+  // One part in memory at a time, with the values as read (float64 beside float32 when wide).
+  const uint64_t row = npy_training_bytes(1, features, wide);
+  if (limit < row)
+    throw SettingError("memory_limit", std::to_string(limit) + " bytes is too small for one row (" + std::to_string(row) +
+                                           " bytes)");
+  return static_cast<int64_t>(std::min<uint64_t>(limit / row, uint64_t{1} << 31));
+}
 
 uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64) {
   const uint64_t values = static_cast<uint64_t>(rows) * static_cast<uint64_t>(features + 1);
@@ -108,29 +140,8 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   if (on_data) on_data(out);
   const uint64_t limit = plan.memory_limit > 0 ? plan.memory_limit : host_memory_available() / 2;
   if (plan.method == Method::Normal) {
-    // One part in memory at a time, with the values as read (float64 beside float32 when wide).
-    const uint64_t row = npy_training_bytes(1, d, file.wide());
-    if (limit < row)
-      throw SettingError("memory_limit", std::to_string(limit) + " bytes is too small for one row (" +
-                                             std::to_string(row) + " bytes)");
-    const int64_t part = static_cast<int64_t>(std::min<uint64_t>(limit / row, uint64_t{1} << 31));
-    LeastSquaresParts parts;
-    parts.rows = n;
-    parts.features = d;
-    parts.wide = file.wide();
-    parts.names = out.feature_names;
-    parts.each = [&file, part](const std::function<void(const HostDataset&, int64_t)>& f) {
-      HostDataset ds;
-      for (int64_t r0 = 0; r0 < file.rows(); r0 += part) {
-        file.read(r0, std::min(part, file.rows() - r0), ds);
-        f(ds, r0);
-      }
-    };
-    parts.head = [&file](int64_t m) {
-      HostDataset ds;
-      file.read(0, std::min(m, file.rows()), ds);
-      return ds;
-    };
+    const int64_t part = exact_part_rows(limit, d, file.wide());
+    const LeastSquaresParts parts = npy_parts(file, 0, n, part);
     LeastSquaresOptions o;
     o.method = plan.exact.method;
     o.intercept = plan.exact.intercept;

@@ -22,6 +22,13 @@ uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64);
 // bytes; throws SettingError ("memory_limit") when not even one row fits.
 int64_t stream_chunk_rows(uint64_t limit, int64_t features);
 
+// Rows [begin, end) of an .npy file in parts of `part` rows, in row order: for least_squares
+// (names x<j>), and for the statistics' passes (data/prep.hpp's RowParts). `file` must outlive them.
+LeastSquaresParts npy_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part);
+data::RowParts npy_row_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part);
+// The rows per part of an exact solve within `limit` bytes (SettingError when not one row fits).
+int64_t exact_part_rows(uint64_t limit, int64_t features, bool wide);
+
 // Whether `plan` streams; why (a note for the user) in *why when it does.
 bool streams(const TrainPlan& plan, std::string* why);
 

@@ -77,7 +77,8 @@ TEST(MpiCli, OneTwoAndThreeRanksTrainWhatOneProcessTrains) {
   SKIP_WITHOUT_MPI();
   TempDir dir;
   const std::string data = npy_file(dir, "d.npy", 203, 3);  // 203 rows: no rank count divides them
-  for (const std::string solver : {"sgd", "qr", "cholesky"}) {
+  // The last: every rank streams its shard from the file in parts (and one process the file).
+  for (const std::string solver : {"sgd", "qr", "cholesky", "qr --memory-limit 2K"}) {
     const std::string args = "train --data '" + data + "' --solver " + solver + (solver == "sgd" ? " --epochs 3" : "") + " --json";
     const nlohmann::json one = json_of(run_linreg(args), "one process");
     for (int p : {1, 2, 3}) {

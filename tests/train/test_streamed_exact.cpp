@@ -152,5 +152,40 @@ TEST(StreamedExact, TrainWithAMemoryLimitSolvesTheFileInParts) {
   }
 }
 
+TEST(StreamedExact, AJobOfRanksEachStreamingItsShard) {
+  test::TempDir dir;
+  const HostDataset ds = test::noisy(2003, 3, 18);
+  std::vector<double> m;
+  for (int64_t i = 0; i < ds.n; ++i) {
+    for (int64_t j = 0; j < 3; ++j) m.push_back(ds.X64[i * 3 + j]);
+    m.push_back(ds.y64[i]);
+  }
+  const std::string path = dir.file("d.npy");
+  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  TrainPlan plan;
+  plan.csv_path = path;
+  plan.npy_input = true;
+  plan.device = DeviceChoice::Cpu;
+  plan.method = Method::Normal;
+  plan.exact.method = ExactMethod::Qr;
+  const TrainOutcome one = run_training(plan, {}, {}, {});
+  plan.memory_limit = 8 * 1024;  // each rank's 668 rows in parts of 170
+  std::vector<TrainOutcome> outs(3);
+  const auto errors = test::run_ranks(3, [&](const Communicator& comm) {
+    TrainPlan mine = plan;
+    mine.cluster = &comm;
+    outs[static_cast<size_t>(comm.rank())] = run_training(mine, {}, {}, {});
+  });
+  for (const auto& e : errors) EXPECT_FALSE(e);
+  for (const auto& o : outs) {
+    EXPECT_TRUE(o.streamed);
+    ASSERT_TRUE(o.fit.exact);
+    test::expect_same_fit(*o.fit.exact, *one.fit.exact, "3 ranks streaming their shards");
+    EXPECT_EQ(o.train_metrics.rows, 2003);
+    EXPECT_NEAR(o.train_metrics.mse, one.train_metrics.mse, 1e-9 * one.train_metrics.mse);
+    EXPECT_EQ(o.fit.w, outs[0].fit.w);
+  }
+}
+
 }  // namespace
 }  // namespace linreg
