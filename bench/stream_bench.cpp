@@ -1,0 +1,110 @@
+// Streamed SGD against its floors, side by side in one run, on one .npy file in the page cache:
+//   read      the file's bytes alone (read(2) in 1 MiB pieces): the page cache's rate, the floor
+//             of any pass over the file
+//   decode    the same rows through NpyRows (checked float32 rows): what a streamed pass reads
+//   memory    one in-memory epoch (steps + the full-data loss), the data loaded once before
+//   streamed  one streamed epoch (steps with the next chunk read meanwhile, + the loss pass)
+// Prints the median seconds of `repeats` and the ratios: the streamed epoch over max(two reads,
+// the in-memory epoch) is the gap to the floor (each streamed epoch passes over the file twice).
+//
+//     build/linreg_stream_bench FILE.npy [chunk_rows] [batch] [repeats]   (default 500000 1024 3)
+//
+// Make the file with `linreg generate --examples 4000000 --features 16 --out big.npy`.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "host/data/npy.hpp"
+#include "host/train/cpu_trainer.hpp"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <typename F>
+double timed(const F& f) {
+  const auto t0 = Clock::now();
+  f();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+class FileChunks final : public linreg::RowChunks {
+ public:
+  explicit FileChunks(const linreg::data::NpyRows& f) : f_(f) {}
+  int64_t rows() const override { return f_.rows(); }
+  int64_t features() const override { return f_.features(); }
+  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
+    linreg::HostDataset ds;
+    ds.X.swap(X);
+    ds.y.swap(y);
+    f_.read(r0, count, ds, true);
+    X.swap(ds.X);
+    y.swap(ds.y);
+  }
+
+ private:
+  const linreg::data::NpyRows& f_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: linreg_stream_bench FILE.npy [chunk_rows] [batch] [repeats]\n");
+    return 2;
+  }
+  const std::string path = argv[1];
+  const long long chunk = argc > 2 ? std::atoll(argv[2]) : 500000, batch = argc > 3 ? std::atoll(argv[3]) : 1024;
+  const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
+  try {
+    const linreg::data::NpyRows file(path, {});
+    linreg::TrainOptions opt;
+    opt.batch_size = batch;
+    opt.epochs = 1;
+    opt.lr = 0.01f;
+    std::vector<double> read_s, decode_s, memory_s, streamed_s;
+    std::vector<char> buf(size_t{1} << 20);
+    linreg::HostDataset whole;
+    file.read(0, file.rows(), whole, true);
+    auto trainer = linreg::make_cpu_trainer(1);
+    trainer->load(whole, nullptr);
+    const FileChunks chunks(file);
+    for (int r = 0; r < repeats; ++r) {
+      read_s.push_back(timed([&] {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        while (fd >= 0 && ::read(fd, buf.data(), buf.size()) > 0) {
+        }
+        if (fd >= 0) ::close(fd);
+      }));
+      decode_s.push_back(timed([&] {
+        linreg::HostDataset ds;
+        for (int64_t r0 = 0; r0 < file.rows(); r0 += chunk) file.read(r0, std::min<int64_t>(chunk, file.rows() - r0), ds, true);
+      }));
+      linreg::TrainResult m = trainer->fit(opt);
+      memory_s.push_back(m.train_seconds + m.eval_seconds);
+      linreg::TrainResult s = linreg::train_streamed(chunks, opt, chunk);
+      streamed_s.push_back(s.train_seconds + s.eval_seconds);
+    }
+    const double rd = median(read_s), dc = median(decode_s), mem = median(memory_s), st = median(streamed_s);
+    std::printf("file %s: %lld rows x %lld features, chunks of %lld rows, batch %lld, median of %d\n", path.c_str(),
+                static_cast<long long>(file.rows()), static_cast<long long>(file.features()), chunk, batch, repeats);
+    std::printf("  read (bytes only)   %8.3f s\n  decode (one pass)   %8.3f s   %5.2fx read\n", rd, dc, dc / rd);
+    std::printf("  in-memory epoch     %8.3f s\n  streamed epoch      %8.3f s   %5.2fx in-memory, %5.2fx max(2 reads, in-memory)\n",
+                mem, st, st / mem, st / std::max(2 * rd, mem));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "linreg_stream_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
