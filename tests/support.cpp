@@ -8,7 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
+
+#include "host/data/npy.hpp"
+#include "host/io/atomic_file.hpp"
 
 namespace linreg::test {
 
@@ -90,6 +94,35 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+HostDataset gaussian_rows(int64_t n, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  HostDataset ds;
+  ds.n = n;
+  ds.d = d;
+  for (int64_t i = 0; i < n; ++i) {
+    double y = 0.5;
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = g(rng);
+      ds.X.push_back(static_cast<float>(x));
+      y += static_cast<double>(j + 1) * 0.7 * x;
+    }
+    ds.y.push_back(static_cast<float>(y + 0.1 * g(rng)));
+  }
+  for (int64_t j = 0; j < d; ++j) ds.feature_names.push_back("x" + std::to_string(j));
+  return ds;
+}
+
+void write_npy_dataset(const std::string& path, const HostDataset& ds, double shift, double scale) {
+  std::vector<double> m;
+  m.reserve(static_cast<size_t>(ds.n * (ds.d + 1)));
+  for (int64_t i = 0; i < ds.n; ++i) {
+    for (int64_t j = 0; j < ds.d; ++j) m.push_back(shift + scale * ds.x(i, j));
+    m.push_back(ds.label(i));
+  }
+  write_file_atomic(path, data::format_npy(m.data(), ds.n, ds.d + 1));
 }
 
 }  // namespace linreg::test

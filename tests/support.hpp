@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "host/core/dataset.hpp"
 
 namespace linreg::test {
 
@@ -36,6 +39,12 @@ std::string read_file(const std::string& path);
 
 // Number of '\n'-terminated lines in s (a trailing partial line counts as one).
 int count_lines(const std::string& s);
+
+// Rows x ~ N(0, 1) in float32, y = 0.5 + Σ 0.7·(j + 1)·x_j + N(0, 0.1²), seeded.
+HostDataset gaussian_rows(int64_t n, int64_t d, uint64_t seed);
+// ds as an .npy file: a float64 matrix (rows, d + 1), the target last, each feature written as
+// shift + scale·x (the double values where ds has them).
+void write_npy_dataset(const std::string& path, const HostDataset& ds, double shift = 0, double scale = 1);
 
 // A fresh temporary directory, removed at destruction.
 class TempDir {

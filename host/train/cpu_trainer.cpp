@@ -272,6 +272,64 @@ class GeneralSteps {
   optim::StepConstants c_;  // the penalty's parts fixed; number, rate and mean per step
 };
 
+// After each epoch's steps, what both CPU loops (in memory, streamed) do: the model the run
+// reports (the iterate, or with --average the mean of the iterates), the epoch's record and the
+// callback, divergence, and early stopping with the best epoch's model kept; finish() leaves in
+// res the model the run returns.
+class EpochEnd {
+ public:
+  EpochEnd(const TrainOptions& opt, bool on_validation)
+      : opt_(opt), on_validation_(on_validation), stopping_(opt, on_validation) {}
+
+  // The model to evaluate after this epoch.
+  std::pair<const float*, float> model(const TrainResult& res, const GeneralSteps* steps) {
+    if (!opt_.average) return {res.w.data(), res.b};
+    steps->averaged(report_w_, report_b_);
+    return {report_w_.data(), report_b_};
+  }
+
+  // Records epoch e (rep has its losses; (mw, mb) the model they are of). False: stop here.
+  bool close(TrainResult& res, const EpochReport& rep, const float* mw, float mb, int64_t d, int64_t e,
+             const EpochCallback& cb) {
+    res.epoch_losses.push_back(rep.train_loss);
+    if (on_validation_) res.epoch_val_losses.push_back(rep.val_loss);
+    res.epochs_run = e + 1;
+    if (cb) cb(rep);
+    if (!std::isfinite(rep.train_loss)) {
+      res.diverged = true;
+      return false;
+    }
+    if (!opt_.early_stopping) return true;
+    const EarlyStopping::Verdict v = stopping_.observe(on_validation_ ? rep.val_loss : rep.train_loss, e);
+    if (v.new_best) {
+      best_w_.assign(mw, mw + d);
+      best_b_ = mb;
+      res.best_epoch = stopping_.best_epoch();
+    }
+    if (v.stop) res.stop_reason = stopping_.reason();
+    return !v.stop;
+  }
+
+  void finish(TrainResult& res) const {
+    if (res.diverged) return;
+    if (opt_.average) {
+      res.w = report_w_;
+      res.b = report_b_;
+    }
+    if (opt_.early_stopping && !best_w_.empty()) {
+      res.w = best_w_;
+      res.b = best_b_;
+    }
+  }
+
+ private:
+  const TrainOptions& opt_;
+  bool on_validation_;
+  EarlyStopping stopping_;
+  std::vector<float> best_w_, report_w_;
+  float best_b_ = 0, report_b_ = 0;
+};
+
 using EpochFn = void (*)(const float*, const float*, int64_t, int64_t, const uint32_t*, int64_t, float,
                          double, float*, float&, double*, const PermutationStream*, int64_t);
 
@@ -398,12 +456,7 @@ class CpuTrainer final : public Trainer {
     const int threads = threads_ > 0 ? threads_ : StepPool::default_threads();
     const bool general = !opt.plain_sgd() || weights() != nullptr || sharded_;
     std::unique_ptr<GeneralSteps> steps = general ? std::make_unique<GeneralSteps>(opt, d) : nullptr;
-    // Early stopping: the rule, and the model of the best epoch so far.
-    EarlyStopping stopping(opt, has_val_);
-    std::vector<float> best_w;
-    float best_b = 0;
-    std::vector<float> report_w;  // the averaged model, with --average
-    float report_b = 0;
+    EpochEnd end(opt, has_val_);
     if (threads > 1 && !general && opt.batch_size * d >= kParallelWork) {
       pool = std::make_unique<StepPool>(threads);
       gws.assign(static_cast<size_t>(threads), std::vector<double>(static_cast<size_t>(d)));
@@ -448,47 +501,13 @@ class CpuTrainer final : public Trainer {
       res.train_seconds += rep.epoch_seconds;
 
       const auto t1 = Clock::now();
-      // The model the run reports: the iterate, or with --average the average of the iterates.
-      const float* mw = res.w.data();
-      float mb = res.b;
-      if (opt.average) {
-        steps->averaged(report_w, report_b);
-        mw = report_w.data();
-        mb = report_b;
-      }
+      const auto [mw, mb] = end.model(res, steps.get());
       rep.train_loss = train_loss(mw, mb, opt.loss);
       if (has_val_) rep.val_loss = dataset_loss(val_, mw, mb, opt.loss, sharded_ ? shard_.comm : nullptr, shard_.val_total);
       res.eval_seconds += seconds_since(t1);
-
-      res.epoch_losses.push_back(rep.train_loss);
-      if (has_val_) res.epoch_val_losses.push_back(rep.val_loss);
-      res.epochs_run = e + 1;
-      if (cb) cb(rep);
-      if (!std::isfinite(rep.train_loss)) {
-        res.diverged = true;
-        break;
-      }
-      if (opt.early_stopping) {
-        const EarlyStopping::Verdict v = stopping.observe(has_val_ ? rep.val_loss : rep.train_loss, e);
-        if (v.new_best) {
-          best_w.assign(mw, mw + d);
-          best_b = mb;
-          res.best_epoch = stopping.best_epoch();
-        }
-        if (v.stop) {
-          res.stop_reason = stopping.reason();
-          break;
-        }
-      }
+      if (!end.close(res, rep, mw, mb, d, e, cb)) break;
     }
-    if (opt.average && !res.diverged) {
-      res.w = report_w;
-      res.b = report_b;
-    }
-    if (opt.early_stopping && !res.diverged && !best_w.empty()) {
-      res.w = best_w;
-      res.b = best_b;
-    }
+    end.finish(res);
     return res;
   }
 
@@ -611,9 +630,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   std::iota(in_file.begin(), in_file.end(), 0u);
   std::vector<double> gw(static_cast<size_t>(d));
   Chunk buf[2];
-  EarlyStopping stopping(opt, false);
-  std::vector<float> best_w, report_w;
-  float best_b = 0, report_b = 0;
+  EpochEnd end(opt, false);
 
   for (int64_t e = 0; e < opt.epochs; ++e) {
     const auto t0 = Clock::now();
@@ -642,13 +659,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
     res.train_seconds += rep.epoch_seconds;
 
     const auto t1 = Clock::now();
-    const float* mw = res.w.data();
-    float mb = res.b;
-    if (opt.average) {
-      steps->averaged(report_w, report_b);
-      mw = report_w.data();
-      mb = report_b;
-    }
+    const auto [mw, mb] = end.model(res, steps.get());
     // The loss over all rows, in file order, carried from chunk to chunk as one pass adds it.
     double sum = 0;
     each_chunk(src, in_file, chunk_rows, buf, [&](const Chunk& c) {
@@ -656,34 +667,9 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
     });
     rep.train_loss = sum / static_cast<double>(n);
     res.eval_seconds += seconds_since(t1);
-    res.epoch_losses.push_back(rep.train_loss);
-    res.epochs_run = e + 1;
-    if (cb) cb(rep);
-    if (!std::isfinite(rep.train_loss)) {
-      res.diverged = true;
-      break;
-    }
-    if (opt.early_stopping) {
-      const EarlyStopping::Verdict v = stopping.observe(rep.train_loss, e);
-      if (v.new_best) {
-        best_w.assign(mw, mw + d);
-        best_b = mb;
-        res.best_epoch = stopping.best_epoch();
-      }
-      if (v.stop) {
-        res.stop_reason = stopping.reason();
-        break;
-      }
-    }
+    if (!end.close(res, rep, mw, mb, d, e, cb)) break;
   }
-  if (opt.average && !res.diverged) {
-    res.w = report_w;
-    res.b = report_b;
-  }
-  if (opt.early_stopping && !res.diverged && !best_w.empty()) {
-    res.w = best_w;
-    res.b = best_b;
-  }
+  end.finish(res);
   return res;
 }
 

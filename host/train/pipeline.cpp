@@ -41,6 +41,16 @@ void describe(const HostDataset& train, TrainOutcome& out) {
 
 }  // namespace
 
+void to_original_units(const data::Scaling& scaling, FitResult& fit) {
+  if (scaling.empty()) return;
+  std::vector<double> w;
+  double b = 0;
+  data::unscale_weights(scaling, fit.w, fit.b, w, b);
+  fit.w = std::move(w);
+  fit.b = b;
+  fit.float32 = false;
+}
+
 TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
                           const EpochCallback& on_epoch) {
   if (plan.cluster && plan.cluster->size() > 1) return run_training_sharded(plan, *plan.cluster, on_data, on_start, on_epoch);
@@ -115,14 +125,7 @@ TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, c
     out.fit = std::move(fit);
     return out;
   }
-  if (!out.scaling.empty()) {
-    std::vector<double> w;
-    double b = 0;
-    data::unscale_weights(out.scaling, fit.w, fit.b, w, b);
-    fit.w = std::move(w);
-    fit.b = b;
-    fit.float32 = false;
-  }
+  to_original_units(out.scaling, fit);
   out.fit = std::move(fit);
   if (out.fit.exact) out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
   out.train_metrics = data::compute_metrics(train, out.fit.w, out.fit.b);

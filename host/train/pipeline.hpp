@@ -77,6 +77,10 @@ using StartCallback = std::function<void(const TrainOutcome&)>;
 TrainOutcome run_training(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
                           const EpochCallback& on_epoch);
 
+// Weights learned on standardised features (scaling not empty) → the same model in original
+// units (data/prep.hpp: unscale_weights); no-op without scaling.
+void to_original_units(const data::Scaling& scaling, FitResult& fit);
+
 // Device-generated data is copied back for the metrics when it is at most this many floats
 // (512 MiB): beyond that the copy would cost more than the training.
 constexpr int64_t kMetricsCopyLimit = int64_t{1} << 27;

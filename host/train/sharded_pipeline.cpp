@@ -204,14 +204,7 @@ TrainOutcome run_training_sharded(const TrainPlan& plan, const Communicator& com
       out.fit = std::move(fit);
       return;
     }
-    if (!out.scaling.empty()) {
-      std::vector<double> w;
-      double b = 0;
-      data::unscale_weights(out.scaling, fit.w, fit.b, w, b);
-      fit.w = std::move(w);
-      fit.b = b;
-      fit.float32 = false;
-    }
+    to_original_units(out.scaling, fit);
     out.fit = std::move(fit);
     if (out.fit.exact) out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
     out.train_metrics = data::compute_metrics(train, out.fit.w, out.fit.b, comm);

@@ -180,14 +180,7 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   f.eval_seconds = r.eval_seconds;
   f.method = r.strategy + " in chunks of " + std::to_string(chunk) + " rows";
   if (f.diverged) return out;
-  if (!out.scaling.empty()) {
-    std::vector<double> w;
-    double b = 0;
-    data::unscale_weights(out.scaling, f.w, f.b, w, b);
-    f.w = std::move(w);
-    f.b = b;
-    f.float32 = false;
-  }
+  to_original_units(out.scaling, f);
   out.train_metrics = data::compute_metrics(parts, f.w, f.b);
   out.has_metrics = true;
   return out;

@@ -284,28 +284,9 @@ TEST(ShardedLeastSquares, EachRankReducesItsShardOnItsDevice) {
 // of b terms differ by at most 2·b·2^-53·Σ|r·x|. Over T steps the distance is at most the sum of
 // those: T·(√(d+1)·2^-23·W + lr·scale·2·b·2^-53·G), W the largest weight, G the largest mean
 // |r·x| sum of a batch (bounded here by max|r|·max‖x̃‖).
-HostDataset gaussian(int64_t n, int64_t d, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> g(0, 1);
-  HostDataset ds;
-  ds.n = n;
-  ds.d = d;
-  for (int64_t i = 0; i < n; ++i) {
-    double y = 0.5;
-    for (int64_t j = 0; j < d; ++j) {
-      const double x = g(rng);
-      ds.X.push_back(static_cast<float>(x));
-      y += (j + 1) * 0.7 * x;
-    }
-    ds.y.push_back(static_cast<float>(y + 0.1 * g(rng)));
-  }
-  for (int64_t j = 0; j < d; ++j) ds.feature_names.push_back("x" + std::to_string(j));
-  return ds;
-}
-
 TEST(ShardedSgd, EveryRankTakesTheSameStepsAsOneProcessUpToRounding) {
   const int64_t n = 203, d = 3;
-  const HostDataset ds = gaussian(n, d, 21);
+  const HostDataset ds = test::gaussian_rows(n, d, 21);
   TrainOptions opt;
   opt.batch_size = 10;
   opt.lr = 0.01f;
@@ -375,14 +356,8 @@ TEST(ShardedSgd, EveryRankTakesTheSameStepsAsOneProcessUpToRounding) {
 // exact solver, against one process on the same file.
 TEST(ShardedPipeline, AJobOnAnNpyFileReportsWhatOneProcessReports) {
   test::TempDir dir;
-  const HostDataset ds = gaussian(157, 3, 31);
-  std::vector<double> m;  // rows (x0, x1, x2, y), float64
-  for (int64_t i = 0; i < ds.n; ++i) {
-    for (int64_t j = 0; j < 3; ++j) m.push_back(1000.0 + ds.X[i * 3 + j]);  // offsets: standardisation matters
-    m.push_back(ds.y[i]);
-  }
   const std::string path = dir.file("d.npy");
-  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  test::write_npy_dataset(path, test::gaussian_rows(157, 3, 31), 1000.0);  // offsets: standardisation matters
   for (const Method method : {Method::Sgd, Method::Normal}) {
     TrainPlan plan;
     plan.csv_path = path;

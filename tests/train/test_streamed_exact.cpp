@@ -63,7 +63,9 @@ TEST(StreamedExact, EveryModelInPartsMatchesTheRowsHeldWhole) {
           test::expect_same_fit(least_squares(parts.p, o), least_squares(ds, o), at);
           // The norms, the reduction, the sums of squares (Cholesky by name on a well-conditioned
           // design: nothing more; auto may add a QR pass, refinement one per round).
-          if (m == ExactMethod::Cholesky) EXPECT_EQ(parts.passes, 3) << at;
+          if (m == ExactMethod::Cholesky) {
+            EXPECT_EQ(parts.passes, 3) << at;
+          }
         }
   // Float data (the synthetic kind), and an ill-conditioned design refined over the parts.
   const HostDataset narrow = test::noisy(90, 2, 13, /*wide=*/false);
@@ -122,14 +124,8 @@ TEST(StreamedExact, PartsWithinTheShardsOfAJob) {
 
 TEST(StreamedExact, TrainWithAMemoryLimitSolvesTheFileInParts) {
   test::TempDir dir;
-  const HostDataset ds = test::noisy(3000, 3, 17);
-  std::vector<double> m;
-  for (int64_t i = 0; i < ds.n; ++i) {
-    for (int64_t j = 0; j < 3; ++j) m.push_back(ds.X64[i * 3 + j]);
-    m.push_back(ds.y64[i]);
-  }
   const std::string path = dir.file("d.npy");
-  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  test::write_npy_dataset(path, test::noisy(3000, 3, 17));
   TrainPlan plan;
   plan.csv_path = path;
   plan.npy_input = true;
@@ -154,14 +150,8 @@ TEST(StreamedExact, TrainWithAMemoryLimitSolvesTheFileInParts) {
 
 TEST(StreamedExact, AJobOfRanksEachStreamingItsShard) {
   test::TempDir dir;
-  const HostDataset ds = test::noisy(2003, 3, 18);
-  std::vector<double> m;
-  for (int64_t i = 0; i < ds.n; ++i) {
-    for (int64_t j = 0; j < 3; ++j) m.push_back(ds.X64[i * 3 + j]);
-    m.push_back(ds.y64[i]);
-  }
   const std::string path = dir.file("d.npy");
-  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  test::write_npy_dataset(path, test::noisy(2003, 3, 18));
   TrainPlan plan;
   plan.csv_path = path;
   plan.npy_input = true;

@@ -22,24 +22,6 @@
 namespace linreg {
 namespace {
 
-HostDataset gaussian(int64_t n, int64_t d, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> g(0, 1);
-  HostDataset ds;
-  ds.n = n;
-  ds.d = d;
-  for (int64_t i = 0; i < n; ++i) {
-    double y = 0.5;
-    for (int64_t j = 0; j < d; ++j) {
-      const double x = g(rng);
-      ds.X.push_back(static_cast<float>(x));
-      y += (j % 2 ? -0.8 : 1.3) * x;
-    }
-    ds.y.push_back(static_cast<float>(y + 0.1 * g(rng)));
-  }
-  return ds;
-}
-
 // Rows from memory, through the streaming interface (and counting the reads).
 class MemoryChunks final : public RowChunks {
  public:
@@ -92,7 +74,7 @@ TEST(TwoLevelShuffle, EveryEpochIsAPermutationInChunkOrderAndOneChunkIsTheInMemo
 
 TEST(StreamedSgd, TheSameStepsAndLossesAsInMemoryOnTheTwoLevelOrder) {
   const int64_t n = 203, d = 3;
-  const HostDataset ds = gaussian(n, d, 3);
+  const HostDataset ds = test::gaussian_rows(n, d, 3);
   std::vector<TrainOptions> runs(4);
   runs[0].epochs = 3;                                                  // the lab's plain step
   runs[1].epochs = 3, runs[1].optimizer = Optimizer::Momentum;
@@ -148,14 +130,8 @@ TEST(StreamedSgd, AReadErrorEndsTheRunWithIt) {
 
 TEST(StreamedPipeline, AnNpyFileOverTheLimitStreamsWithTheInMemoryStatistics) {
   test::TempDir dir;
-  const HostDataset ds = gaussian(1000, 3, 4);
-  std::vector<double> m;
-  for (int64_t i = 0; i < ds.n; ++i) {
-    for (int64_t j = 0; j < 3; ++j) m.push_back(50.0 + 3.0 * ds.X[i * 3 + j]);
-    m.push_back(ds.y[i]);
-  }
   const std::string path = dir.file("d.npy");
-  write_file_atomic(path, data::format_npy(m.data(), ds.n, 4));
+  test::write_npy_dataset(path, test::gaussian_rows(1000, 3, 4), 50.0, 3.0);
   TrainPlan plan;
   plan.csv_path = path;
   plan.npy_input = true;
