@@ -272,6 +272,14 @@ class GeneralSteps {
   optim::StepConstants c_;  // the penalty's parts fixed; number, rate and mean per step
 };
 
+// The weights SGD starts from: the given ones (one per feature), or initial_weights (b = 0).
+std::vector<float> start_weights(const TrainOptions& opt, int64_t d) {
+  if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
+    throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
+                                        "), got " + std::to_string(opt.initial_w.size()));
+  return opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
+}
+
 // After each epoch's steps, what both CPU loops (in memory, streamed) do: the model the run
 // reports (the iterate, or with --average the mean of the iterates), the epoch's record and the
 // callback, divergence, and early stopping with the best epoch's model kept; finish() leaves in
@@ -441,10 +449,7 @@ class CpuTrainer final : public Trainer {
     validate_train(opt, n);
     TrainResult res;
     res.strategy = "cpu";
-    if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
-      throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
-                                          "), got " + std::to_string(opt.initial_w.size()));
-    res.w = opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
+    res.w = start_weights(opt, d);
     res.b = 0.0f;
     std::vector<double> gw(static_cast<size_t>(d));
     std::vector<uint32_t> perm;
@@ -612,10 +617,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   validate_train(opt, n);
   TrainResult res;
   res.strategy = "cpu, streamed";
-  if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
-    throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
-                                        "), got " + std::to_string(opt.initial_w.size()));
-  res.w = opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
+  res.w = start_weights(opt, d);
   res.b = 0.0f;
   // The steps: the in-memory trainer's loops, each called on one minibatch gathered into a
   // contiguous buffer in the epoch's order (the same values in the same order: the same bits).
