@@ -495,23 +495,36 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
   for (int64_t k = 1; k < d && side_by_side; ++k) side_by_side = cols[k] == cols[0] + k;
   if (side_by_side && !wide) {
     const int64_t stride = m.h.cols();
+    // A float is finite unless its exponent bits are all ones: tested on the bits, over the whole
+    // piece at once (vectorised); only a piece with a bad value is scanned again to name it.
+    const auto nonfinite = [](const char* bytes, size_t count, size_t step) {
+      uint32_t bad = 0;
+      for (size_t k = 0; k < count; ++k) {
+        uint32_t u;
+        std::memcpy(&u, bytes + k * step, 4);
+        bad |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+      }
+      return bad != 0;
+    };
     each_piece(src, m.h, r0, r0 + count, [&](int64_t first, int64_t rows, const char* raw) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const char* row = raw + r * stride * 4;
-        float* x = ds.X.data() + (first - r0 + r) * d;
-        std::memcpy(x, row + cols[0] * 4, static_cast<size_t>(d) * 4);
-        bool ok = true;
-        for (int64_t k = 0; k < d; ++k) ok &= std::isfinite(x[k]);
-        if (!ok)
-          for (int64_t k = 0; k < d; ++k) check_value(x[k], src.name(), first + r, cols[k], m.matrix);
-        if (target >= 0) {
+      float* x0 = ds.X.data() + (first - r0) * d;
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(x0 + r * d, raw + (r * stride + cols[0]) * 4, static_cast<size_t>(d) * 4);
+      bool bad = nonfinite(reinterpret_cast<const char*>(x0), static_cast<size_t>(rows * d), 4);
+      if (target >= 0) {
+        bad = bad || nonfinite(raw + target * 4, static_cast<size_t>(rows), static_cast<size_t>(stride) * 4);
+        for (int64_t r = 0; r < rows; ++r) {
           float v;
-          std::memcpy(&v, row + target * 4, 4);
-          check_value(v, src.name(), first + r, target, m.matrix);
+          std::memcpy(&v, raw + (r * stride + target) * 4, 4);
           ds.y[static_cast<size_t>(first - r0 + r)] = v;
           if (wide_y) ds.y64[static_cast<size_t>(first - r0 + r)] = v;
         }
       }
+      if (bad)  // the first bad value in the file's order: a row's features, then its target
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t k = 0; k < d; ++k) check_value(x0[r * d + k], src.name(), first + r, cols[k], m.matrix);
+          if (target >= 0) check_value(ds.y[static_cast<size_t>(first - r0 + r)], src.name(), first + r, target, m.matrix);
+        }
     });
   } else if (wide) {
     copy_rows(std::true_type{});
