@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     std::vector<char> buf(size_t{1} << 20);
     linreg::HostDataset whole;
     file.read(0, file.rows(), whole, true);
-    auto trainer = linreg::make_cpu_trainer(1);
+    auto trainer = linreg::make_cpu_trainer(0);  // as `linreg train` runs it (its permutation on a second thread)
     trainer->load(whole, nullptr);
     const FileChunks chunks(file);
     for (int r = 0; r < repeats; ++r) {
