@@ -156,7 +156,11 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
     return out;
   }
   validate_train(plan.sgd, n);
-  const int64_t chunk = stream_chunk_rows(limit, d);
+  // Standardising a float64 file reads each chunk with its float64 values too (the scaling is
+  // applied to the values as read, as in memory): 8 more bytes a value while one chunk is read,
+  // so the two float32 chunks get half the limit.
+  const bool wide_reads = plan.standardize && file.wide();
+  const int64_t chunk = stream_chunk_rows(wide_reads ? limit / 2 : limit, d);
   // The statistics' passes read the values as read (float64 beside float32 for a float64 file,
   // three times the bytes): chunks of a third of the rows keep them within the limit too.
   const data::RowParts parts = parts_of(file, std::max<int64_t>(1, chunk / 3));
