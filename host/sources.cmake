@@ -27,4 +27,6 @@ list(APPEND LINREG_HOST_SOURCES
 # The GPU module's host side (CUDA builds only): the GPU trainer and the module's entry point.
 list(APPEND LINREG_GPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/gpu/gpu_trainer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gpu/streamed_trainer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gpu/nccl_collective.cpp
 )

@@ -62,10 +62,14 @@ void keep_pool_memory() {
 }  // namespace
 
 void device_permutation(int64_t n, uint64_t seed, int64_t epoch, uint32_t* d_out, cudaStream_t stream) {
+  device_permutation_seeded(n, shuffle_seed(seed, epoch), d_out, stream);
+}
+
+void device_permutation_seeded(int64_t n, uint32_t engine_seed, uint32_t* d_out, cudaStream_t stream) {
   if (n <= 0) return;
   keep_pool_memory();
   StreamOrderedAllocator alloc(stream);
-  thrust::default_random_engine engine(shuffle_seed(seed, epoch));
+  thrust::default_random_engine engine(engine_seed);
   thrust::counting_iterator<uint32_t> first(0);
   // par_nosync: thrust must not synchronise the stream after the algorithm (no host sync
   // inside an epoch); errors are still reported by the launches themselves.

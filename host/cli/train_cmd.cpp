@@ -533,7 +533,8 @@ void add_train_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--labels", f->labels, "an .npy --data of features only: the targets, an .npy file of one value per row");
   sub->add_option("--memory-limit", f->memory_limit,
                   "hold at most this many bytes of training rows in memory (e.g. 512M, 8G): an .npy --data "
-                  "file larger than that is streamed in chunks (SGD, CPU); one larger than the free memory always is");
+                  "file larger than that is streamed in chunks (SGD on the CPU or the GPU, the exact solvers on the CPU); one "
+                  "larger than the free memory always is");
   sub->add_flag("--standardize", f->standardize,
                 "train on features scaled to zero mean and unit variance; weights are reported in original units");
   sub->add_option("--val-fraction", f->val_fraction,

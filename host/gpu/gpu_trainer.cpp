@@ -26,8 +26,12 @@
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
 #include "host/core/optim.hpp"
+#include "host/cluster/communicator.hpp"
 #include "host/gpu/graph_chunks.hpp"
+#include "host/gpu/nccl_collective.hpp"
+#include "host/gpu/rule_run.hpp"
 #include "host/gpu/strategy_rule.hpp"
+#include "host/train/permutation.hpp"
 #include "host/train/trainer.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/device_limits.hpp"
@@ -36,6 +40,7 @@
 #include "kernels/sgd_kernels.hpp"
 #include "kernels/sgd_rules.hpp"
 #include "kernels/shuffle.hpp"
+#include "kernels/stream_kernels.hpp"
 
 namespace linreg {
 
@@ -53,7 +58,12 @@ const char* strategy_label(Strategy s) {
 
 class GpuTrainer final : public Trainer {
  public:
-  GpuTrainer(int device, const GpuTuning& tuning) : device_(device), tuning_(tuning) {
+  GpuTrainer(int device, const GpuTuning& tuning, const ShardPlacement* shard) : device_(device), tuning_(tuning) {
+    if (shard) {
+      if (!shard->comm) throw InputError("a data-parallel GPU trainer needs the job's communicator");
+      shard_ = *shard;
+      sharded_ = true;
+    }
     LINREG_CHECK(cudaSetDevice(device_));
     cudaDeviceProp prop{};
     LINREG_CHECK(cudaGetDeviceProperties(&prop, device_));
@@ -108,13 +118,14 @@ class GpuTrainer final : public Trainer {
   }
 
   void load(const HostDataset& train, const HostDataset* validation) override {
-    check_dataset(train, "training");
+    // A rank of a data-parallel job may hold no rows (the job has them).
+    if (!sharded_ || train.n > 0) check_dataset(train, "training");
     // make_fitter keeps weighted data on the CPU; a direct caller gets an error, not a silently
     // unweighted fit.
     if (!train.weights.empty() || (validation && !validation->weights.empty()))
       throw DeviceUnavailable("weighted SGD runs on the CPU only");
     if (validation) {
-      check_dataset(*validation, "validation");
+      if (!sharded_ || validation->n > 0) check_dataset(*validation, "validation");
       if (validation->d != train.d) throw InputError("validation dataset has a different number of features");
     }
     set_device();
@@ -135,7 +146,7 @@ class GpuTrainer final : public Trainer {
     sync();
   }
 
-  int64_t examples() const override { return n_; }
+  int64_t examples() const override { return sharded_ ? shard_.total_rows : n_; }
   int64_t features() const override { return d_; }
 
   HostDataset download() const override {
@@ -187,9 +198,10 @@ class GpuTrainer final : public Trainer {
 
   TrainResult run(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms,
                   const EpochCallback& cb) override {
-    if (n_ <= 0) throw InputError("no training data loaded");
-    validate_train(opt, n_);
+    if (examples() <= 0) throw InputError("no training data loaded");
+    validate_train(opt, examples());
     set_device();
+    if (sharded_) return run_sharded(opt, perms, cb);
     const int64_t n = n_, d = d_, B = opt.batch_size;
     if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
       throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
@@ -346,20 +358,29 @@ class GpuTrainer final : public Trainer {
                            CudaEvent& ev_start, CudaEvent& ev_sgd, CudaEvent& ev_eval, TrainResult& res,
                            const EpochCallback& cb) {
     cudaStream_t s = stream();
-    kern::loss_sum(X_.data(), y_.data(), n_, d_, model, loss, partials, loss_out, s);
+    // A rank of a data-parallel job may hold no training or no validation rows: its sums are 0.
+    if (sharded_) LINREG_CHECK(cudaMemsetAsync(loss_out, 0, 2 * sizeof(double), s));
+    if (n_ > 0) kern::loss_sum(X_.data(), y_.data(), n_, d_, model, loss, partials, loss_out, s);
     if (nv_ > 0) kern::loss_sum(Xv_.data(), yv_.data(), nv_, d_, model, loss, partials, loss_out + 1, s);
     ev_eval.record(s);
     LINREG_CHECK(cudaMemcpyAsync(host_loss_->data(), loss_out, 2 * sizeof(double), cudaMemcpyDeviceToHost, s));
     sync();
+    double sums[2] = {host_loss_->data()[0], host_loss_->data()[1]};
+    int64_t rows = n_, val_rows = nv_;
+    if (sharded_) {  // the job's losses: every rank's sums, added in rank order (the same on every rank)
+      sum_in_rank_order(*shard_.comm, sums, 2);
+      rows = shard_.total_rows;
+      val_rows = shard_.val_total;
+    }
     EpochReport rep;
     rep.epoch = e + 1;
     rep.epoch_seconds = ev_sgd.since(ev_start) / 1e3;
-    rep.train_loss = host_loss_->data()[0] / static_cast<double>(n_);
-    if (nv_ > 0) rep.val_loss = host_loss_->data()[1] / static_cast<double>(nv_);
+    rep.train_loss = sums[0] / static_cast<double>(rows);
+    if (val_rows > 0) rep.val_loss = sums[1] / static_cast<double>(val_rows);
     res.train_seconds += rep.epoch_seconds;
     res.eval_seconds += ev_eval.since(ev_sgd) / 1e3;
     res.epoch_losses.push_back(rep.train_loss);
-    if (nv_ > 0) res.epoch_val_losses.push_back(rep.val_loss);
+    if (val_rows > 0) res.epoch_val_losses.push_back(rep.val_loss);
     res.epochs_run = e + 1;
     if (cb) cb(rep);
     return rep;
@@ -379,16 +400,7 @@ class GpuTrainer final : public Trainer {
     TrainResult res;
     res.strategy = strategy_label(strategy);
 
-    std::vector<float> params = opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w;
-    params.push_back(0.0f);  // b
-    const size_t p = params.size();
-    DeviceBuffer<float> d_params(p), s1(p), s2(p), eval_params(opt.average ? p : 0), best(opt.early_stopping ? p : 0);
-    DeviceBuffer<double> avg(opt.average ? p : 0);
-    d_params.upload(params.data(), p, s);
-    LINREG_CHECK(cudaMemsetAsync(s1.data(), 0, s1.bytes(), s));
-    LINREG_CHECK(cudaMemsetAsync(s2.data(), 0, s2.bytes(), s));
-    if (opt.average) LINREG_CHECK(cudaMemsetAsync(avg.data(), 0, avg.bytes(), s));
-    const kern::RuleState state{s1.data(), s2.data(), opt.average ? avg.data() : nullptr};
+    RuleRun run(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
     DeviceBuffer<uint32_t> perm(static_cast<size_t>(n));
     DeviceBuffer<double> partials(strategy == Strategy::Fused ? kern::partials_capacity(d) : kern::loss_partials_capacity());
     DeviceBuffer<double> sums(strategy == Strategy::Fused ? static_cast<size_t>(d + 2) : 0);
@@ -400,21 +412,16 @@ class GpuTrainer final : public Trainer {
       g.resize(static_cast<size_t>(d));
     }
     CudaEvent ev_start, ev_sgd, ev_eval;
-
-    kern::RuleStep step;
-    step.rule = optimizer_rule(opt);
-    step.c = penalty_constants(opt);
-    step.intercept = opt.intercept;
-    step.average = opt.average;
     const double scale = grad_scale(opt.loss);
 
     EarlyStopping stopping(opt, nv_ > 0);
-    bool have_best = false;
     for (int64_t e = 0; e < opt.epochs; ++e) {
       ev_start.record(s);
       if (perms != nullptr) perm.upload((*perms)[static_cast<size_t>(e)].data(), static_cast<size_t>(n), s);
       else kern::device_permutation(n, opt.seed, e, perm.data(), s);
       if (strategy == Strategy::Persistent) {
+        kern::RuleStep& step = run.step();
+        const kern::RuleState state = run.state();
         kern::PersistentRules pr;
         pr.rule = step.rule;
         pr.schedule = static_cast<int>(opt.schedule);
@@ -433,62 +440,138 @@ class GpuTrainer final : public Trainer {
         pr.s1 = state.s1;
         pr.s2 = state.s2;
         pr.avg = state.avg;
-        kern::persistent_epoch_rules(X_.data(), y_.data(), perm.data(), n, d, B, scale, d_params.data(), pr, s);
+        kern::persistent_epoch_rules(X_.data(), y_.data(), perm.data(), n, d, B, scale, run.params(), pr, s);
         step.c.t += steps;
       }
       for (int64_t t = 0; strategy != Strategy::Persistent && t < steps; ++t) {
         const int64_t start = t * B, bt = std::min(B, n - start);  // last step: its true size
-        ++step.c.t;
-        optim::begin_step(step.rule, step.c.t);
-        step.c.lr = scheduled_lr(opt, e, step.c.t);
-        step.c.mean = scale / static_cast<double>(bt);
+        const kern::RuleStep& step = run.next_step(e, bt);
         if (strategy == Strategy::Cublas) {
-          kern::gather_residual(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), Xb.data(), r.data(), s);
+          kern::gather_residual(X_.data(), y_.data(), perm.data(), start, bt, d, run.params(), Xb.data(), r.data(), s);
           kern::cublas_xt_r(cublas_->get(), Xb.data(), r.data(), bt, d, consts_.data(), consts_.data() + 1, g.data());
-          kern::rule_update_residuals(g.data(), r.data(), bt, d, step, d_params.data(), state, s);
+          kern::rule_update_residuals(g.data(), r.data(), bt, d, step, run.params(), run.state(), s);
         } else {
-          kern::batch_sums(X_.data(), y_.data(), perm.data(), start, bt, d, d_params.data(), opt.loss, partials.data(),
+          kern::batch_sums(X_.data(), y_.data(), perm.data(), start, bt, d, run.params(), opt.loss, partials.data(),
                            sums.data(), s);
-          kern::rule_update_sums(sums.data(), d, step, d_params.data(), state, s);
+          kern::rule_update_sums(sums.data(), d, step, run.params(), run.state(), s);
         }
       }
       ev_sgd.record(s);
-      // The model the run reports: the iterate, or with --average the average of the iterates.
-      const float* model = d_params.data();
-      if (opt.average) {
-        kern::averaged_params(avg.data(), d, eval_params.data(), s);
-        model = eval_params.data();
-      }
+      const float* model = run.model(s);
       const EpochReport rep =
           finish_epoch(e, model, opt.loss, partials.data(), loss_out.data(), ev_start, ev_sgd, ev_eval, res, cb);
-      if (!std::isfinite(rep.train_loss)) {
-        res.diverged = true;
-        break;
-      }
-      if (opt.early_stopping) {
-        const EarlyStopping::Verdict v = stopping.observe(nv_ > 0 ? rep.val_loss : rep.train_loss, e);
-        if (v.new_best) {
-          LINREG_CHECK(cudaMemcpyAsync(best.data(), model, p * sizeof(float), cudaMemcpyDeviceToDevice, s));
-          have_best = true;
-          res.best_epoch = stopping.best_epoch();
-        }
-        if (v.stop) {
-          res.stop_reason = stopping.reason();
-          break;
-        }
-      }
+      if (!close_epoch(rep, e, model, opt, nv_ > 0, run, stopping, res)) break;
     }
-
-    // The reported model: the best epoch's (early stopping), else the average, else the iterate.
-    const float* out = d_params.data();
-    if (!res.diverged && opt.early_stopping && have_best) out = best.data();
-    else if (!res.diverged && opt.average) out = eval_params.data();
-    LINREG_CHECK(cudaMemcpyAsync(params.data(), out, p * sizeof(float), cudaMemcpyDeviceToHost, s));
-    sync();
-    res.b = params.back();
-    params.pop_back();
-    res.w = std::move(params);
+    run.result(res.diverged, s, res.w, res.b);
     return res;
+  }
+
+  // A rank of a data-parallel job (ShardPlacement): every rank walks the same permutation of all
+  // the job's rows, made on the host (host_permutation: the device's shuffle, bit for bit), and
+  // keeps the entries of each minibatch that fall in its shard, as indices into its rows. Per
+  // step the rank's sums of its rows of the batch (batch_sums, or for more features than the
+  // fused kernels hold the cublas strategy's Xᵀr), one NCCL allgather of the d + 1 sums, their
+  // sum in rank order on the device (the same bits on every rank), and the rules' update with the
+  // whole batch's size: every rank takes the same step. Every rule of docs/SGD.md applies; the
+  // epoch's losses are the ranks' sums added in rank order on the host.
+  TrainResult run_sharded(const TrainOptions& opt, const std::vector<std::vector<uint32_t>>* perms,
+                          const EpochCallback& cb) {
+    const int64_t N = shard_.total_rows, d = d_, B = opt.batch_size, steps = kern::ceil_div(N, B);
+    const bool cublas = d > kern::kMaxFusedFeatures;
+    cudaStream_t s = stream();
+    if (!nccl_) nccl_ = std::make_unique<NcclCollective>(*shard_.comm);
+    const int ranks = nccl_->size();
+    TrainResult res;
+    res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", NCCL across " + std::to_string(ranks) +
+                   (ranks == 1 ? " rank" : " ranks");
+
+    RuleRun run(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
+    std::vector<uint32_t> order(static_cast<size_t>(N)), local;
+    std::vector<int64_t> offsets(static_cast<size_t>(steps + 1));
+    local.reserve(static_cast<size_t>(n_));
+    DeviceBuffer<uint32_t> d_local(static_cast<size_t>(std::max<int64_t>(n_, 1)));
+    DeviceBuffer<double> partials(cublas ? kern::loss_partials_capacity()
+                                         : std::max(kern::partials_capacity(d), kern::loss_partials_capacity()));
+    DeviceBuffer<double> sums(static_cast<size_t>(d + 2)), gathered(static_cast<size_t>(ranks) * (d + 1));
+    DeviceBuffer<double> loss_out(2);
+    DeviceBuffer<float> Xb, r, g;
+    if (cublas) {
+      Xb.resize(static_cast<size_t>(B * d));
+      r.resize(static_cast<size_t>(B));
+      g.resize(static_cast<size_t>(d));
+    }
+    CudaEvent ev_start, ev_sgd, ev_eval;
+    EarlyStopping stopping(opt, shard_.val_total > 0);
+    const int64_t first = shard_.first_row;
+
+    for (int64_t e = 0; e < opt.epochs; ++e) {
+      ev_start.record(s);
+      const uint32_t* perm = nullptr;
+      if (perms) {
+        perm = (*perms)[static_cast<size_t>(e)].data();
+      } else {
+        host_permutation(N, opt.seed, e, order.data());
+        perm = order.data();
+      }
+      // Each minibatch's rows this rank holds, in the batch's order: steps t's are
+      // local[offsets[t] .. offsets[t + 1]).
+      local.clear();
+      for (int64_t t = 0; t < steps; ++t) {
+        offsets[static_cast<size_t>(t)] = static_cast<int64_t>(local.size());
+        const int64_t end = std::min(N, (t + 1) * B);
+        for (int64_t k = t * B; k < end; ++k) {
+          const int64_t row = static_cast<int64_t>(perm[k]) - first;
+          if (row >= 0 && row < n_) local.push_back(static_cast<uint32_t>(row));
+        }
+      }
+      offsets[static_cast<size_t>(steps)] = static_cast<int64_t>(local.size());
+      if (!local.empty()) d_local.upload(local.data(), local.size(), s);
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t bt = std::min(B, N - t * B);  // the whole batch's size, across ranks
+        const int64_t off = offsets[static_cast<size_t>(t)], held = offsets[static_cast<size_t>(t + 1)] - off;
+        if (held == 0) {
+          LINREG_CHECK(cudaMemsetAsync(sums.data(), 0, sums.bytes(), s));
+        } else if (cublas) {
+          kern::gather_residual(X_.data(), y_.data(), d_local.data(), off, held, d, run.params(), Xb.data(), r.data(), s);
+          kern::cublas_xt_r(cublas_->get(), Xb.data(), r.data(), held, d, consts_.data(), consts_.data() + 1, g.data());
+          kern::residual_sums(g.data(), r.data(), held, d, sums.data(), s);
+        } else {
+          kern::batch_sums(X_.data(), y_.data(), d_local.data(), off, held, d, run.params(), opt.loss, partials.data(),
+                           sums.data(), s);
+        }
+        nccl_->allgather(sums.data(), d + 1, gathered.data(), s);
+        kern::rank_order_sum(gathered.data(), ranks, d + 1, sums.data(), s);
+        kern::rule_update_sums(sums.data(), d, run.next_step(e, bt), run.params(), run.state(), s);
+      }
+      ev_sgd.record(s);
+      const float* model = run.model(s);
+      const EpochReport rep =
+          finish_epoch(e, model, opt.loss, partials.data(), loss_out.data(), ev_start, ev_sgd, ev_eval, res, cb);
+      if (!close_epoch(rep, e, model, opt, shard_.val_total > 0, run, stopping, res)) break;
+    }
+    run.result(res.diverged, s, res.w, res.b);
+    return res;
+  }
+
+  // After an epoch of the rules' loop: divergence, and early stopping (the best epoch's model
+  // kept on the device). False: stop here.
+  bool close_epoch(const EpochReport& rep, int64_t e, const float* model, const TrainOptions& opt, bool on_validation,
+                   RuleRun& run, EarlyStopping& stopping, TrainResult& res) {
+    if (!std::isfinite(rep.train_loss)) {
+      res.diverged = true;
+      return false;
+    }
+    if (!opt.early_stopping) return true;
+    const EarlyStopping::Verdict v = stopping.observe(on_validation ? rep.val_loss : rep.train_loss, e);
+    if (v.new_best) {
+      run.keep_best(model, stream());
+      res.best_epoch = stopping.best_epoch();
+    }
+    if (v.stop) {
+      res.stop_reason = stopping.reason();
+      return false;
+    }
+    return true;
   }
 
   int device_ = 0;
@@ -501,6 +584,9 @@ class GpuTrainer final : public Trainer {
   DeviceBuffer<unsigned> ticket_; // fused step's last-block ticket; 0 between kernels
   std::unique_ptr<PinnedBuffer<double>> host_loss_;
   int64_t n_ = 0, d_ = 0, nv_ = 0;
+  ShardPlacement shard_;     // a rank of a data-parallel job: its rows among the job's
+  bool sharded_ = false;
+  std::unique_ptr<NcclCollective> nccl_;  // made at the first fit, on every rank
   DeviceBuffer<float> X_, y_;     // (n, d) row-major (+ the generator's unused noise tail), (n)
   DeviceBuffer<float> Xv_, yv_;   // validation set, when loaded
 };
@@ -532,7 +618,11 @@ GpuTuning gpu_tuning_from_environment() {
 
 std::unique_ptr<Trainer> create_gpu_trainer(int device, const GpuTuning& tuning) {
   if (tuning.graph_max_nodes < 2) throw InputError("GPU tuning: a graph needs room for at least one step (2 nodes)");
-  return std::make_unique<GpuTrainer>(device, tuning);
+  return std::make_unique<GpuTrainer>(device, tuning, nullptr);
+}
+
+std::unique_ptr<Trainer> create_sharded_gpu_trainer(int device, const ShardPlacement& shard) {
+  return std::make_unique<GpuTrainer>(device, GpuTuning{}, &shard);
 }
 
 

@@ -8,6 +8,7 @@
 
 #include "host/core/config.hpp"
 #include "host/gpu/graph_chunks.hpp"
+#include "host/train/cpu_trainer.hpp"
 #include "host/train/trainer.hpp"
 #include "kernels/launch_limits.hpp"
 
@@ -28,6 +29,12 @@ GpuTuning gpu_tuning_from_environment();
 
 // Binds to `device` and creates its stream and cuBLAS handle; throws CudaError when it cannot.
 std::unique_ptr<Trainer> create_gpu_trainer(int device, const GpuTuning& tuning = GpuTuning{});
+
+// A rank of a data-parallel job on `device` (cpu_trainer.hpp's ShardPlacement, the same semantics):
+// loaded with the rank's shard; each minibatch's sums are added across ranks with NCCL
+// (nccl_collective.hpp), bootstrapped over shard.comm at the first fit. Tests make one over a job
+// of one rank to compare it with the ordinary trainer.
+std::unique_ptr<Trainer> create_sharded_gpu_trainer(int device, const ShardPlacement& shard);
 
 // What --strategy auto runs for an (n, d, batch) problem on a device with the H100/H200's shared
 // memory (host/gpu/strategy_rule.hpp has the rule; the trainer applies it with its own device's

@@ -3,6 +3,7 @@
 // one place that talks to the CUDA runtime before a trainer exists (the probe).
 #include <cuda_runtime_api.h>
 
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "host/core/error.hpp"
 #include "host/gpu/gpu_trainer.hpp"
+#include "host/gpu/streamed_trainer.hpp"
 #include "host/train/gpu_backend.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/device_resources.hpp"
@@ -63,6 +65,15 @@ class CudaBackend final : public GpuBackend {
     return create_gpu_trainer(device, gpu_tuning_from_environment());
   }
 
+  std::unique_ptr<Trainer> make_sharded_trainer(int device, const ShardPlacement& shard) const override {
+    return create_sharded_gpu_trainer(device, shard);
+  }
+
+  TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
+                             const EpochCallback& cb) const override {
+    return train_streamed_gpu(0, rows, opt, chunk_rows, cb);
+  }
+
   void design_gram(const ScaledDesignView& view, double* gram) const override { design_gram_gpu(view, gram); }
   void design_qr(const ScaledDesignView& view, double* r) const override { design_qr_gpu(view, r); }
 
@@ -71,17 +82,33 @@ class CudaBackend final : public GpuBackend {
     const size_t n = static_cast<size_t>(bytes);
     DeviceBuffer<unsigned char> src(n), dst(n);
     CudaStream stream;
-    CudaEvent start, stop;
     LINREG_CHECK(cudaMemsetAsync(src.data(), 1, n, stream.get()));
     LINREG_CHECK(cudaMemsetAsync(dst.data(), 0, n, stream.get()));
-    // Warm-up copy (first touch, clocks up), untimed.
-    LINREG_CHECK(cudaMemcpyAsync(dst.data(), src.data(), n, cudaMemcpyDeviceToDevice, stream.get()));
-    LINREG_CHECK(cudaStreamSynchronize(stream.get()));
+    return timed_copies(dst.data(), src.data(), n, cudaMemcpyDeviceToDevice, repeats, stream.get());
+  }
+
+  std::vector<double> upload_seconds(int64_t bytes, int repeats) const override {
+    if (bytes <= 0 || repeats <= 0) throw InputError("GPU upload probe: the size and the repeat count must be positive");
+    const size_t n = static_cast<size_t>(bytes);
+    PinnedBuffer<unsigned char> src(n);
+    std::memset(src.data(), 1, n);  // touched: every page resident before the first copy
+    DeviceBuffer<unsigned char> dst(n);
+    CudaStream stream;
+    return timed_copies(dst.data(), src.data(), n, cudaMemcpyHostToDevice, repeats, stream.get());
+  }
+
+  // Seconds of each of `repeats` copies of n bytes (after an untimed warm-up copy: first touch,
+  // clocks up).
+  static std::vector<double> timed_copies(void* dst, const void* src, size_t n, cudaMemcpyKind kind, int repeats,
+                                          cudaStream_t stream) {
+    CudaEvent start, stop;
+    LINREG_CHECK(cudaMemcpyAsync(dst, src, n, kind, stream));
+    LINREG_CHECK(cudaStreamSynchronize(stream));
     std::vector<double> seconds;
     for (int r = 0; r < repeats; ++r) {
-      start.record(stream.get());
-      LINREG_CHECK(cudaMemcpyAsync(dst.data(), src.data(), n, cudaMemcpyDeviceToDevice, stream.get()));
-      stop.record(stream.get());
+      start.record(stream);
+      LINREG_CHECK(cudaMemcpyAsync(dst, src, n, kind, stream));
+      stop.record(stream);
       seconds.push_back(static_cast<double>(stop.since(start)) * 1e-3);
     }
     return seconds;

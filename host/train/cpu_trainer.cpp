@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <future>
 #include <numeric>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -673,6 +674,12 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   }
   end.finish(res);
   return res;
+}
+
+void ResidentRows::read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const {
+  if (r0 < 0 || count < 0 || r0 + count > ds_.n) throw std::logic_error("ResidentRows::read: rows out of range");
+  X.assign(ds_.X.begin() + r0 * ds_.d, ds_.X.begin() + (r0 + count) * ds_.d);
+  y.assign(ds_.y.begin() + r0, ds_.y.begin() + r0 + count);
 }
 
 std::unique_ptr<Trainer> make_cpu_trainer(int threads) { return std::make_unique<CpuTrainer>(threads, ShardPlacement{}); }

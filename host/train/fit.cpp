@@ -2,10 +2,13 @@
 // exact solver runs least_squares, its pass over the data on the placed device.
 #include "host/train/fit.hpp"
 
+#include <algorithm>
+
 #include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/train/cpu_trainer.hpp"
 #include "host/train/device.hpp"
+#include "host/train/gpu_backend.hpp"
 #include "host/train/least_squares.hpp"
 
 namespace linreg {
@@ -13,16 +16,41 @@ namespace {
 
 class SgdFitter final : public Fitter {
  public:
-  SgdFitter(std::unique_ptr<Trainer> trainer, const TrainOptions& opt) : trainer_(std::move(trainer)), opt_(opt) {}
+  // `gpu`: the trainer is that backend's (one GPU, not a rank of a job): rows too large for the
+  // device then stream to it from host memory.
+  SgdFitter(std::unique_ptr<Trainer> trainer, const TrainOptions& opt, const GpuBackend* gpu = nullptr)
+      : trainer_(std::move(trainer)), opt_(opt), gpu_(gpu) {}
   std::string device_name() const override { return trainer_->device_name(); }
   std::string backend() const override { return trainer_->backend(); }
-  void load(const HostDataset& train, const HostDataset* validation) override { trainer_->load(train, validation); }
-  void generate(const SyntheticSpec& spec) override { trainer_->generate(spec); }
-  HostDataset rows() const override { return trainer_->download(); }
+  void load(const HostDataset& train, const HostDataset* validation) override {
+    streamed_ = nullptr;
+    if (gpu_ && !validation && train.weights.empty() && !fits_on_device(train)) {
+      streamed_ = &train;  // kept by reference until fit() returns
+      return;
+    }
+    trainer_->load(train, validation);
+  }
+  void generate(const SyntheticSpec& spec) override {
+    streamed_ = nullptr;
+    trainer_->generate(spec);
+  }
+  HostDataset rows() const override { return streamed_ ? *streamed_ : trainer_->download(); }
 
   FitResult fit(const EpochCallback& on_epoch) override {
-    validate_train(opt_, trainer_->examples());
-    TrainResult r = trainer_->fit(opt_, on_epoch);
+    TrainResult r;
+    if (streamed_) {
+      validate_train(opt_, streamed_->n);
+      // Three chunks on the device (two in flight, the shuffled rows): a quarter of its free memory each.
+      int64_t free_b = 0;
+      gpu_->memory_info(&free_b, nullptr);
+      const int64_t row = (streamed_->d + 1) * static_cast<int64_t>(sizeof(float));
+      const int64_t chunk = std::max<int64_t>(opt_.batch_size, free_b / 4 / row);
+      r = gpu_->train_streamed(ResidentRows(*streamed_), opt_, chunk, on_epoch);
+      r.strategy += " in chunks of " + std::to_string(std::min(chunk, streamed_->n)) + " rows";
+    } else {
+      validate_train(opt_, trainer_->examples());
+      r = trainer_->fit(opt_, on_epoch);
+    }
     FitResult f;
     f.w.assign(r.w.begin(), r.w.end());
     f.b = static_cast<double>(r.b);
@@ -40,8 +68,18 @@ class SgdFitter final : public Fitter {
   }
 
  private:
+  // Whether the rows (float32 X and y) take at most 90% of the GPU's free memory.
+  bool fits_on_device(const HostDataset& ds) const {
+    int64_t free_b = 0;
+    gpu_->memory_info(&free_b, nullptr);
+    const double need = static_cast<double>(ds.n) * static_cast<double>(ds.d + 1) * sizeof(float);
+    return need <= 0.9 * static_cast<double>(free_b);
+  }
+
   std::unique_ptr<Trainer> trainer_;
   TrainOptions opt_;
+  const GpuBackend* gpu_ = nullptr;
+  const HostDataset* streamed_ = nullptr;  // rows streamed from host memory, when set
 };
 
 class ExactFitter final : public Fitter {
@@ -91,12 +129,30 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
     if (method == Method::Normal) {
       // Each rank reduces its shard where it is placed (its GPU, or the CPU); the c×c results
       // are added on the host, in rank order.
-      const Placement p = place(device);
+      Placement p;
+      together(*shard->comm, [&] { p = place(device); });
       if (fallback_note) *fallback_note = p.note;
       return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact, *shard);
     }
-    const std::string why = "data-parallel SGD trains on CPU ranks (GPU ranks with NCCL are not built yet)";
-    if (device == DeviceChoice::Gpu) throw DeviceUnavailable(why + "; use --device cpu or auto");
+    // SGD: every rank must sum its minibatches the same way (NCCL on GPU ranks, MPI on CPU
+    // ranks), so the ranks agree on the device before any is made: GPU ranks only when every
+    // rank has a usable GPU and the fit is unweighted (weights train on the CPU).
+    const Communicator& comm = *shard->comm;
+    Placement p;
+    together(comm, [&] { p = place(device); });  // under gpu, a rank without a GPU stops the job
+    const int64_t gpus = sum_counts(comm, p.gpu ? 1 : 0);
+    const bool any_weights = sum_counts(comm, weighted ? 1 : 0) > 0;  // a rank with no rows has none
+    if (gpus == comm.size() && !any_weights) {
+      std::unique_ptr<Trainer> trainer;
+      together(comm, [&] { trainer = p.gpu->make_sharded_trainer(0, *shard); });
+      return std::make_unique<SgdFitter>(std::move(trainer), sgd);
+    }
+    std::string why;
+    if (any_weights) why = "weighted SGD runs on the CPU only";
+    else if (gpus > 0) why = std::to_string(gpus) + " of " + std::to_string(comm.size()) + " ranks have a usable GPU: every rank trains on the CPU";
+    else why = p.note;
+    // Every rank reaches this with the same verdict: thrown inside `together`, it is one error.
+    if (device == DeviceChoice::Gpu) together(comm, [&] { throw DeviceUnavailable(why + "; use --device cpu or auto"); });
     if (fallback_note && device == DeviceChoice::Auto) *fallback_note = why;
     return std::make_unique<SgdFitter>(make_cpu_trainer(0, *shard), sgd);
   }
@@ -119,7 +175,7 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
   }
   const Placement p = place(device);
   if (fallback_note) *fallback_note = p.note;
-  return std::make_unique<SgdFitter>(p.gpu ? p.gpu->make_trainer(0) : make_cpu_trainer(), sgd);
+  return std::make_unique<SgdFitter>(p.gpu ? p.gpu->make_trainer(0) : make_cpu_trainer(), sgd, p.gpu);
 }
 
 FitResult exact_fit_result(std::shared_ptr<const LeastSquaresFit> fit, bool on_gpu, const std::string& how) {

@@ -76,8 +76,10 @@ class Fitter {
 // DeviceUnavailable says so).
 // `shard`: this process is a rank of a data-parallel job (cpu_trainer.hpp): the fitter is given
 // the rank's shard and fits the whole job's data with the other ranks. The exact solver reduces
-// each shard on the rank's device (GPU or CPU); SGD trains on CPU ranks (GPU ranks with NCCL are
-// not built yet: under gpu, DeviceUnavailable says so).
+// each shard on the rank's device (GPU or CPU). SGD trains on GPU ranks (NCCL) when every rank
+// has a usable GPU and the fit is unweighted, else on CPU ranks (MPI); the ranks decide together.
+// On one GPU, training rows that would take more than 90% of its free memory stream to it from
+// host memory in chunks (GpuBackend::train_streamed; no validation set there yet).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
                                     bool weighted = false, const ShardPlacement* shard = nullptr);

@@ -11,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "host/train/cpu_trainer.hpp"
 #include "host/train/scaled_design.hpp"
 #include "host/train/trainer.hpp"
 
 namespace linreg {
 
 // Bumped whenever GpuBackend or a type it passes changes shape.
-constexpr int kGpuModuleAbi = 4;
+constexpr int kGpuModuleAbi = 5;
 
 // Whether a GPU is usable, and if not, why (shown when --device auto falls back).
 struct GpuProbe {
@@ -37,6 +38,17 @@ class GpuBackend {
   // Minibatch SGD with the data resident on `device`.
   virtual std::unique_ptr<Trainer> make_trainer(int device) const = 0;
 
+  // A rank of a data-parallel job training on `device` (cpu_trainer.hpp's ShardPlacement): each
+  // minibatch's sums added across the ranks' GPUs with NCCL, in rank order, bootstrapped over
+  // shard.comm at the first fit.
+  virtual std::unique_ptr<Trainer> make_sharded_trainer(int device, const ShardPlacement& shard) const = 0;
+
+  // SGD on rows that do not fit on the device: chunks of chunk_rows rows copied host → device
+  // through pinned double buffers while the device trains (cpu_trainer.hpp's train_streamed
+  // semantics; host/gpu/streamed_trainer.hpp).
+  virtual TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
+                                     const EpochCallback& cb) const = 0;
+
   // The exact solver's pass over the data (host/train/least_squares.cpp does the rest): the
   // design of scaled_design.hpp, built on the device in row chunks (so the data need not fit in
   // device memory), reduced to a c×c matrix, c = view.columns(), column-major, upper triangle
@@ -48,6 +60,8 @@ class GpuBackend {
   // The bench's yardsticks: seconds of each of `repeats` timed device-to-device copies of
   // `bytes` (after an untimed warm-up), and device 0's free and total memory.
   virtual std::vector<double> copy_seconds(int64_t bytes, int repeats) const = 0;
+  // The same for copies of `bytes` from pinned host memory to the device: the streaming floor.
+  virtual std::vector<double> upload_seconds(int64_t bytes, int repeats) const = 0;
   virtual void memory_info(int64_t* free_bytes, int64_t* total_bytes) const = 0;
 };
 

@@ -9,6 +9,8 @@
 #include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/gpu_backend.hpp"
 
 namespace linreg {
 namespace {
@@ -127,8 +129,9 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   streams(plan, &out.note);
   if (plan.val_fraction > 0)
     throw SettingError("memory_limit", "a validation split is not available on streamed rows yet; leave out --val-fraction");
-  if (plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable("streamed training and streamed exact solves run on the CPU so far; use --device cpu or auto");
+  if (plan.method == Method::Normal && plan.device == DeviceChoice::Gpu)
+    throw DeviceUnavailable("streamed exact solves run on the CPU; use --device cpu or auto (or a --memory-limit "
+                            "that holds the rows: the GPU's pass is made in chunks anyway)");
   const data::NpyRows file(plan.csv_path, plan.npy);
   const int64_t n = file.rows(), d = file.features();
   out.train_rows = n;
@@ -166,11 +169,16 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   const data::RowParts parts = parts_of(file, std::max<int64_t>(1, chunk / 3));
   if (plan.standardize) out.scaling = data::fit_scaling(parts, d, plan.sgd.intercept);
   const NpyChunks chunks(file, out.scaling.empty() ? nullptr : &out.scaling);
-  out.device = "cpu";
-  out.backend = "cpu";
-  if (plan.device == DeviceChoice::Auto) out.note += "; streamed training runs on the CPU";
+  // SGD streams to the GPU where one is placed: the host holds four chunks then (two pinned
+  // buffers, and the two the reader fills), so each chunk gets a quarter of the limit.
+  const Placement where = place(plan.device);
+  if (!where.note.empty()) out.note += "; " + where.note;
+  out.device = where.gpu ? where.gpu_name : "cpu";
+  out.backend = where.gpu ? "cuda" : "cpu";
+  const int64_t rows_per_chunk = where.gpu ? stream_chunk_rows(wide_reads ? limit / 4 : limit / 2, d) : chunk;
   if (on_start) on_start(out);
-  const TrainResult r = train_streamed(chunks, plan.sgd, chunk, on_epoch);
+  const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch)
+                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch);
   FitResult& f = out.fit;
   f.w.assign(r.w.begin(), r.w.end());
   f.b = static_cast<double>(r.b);
@@ -182,7 +190,7 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   f.diverged = r.diverged;
   f.train_seconds = r.train_seconds;
   f.eval_seconds = r.eval_seconds;
-  f.method = r.strategy + " in chunks of " + std::to_string(chunk) + " rows";
+  f.method = r.strategy + " in chunks of " + std::to_string(std::min(rows_per_chunk, n)) + " rows";
   if (f.diverged) return out;
   to_original_units(out.scaling, f);
   out.train_metrics = data::compute_metrics(parts, f.w, f.b);

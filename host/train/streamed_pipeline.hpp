@@ -4,7 +4,9 @@
 // train_streamed: two chunks in memory, the next read while the current trains, the two-level
 // shuffle of permutation.hpp); the exact solvers pass over it a part at a time
 // (least_squares.hpp: LeastSquaresParts); standardisation and the metrics are streamed passes
-// too, with the numbers the in-memory route computes. CPU only so far; no validation split.
+// too, with the numbers the in-memory route computes. SGD streams to the GPU where one is placed
+// (GpuBackend::train_streamed: pinned double buffers, copies beside the compute); the exact
+// solvers stream on the CPU. No validation split yet.
 #pragma once
 
 #include <cstdint>

@@ -235,6 +235,13 @@ class GramDevice final : public GpuBackend {
  public:
   GpuProbe probe() const override { return {true, "stand-in", ""}; }
   std::unique_ptr<Trainer> make_trainer(int) const override { throw std::logic_error("no trainer"); }
+  std::unique_ptr<Trainer> make_sharded_trainer(int, const ShardPlacement&) const override {
+    throw std::logic_error("no trainer");
+  }
+  TrainResult train_streamed(const RowChunks&, const TrainOptions&, int64_t, const EpochCallback&) const override {
+    throw std::logic_error("no trainer");
+  }
+  std::vector<double> upload_seconds(int64_t, int) const override { throw std::logic_error("no copies"); }
   void design_gram(const ScaledDesignView& z, double* G) const override {
     ++calls;
     const int64_t c = z.columns(), k = z.coefficients();

@@ -54,6 +54,13 @@ class LongDoubleDevice final : public GpuBackend {
   mutable int grams = 0, qrs = 0;
   GpuProbe probe() const override { return {true, "long double stand-in", ""}; }
   std::unique_ptr<Trainer> make_trainer(int) const override { throw std::logic_error("not a trainer"); }
+  std::unique_ptr<Trainer> make_sharded_trainer(int, const ShardPlacement&) const override {
+    throw std::logic_error("no trainer");
+  }
+  TrainResult train_streamed(const RowChunks&, const TrainOptions&, int64_t, const EpochCallback&) const override {
+    throw std::logic_error("no trainer");
+  }
+  std::vector<double> upload_seconds(int64_t, int) const override { throw std::logic_error("no copies"); }
   std::vector<double> copy_seconds(int64_t, int) const override { throw std::logic_error("no copies"); }
   void memory_info(int64_t*, int64_t*) const override { throw std::logic_error("no memory"); }
 

@@ -1,0 +1,296 @@
+// train_streamed_gpu: three stages in flight per chunk (see streamed_trainer.hpp).
+//
+//   host thread   read chunk i+1 into pinned buffer (i+1) % 2      (once its last copy is done)
+//   copy stream   pinned buffer i % 2 → device chunk buffer i % 2  (once chunk i−2's rows moved on)
+//   compute       shuffle chunk i, gather its rows in that order, run the complete minibatches
+//
+// Events order the stages; the host waits only for a pinned buffer to be free before reading
+// into it, and once per epoch for the loss. Rows held in host memory skip the first stage.
+#include "host/gpu/streamed_trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <future>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "host/core/dataset.hpp"
+#include "host/core/error.hpp"
+#include "host/core/formulas.hpp"
+#include "host/gpu/rule_run.hpp"
+#include "host/train/permutation.hpp"
+#include "kernels/cuda_check.hpp"
+#include "kernels/device_resources.hpp"
+#include "kernels/launch_limits.hpp"
+#include "kernels/sgd_kernels.hpp"
+#include "kernels/sgd_rules.hpp"
+#include "kernels/shuffle.hpp"
+#include "kernels/stream_kernels.hpp"
+
+namespace linreg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Host memory pinned in place for the life of the object (cudaHostRegister), so the copy engine
+// reads it directly; when the driver refuses (a limit on locked memory), ok() is false and the
+// rows go through the pinned staging buffers instead.
+class PinnedInPlace {
+ public:
+  PinnedInPlace(const void* p, size_t bytes) {
+    if (!p || bytes == 0) return;
+    // Read-only where the device supports it (the rows are const), else the default mapping.
+    void* q = const_cast<void*>(p);
+    if (cudaHostRegister(q, bytes, cudaHostRegisterReadOnly) == cudaSuccess ||
+        (cudaGetLastError(), cudaHostRegister(q, bytes, cudaHostRegisterDefault) == cudaSuccess)) {
+      p_ = p;
+    } else {
+      cudaGetLastError();  // a refusal is not an error: clear it
+    }
+  }
+  ~PinnedInPlace() {
+    if (p_) cudaHostUnregister(const_cast<void*>(p_));
+  }
+  PinnedInPlace(const PinnedInPlace&) = delete;
+  PinnedInPlace& operator=(const PinnedInPlace&) = delete;
+  bool ok() const { return p_ != nullptr; }
+
+ private:
+  const void* p_ = nullptr;
+};
+
+class Streamer {
+ public:
+  Streamer(const RowChunks& src, int64_t chunk_rows, int64_t batch)
+      : src_(src), n_(src.rows()), d_(src.features()), chunk_rows_(chunk_rows),
+        chunks_((n_ + chunk_rows - 1) / chunk_rows),
+        direct_X_(src.resident_X(), static_cast<size_t>(n_ * d_) * sizeof(float)),
+        direct_y_(src.resident_y(), static_cast<size_t>(n_) * sizeof(float)) {
+    direct_ = direct_X_.ok() && direct_y_.ok();
+    const size_t cx = static_cast<size_t>(chunk_rows * d_), cy = static_cast<size_t>(chunk_rows);
+    for (int k = 0; k < 2; ++k) {
+      if (!direct_) {
+        host_X_[k] = std::make_unique<PinnedBuffer<float>>(cx);
+        host_y_[k] = std::make_unique<PinnedBuffer<float>>(cy);
+      }
+      dev_X_[k].resize(cx);
+      dev_y_[k].resize(cy);
+    }
+    // The ordered rows: a chunk behind at most batch − 1 rows left from the chunk before.
+    ord_X_.resize(static_cast<size_t>((chunk_rows + batch) * d_));
+    ord_y_.resize(static_cast<size_t>(chunk_rows + batch));
+    rows_.resize(static_cast<size_t>(chunk_rows));
+  }
+
+  int64_t chunks() const { return chunks_; }
+  int64_t chunk_rows() const { return chunk_rows_; }
+  bool direct() const { return direct_; }
+  cudaStream_t compute() const { return compute_.get(); }
+
+  // For chunks order[0..) in turn: brings chunk order[i] to the device and calls
+  // f(X, y, m, chunk) on the compute stream's side, with X, y the chunk's m rows on the device,
+  // valid for the work f enqueues on the compute stream before it returns (after which the
+  // buffer is refilled).
+  template <typename F>
+  void each(const std::vector<uint32_t>& order, const F& f) {
+    std::future<void> next;
+    if (!direct_) next = read(order[0], 0);
+    for (size_t i = 0; i < order.size(); ++i) {
+      const int k = static_cast<int>(i & 1);
+      const int64_t c = order[i], first = c * chunk_rows_, m = std::min(chunk_rows_, n_ - first);
+      const float* hx = nullptr;
+      const float* hy = nullptr;
+      if (direct_) {
+        hx = src_.resident_X() + first * d_;
+        hy = src_.resident_y() + first;
+      } else {
+        next.get();  // chunk i is in pinned buffer k
+        hx = host_X_[k]->data();
+        hy = host_y_[k]->data();
+      }
+      // The device buffer is free once the compute stream has used chunk i − 2's rows.
+      LINREG_CHECK(cudaStreamWaitEvent(copy_.get(), consumed_[k].get(), 0));
+      LINREG_CHECK(cudaMemcpyAsync(dev_X_[k].data(), hx, static_cast<size_t>(m * d_) * sizeof(float),
+                                   cudaMemcpyHostToDevice, copy_.get()));
+      LINREG_CHECK(cudaMemcpyAsync(dev_y_[k].data(), hy, static_cast<size_t>(m) * sizeof(float),
+                                   cudaMemcpyHostToDevice, copy_.get()));
+      copied_[k].record(copy_.get());
+      if (!direct_ && i + 1 < order.size()) {
+        // Pinned buffer 1 − k was last read by chunk i − 1's copy: wait for it, then refill it.
+        LINREG_CHECK(cudaEventSynchronize(copied_[1 - k].get()));
+        next = read(order[i + 1], 1 - k);
+      }
+      LINREG_CHECK(cudaStreamWaitEvent(compute_.get(), copied_[k].get(), 0));
+      f(dev_X_[k].data(), dev_y_[k].data(), m, c);
+      consumed_[k].record(compute_.get());
+    }
+  }
+
+  // The chunk's rows in order rows (on the device) behind `held` rows already in ord_X_.
+  void order_rows(const float* X, const float* y, int64_t m, uint32_t engine_seed, int64_t held) {
+    cudaStream_t s = compute();
+    kern::device_permutation_seeded(m, engine_seed, rows_.data(), s);
+    kern::gather_rows(X, y, rows_.data(), m, d_, ord_X_.data() + held * d_, ord_y_.data() + held, s);
+  }
+  float* ordered_X() { return ord_X_.data(); }
+  float* ordered_y() { return ord_y_.data(); }
+
+ private:
+  // Reads chunk c into pinned buffer k on a second thread.
+  std::future<void> read(int64_t c, int k) {
+    return std::async(std::launch::async, [this, c, k] {
+      const int64_t first = c * chunk_rows_, m = std::min(chunk_rows_, n_ - first);
+      src_.read(first, m, stage_X_[k], stage_y_[k]);
+      if (static_cast<int64_t>(stage_X_[k].size()) != m * d_ || static_cast<int64_t>(stage_y_[k].size()) != m)
+        throw InputError("streamed rows: a chunk came back with the wrong size");
+      std::memcpy(host_X_[k]->data(), stage_X_[k].data(), stage_X_[k].size() * sizeof(float));
+      std::memcpy(host_y_[k]->data(), stage_y_[k].data(), stage_y_[k].size() * sizeof(float));
+    });
+  }
+
+  const RowChunks& src_;
+  int64_t n_, d_, chunk_rows_, chunks_;
+  PinnedInPlace direct_X_, direct_y_;
+  bool direct_ = false;
+  CudaStream compute_, copy_;
+  CudaEvent copied_[2], consumed_[2];
+  std::unique_ptr<PinnedBuffer<float>> host_X_[2], host_y_[2];
+  std::vector<float> stage_X_[2], stage_y_[2];  // what the reader returns, before it is pinned
+  DeviceBuffer<float> dev_X_[2], dev_y_[2], ord_X_, ord_y_;
+  DeviceBuffer<uint32_t> rows_;
+};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+}  // namespace
+
+TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows,
+                               const EpochCallback& cb) {
+  const int64_t n = src.rows(), d = src.features();
+  if (n <= 0 || d <= 0) throw InputError("no training data");
+  if (chunk_rows <= 0) throw std::logic_error("train_streamed_gpu: chunk_rows must be positive");
+  validate_train(opt, n);
+  if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
+    throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
+                                        "), got " + std::to_string(opt.initial_w.size()));
+  LINREG_CHECK(cudaSetDevice(device));
+  const int64_t B = opt.batch_size;
+  chunk_rows = std::min(chunk_rows, n);
+  Streamer st(src, chunk_rows, B);
+  cudaStream_t s = st.compute();
+  const bool cublas = d > kern::kMaxFusedFeatures;
+  CublasHandle handle;
+  LINREG_CHECK(cublasSetStream(handle.get(), s));
+  LINREG_CHECK(cublasSetPointerMode(handle.get(), CUBLAS_POINTER_MODE_DEVICE));
+  const float consts_host[2] = {1.0f, 0.0f};
+  DeviceBuffer<float> consts(2);
+  consts.upload(consts_host, 2, s);
+
+  TrainResult res;
+  res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", streamed" +
+                 (st.direct() ? " from pinned host memory" : " through pinned buffers");
+  RuleRun run(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
+  // Minibatches read the ordered rows in place: the identity as their permutation.
+  std::vector<uint32_t> iota(static_cast<size_t>(chunk_rows + B));
+  std::iota(iota.begin(), iota.end(), 0u);
+  DeviceBuffer<uint32_t> identity(iota.size());
+  identity.upload(iota.data(), iota.size(), s);
+  DeviceBuffer<double> partials(std::max(kern::partials_capacity(std::min<int64_t>(d, kern::kMaxFusedFeatures)),
+                                         kern::loss_partials_capacity()));
+  DeviceBuffer<double> sums(static_cast<size_t>(d + 2));
+  DeviceBuffer<double> chunk_loss(static_cast<size_t>(st.chunks()));
+  std::vector<double> host_loss(static_cast<size_t>(st.chunks()));
+  DeviceBuffer<float> Xb, r, g;
+  if (cublas) {
+    Xb.resize(static_cast<size_t>(B * d));
+    r.resize(static_cast<size_t>(B));
+    g.resize(static_cast<size_t>(d));
+  }
+  std::vector<uint32_t> order(static_cast<size_t>(st.chunks())), in_file(order.size());
+  std::iota(in_file.begin(), in_file.end(), 0u);
+  EarlyStopping stopping(opt, false);
+  LINREG_CHECK(cudaStreamSynchronize(s));
+
+  for (int64_t e = 0; e < opt.epochs; ++e) {
+    const auto t0 = Clock::now();
+    if (st.chunks() == 1) order[0] = 0;
+    else thrust_compatible_permutation(st.chunks(), chunk_order_seed(opt.seed, e), order.data());
+    int64_t held = 0;  // ordered rows not yet in a step (fewer than a minibatch)
+    // Steps over ordered rows [0, count): the complete minibatches, or with `last` every row.
+    const auto steps = [&](int64_t count, bool last) {
+      int64_t start = 0;
+      for (; start + B <= count || (last && start < count); start += B) {
+        const int64_t bt = std::min(B, count - start);
+        const kern::RuleStep& step = run.next_step(e, bt);
+        if (cublas) {
+          kern::gather_residual(st.ordered_X(), st.ordered_y(), identity.data(), start, bt, d, run.params(), Xb.data(),
+                                r.data(), s);
+          kern::cublas_xt_r(handle.get(), Xb.data(), r.data(), bt, d, consts.data(), consts.data() + 1, g.data());
+          kern::rule_update_residuals(g.data(), r.data(), bt, d, step, run.params(), run.state(), s);
+        } else {
+          kern::batch_sums(st.ordered_X(), st.ordered_y(), identity.data(), start, bt, d, run.params(), opt.loss,
+                           partials.data(), sums.data(), s);
+          kern::rule_update_sums(sums.data(), d, step, run.params(), run.state(), s);
+        }
+      }
+      // The rows left over move to the front for the next chunk (start ≥ B > their count, so
+      // the two ranges never overlap).
+      const int64_t left = std::max<int64_t>(0, count - start);
+      if (left > 0 && start > 0) {
+        LINREG_CHECK(cudaMemcpyAsync(st.ordered_X(), st.ordered_X() + start * d, static_cast<size_t>(left * d) * sizeof(float),
+                                     cudaMemcpyDeviceToDevice, s));
+        LINREG_CHECK(cudaMemcpyAsync(st.ordered_y(), st.ordered_y() + start, static_cast<size_t>(left) * sizeof(float),
+                                     cudaMemcpyDeviceToDevice, s));
+      }
+      return left;
+    };
+    st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c) {
+      st.order_rows(X, y, m, chunk_rows_seed(opt.seed, e, c), held);
+      held = steps(held + m, false);
+    });
+    if (held > 0) steps(held, true);  // the epoch's last, short batch
+    LINREG_CHECK(cudaStreamSynchronize(s));
+    EpochReport rep;
+    rep.epoch = e + 1;
+    rep.epoch_seconds = seconds_since(t0);
+    res.train_seconds += rep.epoch_seconds;
+
+    // The loss over all rows: one sum per chunk on the device, added on the host in file order.
+    const auto t1 = Clock::now();
+    const float* model = run.model(s);
+    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c) {
+      kern::loss_sum(X, y, m, d, model, opt.loss, partials.data(), chunk_loss.data() + c, s);
+    });
+    chunk_loss.download(host_loss.data(), host_loss.size(), s);
+    LINREG_CHECK(cudaStreamSynchronize(s));
+    double sum = 0;
+    for (const double v : host_loss) sum += v;
+    rep.train_loss = sum / static_cast<double>(n);
+    res.eval_seconds += seconds_since(t1);
+    res.epoch_losses.push_back(rep.train_loss);
+    res.epochs_run = e + 1;
+    if (cb) cb(rep);
+    if (!std::isfinite(rep.train_loss)) {
+      res.diverged = true;
+      break;
+    }
+    if (opt.early_stopping) {
+      const EarlyStopping::Verdict v = stopping.observe(rep.train_loss, e);
+      if (v.new_best) {
+        run.keep_best(model, s);
+        res.best_epoch = stopping.best_epoch();
+      }
+      if (v.stop) {
+        res.stop_reason = stopping.reason();
+        break;
+      }
+    }
+  }
+  run.result(res.diverged, s, res.w, res.b);
+  return res;
+}
+
+}  // namespace linreg
