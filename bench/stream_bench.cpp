@@ -6,8 +6,15 @@
 //   streamed  one streamed epoch (steps with the next chunk read meanwhile, + the loss pass)
 // Prints the median seconds of `repeats` and the ratios: the streamed epoch over max(two reads,
 // the in-memory epoch) is the gap to the floor (each streamed epoch passes over the file twice).
+// With `gpu` last (a CUDA build on a machine with a GPU), the GPU's side too, SGD passes only
+// (the loss pass is timed apart by the trainers):
+//   upload      the rows' bytes copied from pinned host memory to the device: the copy floor
+//   gpu memory  one in-memory GPU epoch's SGD pass (the data resident on the device)
+//   gpu pinned  one streamed SGD pass from pinned host memory (copies beside the steps)
+//   gpu file    one streamed SGD pass from the file (read, pinned, copied, trained in flight)
+// and the streamed passes over max(upload, gpu memory), and the file's over max(read, that).
 //
-//     build/linreg_stream_bench FILE.npy [chunk_rows] [batch] [repeats]   (default 500000 1024 3)
+//     build/linreg_stream_bench FILE.npy [chunk_rows] [batch] [repeats] [gpu]   (default 500000 1024 3)
 //
 // Make the file with `linreg generate --examples 4000000 --features 16 --out big.npy`.
 #include <fcntl.h>
@@ -22,6 +29,8 @@
 
 #include "host/data/npy.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/gpu_backend.hpp"
 
 using Clock = std::chrono::steady_clock;
 
@@ -61,12 +70,13 @@ class FileChunks final : public linreg::RowChunks {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: linreg_stream_bench FILE.npy [chunk_rows] [batch] [repeats]\n");
+    std::fprintf(stderr, "usage: linreg_stream_bench FILE.npy [chunk_rows] [batch] [repeats] [gpu]\n");
     return 2;
   }
   const std::string path = argv[1];
   const long long chunk = argc > 2 ? std::atoll(argv[2]) : 500000, batch = argc > 3 ? std::atoll(argv[3]) : 1024;
   const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
+  const bool gpu = argc > 5 && std::string(argv[5]) == "gpu";
   try {
     const linreg::data::NpyRows file(path, {});
     linreg::TrainOptions opt;
@@ -102,6 +112,27 @@ int main(int argc, char** argv) {
     std::printf("  read (bytes only)   %8.3f s\n  decode (one pass)   %8.3f s   %5.2fx read\n", rd, dc, dc / rd);
     std::printf("  in-memory epoch     %8.3f s\n  streamed epoch      %8.3f s   %5.2fx in-memory, %5.2fx max(2 reads, in-memory)\n",
                 mem, st, st / mem, st / std::max(2 * rd, mem));
+    if (gpu) {
+      const linreg::GpuBackend& backend = linreg::gpu_backend();  // throws, naming why, without a GPU
+      const int64_t bytes = file.rows() * (file.features() + 1) * static_cast<int64_t>(sizeof(float));
+      std::vector<double> up_s, gmem_s, pinned_s, gfile_s;
+      auto g = backend.make_trainer(0);
+      g->load(whole, nullptr);
+      const linreg::ResidentRows resident(whole);
+      for (int r = 0; r < repeats; ++r) {
+        const std::vector<double> up = backend.upload_seconds(bytes, 1);
+        up_s.push_back(up[0]);
+        gmem_s.push_back(g->fit(opt).train_seconds);
+        pinned_s.push_back(backend.train_streamed(resident, opt, chunk, {}).train_seconds);
+        gfile_s.push_back(backend.train_streamed(chunks, opt, chunk, {}).train_seconds);
+      }
+      const double up = median(up_s), gm = median(gmem_s), pn = median(pinned_s), gf = median(gfile_s);
+      std::printf("GPU %s, SGD passes only:\n", backend.probe().name.c_str());
+      std::printf("  upload (copy floor) %8.4f s   %6.1f GB/s\n", up, static_cast<double>(bytes) / up / 1e9);
+      std::printf("  gpu in-memory pass  %8.4f s\n", gm);
+      std::printf("  gpu pinned stream   %8.4f s   %5.2fx max(upload, in-memory)\n", pn, pn / std::max(up, gm));
+      std::printf("  gpu file stream     %8.4f s   %5.2fx max(read, upload, in-memory)\n", gf, gf / std::max({rd, up, gm}));
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "linreg_stream_bench: %s\n", e.what());
     return 1;

@@ -18,6 +18,8 @@
 #include "host/data/prep.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
+#include "host/train/fit.hpp"
 #include "host/train/gpu_backend.hpp"
 #include "host/train/least_squares.hpp"
 #include "host/train/permutation.hpp"
@@ -426,6 +428,53 @@ TEST(ShardedPipeline, MoreRanksThanRowsIsOneAgreedError) {
     } catch (const AgreedError& a) {
       EXPECT_NE(std::string(a.what()).find("2 rows for 3 ranks"), std::string::npos) << a.what();
     }
+  }
+}
+
+}  // namespace
+}  // namespace linreg
+
+namespace linreg {
+namespace {
+
+// SGD's ranks must all sum the same way (NCCL on GPU ranks, MPI on CPU ranks), so make_fitter
+// has them agree on the device: here, with no usable GPU, --device gpu is one agreed error on
+// every rank, and auto puts every rank on the CPU with the same note, including when only one
+// rank's shard has row weights (a rank with no rows has none).
+TEST(ShardedSgdPlacement, EveryRankAgreesOnTheDevice) {
+  if (probe_gpu().usable) GTEST_SKIP() << "a GPU is usable here: the thread ranks would share it (NCCL takes one rank a GPU)";
+  TrainOptions opt;
+  const auto placed = [&](DeviceChoice device, bool weights_on_rank1, std::vector<std::string>* notes) {
+    return run_ranks(3, [&](const Communicator& comm) {
+      ShardPlacement shard;
+      shard.comm = &comm;
+      shard.total_rows = 30;
+      shard.first_row = 10 * comm.rank();
+      std::string note;
+      auto fitter = make_fitter(Method::Sgd, device, opt, {}, &note, weights_on_rank1 && comm.rank() == 1, &shard);
+      EXPECT_EQ(fitter->backend(), "cpu");
+      if (notes) (*notes)[static_cast<size_t>(comm.rank())] = note;
+    });
+  };
+  const auto errors = placed(DeviceChoice::Gpu, false, nullptr);
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(errors[r]) << "rank " << r << " went on without a GPU";
+    try {
+      std::rethrow_exception(errors[r]);
+    } catch (const AgreedError& a) {
+      EXPECT_EQ(a.rank(), 0);
+      EXPECT_NE(std::string(a.what()).find("no usable GPU"), std::string::npos) << a.what();
+    } catch (...) {
+      ADD_FAILURE() << "rank " << r << ": not an AgreedError";
+    }
+  }
+  for (const bool weighted : {false, true}) {
+    std::vector<std::string> notes(3);
+    const auto ok = placed(DeviceChoice::Auto, weighted, &notes);
+    for (int r = 0; r < 3; ++r) EXPECT_FALSE(ok[r]) << "rank " << r;
+    for (int r = 0; r < 3; ++r) EXPECT_EQ(notes[r], notes[0]) << "rank " << r;
+    if (weighted) EXPECT_EQ(notes[0], "weighted SGD runs on the CPU only");
+    else EXPECT_FALSE(notes[0].empty());
   }
 }
 
