@@ -32,6 +32,7 @@
 #include "host/gpu/rule_run.hpp"
 #include "host/gpu/strategy_rule.hpp"
 #include "host/train/permutation.hpp"
+#include "host/train/step_pool.hpp"
 #include "host/train/trainer.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/device_limits.hpp"
@@ -510,7 +511,8 @@ class GpuTrainer final : public Trainer {
       if (perms) {
         perm = (*perms)[static_cast<size_t>(e)].data();
       } else {
-        host_permutation(N, opt.seed, e, order.data());
+        // host_permutation's order, on the host's cores (the same bits for any thread count).
+        thrust_compatible_permutation(N, shuffle_seed(opt.seed, e), order.data(), StepPool::default_threads());
         perm = order.data();
       }
       // Each minibatch's rows this rank holds, in the batch's order: steps t's are
