@@ -635,7 +635,39 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   Chunk buf[2];
   EpochEnd end(opt, false);
 
-  for (int64_t e = 0; e < opt.epochs; ++e) {
+  // Epoch e's loss is of the model after its steps, over every row. Rather than a pass of its own,
+  // it is taken during epoch e + 1's pass: each chunk, once read, first adds its rows' loss under
+  // that model (kept aside), then trains. Epoch e is reported (and early stopping decides) when
+  // that pass ends; only the last epoch's loss needs a pass of its own. So an epoch reads the
+  // file once, not twice; when early stopping or divergence stops after epoch e, the steps of
+  // e + 1 are dropped and the model of epoch e is the one kept.
+  std::vector<float> loss_w, iter_w;  // the pending epoch's evaluated model, and its iterate
+  float loss_b = 0, iter_b = 0;
+  bool pending = false;
+  EpochReport pending_rep;
+  std::vector<double> chunk_loss(static_cast<size_t>(chunks));
+  // Records the pending epoch from its chunks' sums, added in file order. False: stop there.
+  const auto close_pending = [&] {
+    double sum = 0;
+    for (const double v : chunk_loss) sum += v;
+    pending_rep.train_loss = sum / static_cast<double>(n);
+    pending = false;
+    std::vector<float> w = std::move(res.w);
+    const float b = res.b;
+    res.w = iter_w;  // the iterate of the epoch being closed: what a stop there returns
+    res.b = iter_b;
+    if (!end.close(res, pending_rep, loss_w.data(), loss_b, d, pending_rep.epoch - 1, cb)) return false;
+    res.w = std::move(w);
+    res.b = b;
+    return true;
+  };
+  const auto add_loss = [&](const Chunk& c) {
+    chunk_loss[static_cast<size_t>(c.first / chunk_rows)] =
+        dataset_loss_sum(c.X.data(), c.y.data(), nullptr, c.rows, d, loss_w.data(), loss_b, opt.loss);
+  };
+
+  bool stopped = false;
+  for (int64_t e = 0; e < opt.epochs && !stopped; ++e) {
     const auto t0 = Clock::now();
     if (chunks == 1) order[0] = 0;
     else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, e), order.data());
@@ -646,6 +678,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
       held = 0;
     };
     each_chunk(src, order, chunk_rows, buf, [&](const Chunk& c) {
+      if (pending) add_loss(c);
       rows.resize(static_cast<size_t>(c.rows));
       thrust_compatible_permutation(c.rows, chunk_rows_seed(opt.seed, e, c.first / chunk_rows), rows.data());
       for (int64_t i = 0; i < c.rows; ++i) {
@@ -656,21 +689,29 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
       }
     });
     if (held > 0) step();  // the epoch's last, short batch
+    const double pass = seconds_since(t0);
+    if (pending && !close_pending()) {
+      stopped = true;  // this pass's steps are dropped
+      break;
+    }
     EpochReport rep;
     rep.epoch = e + 1;
-    rep.epoch_seconds = seconds_since(t0);
-    res.train_seconds += rep.epoch_seconds;
-
-    const auto t1 = Clock::now();
+    rep.epoch_seconds = pass;  // the steps, and the loss of the epoch before on the same rows
+    res.train_seconds += pass;
     const auto [mw, mb] = end.model(res, steps.get());
-    // The loss over all rows, in file order, carried from chunk to chunk as one pass adds it.
-    double sum = 0;
-    each_chunk(src, in_file, chunk_rows, buf, [&](const Chunk& c) {
-      sum = dataset_loss_sum(c.X.data(), c.y.data(), nullptr, c.rows, d, mw, mb, opt.loss, sum);
-    });
-    rep.train_loss = sum / static_cast<double>(n);
+    loss_w.assign(mw, mw + d);
+    loss_b = mb;
+    iter_w = res.w;
+    iter_b = res.b;
+    pending_rep = rep;
+    pending = true;
+  }
+  if (pending) {
+    // The last epoch's loss: one pass of its own, in file order.
+    const auto t1 = Clock::now();
+    each_chunk(src, in_file, chunk_rows, buf, add_loss);
     res.eval_seconds += seconds_since(t1);
-    if (!end.close(res, rep, mw, mb, d, e, cb)) break;
+    close_pending();
   }
   end.finish(res);
   return res;

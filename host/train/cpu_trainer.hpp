@@ -62,9 +62,13 @@ class ResidentRows final : public RowChunks {
 
 // SGD on rows streamed in chunks of chunk_rows: at most two chunks in memory (the one training and
 // the next, read by a second thread meanwhile), each epoch in the two-level order of
-// permutation.hpp (two_level_permutation), then one more streamed pass for the epoch's loss over
-// all rows. The steps are the in-memory trainer's on that order, bit for bit (every rule of
-// docs/SGD.md, early stopping on the training loss); no validation set, no row weights.
+// permutation.hpp (two_level_permutation). The steps are the in-memory trainer's on that order,
+// bit for bit (every rule of docs/SGD.md, early stopping on the training loss); no validation
+// set, no row weights. Each epoch reads the rows once: an epoch's loss (over all rows, summed per
+// chunk and added in file order: the in-memory loss to rounding) is taken during the next
+// epoch's pass, before each chunk trains, and reported when that pass ends; the last epoch's
+// loss gets a pass of its own. A stop (early stopping, divergence) after epoch e drops the steps
+// taken since and returns what the in-memory trainer returns.
 TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
                            const EpochCallback& cb = {});
 
