@@ -66,6 +66,16 @@ class RuleRun {
     LINREG_CHECK(cudaMemcpyAsync(best_.data(), model, best_.bytes(), cudaMemcpyDeviceToDevice, s));
     have_best_ = true;
   }
+  // The iterate kept aside (snapshot) and put back (rewind): the streamed trainer learns of a stop
+  // after epoch e one pass later, and drops the steps taken since.
+  void snapshot(cudaStream_t s) {
+    snap_.resize(d_params_.size());
+    LINREG_CHECK(cudaMemcpyAsync(snap_.data(), d_params_.data(), d_params_.bytes(), cudaMemcpyDeviceToDevice, s));
+  }
+  void rewind(cudaStream_t s) {
+    LINREG_CHECK(cudaMemcpyAsync(d_params_.data(), snap_.data(), d_params_.bytes(), cudaMemcpyDeviceToDevice, s));
+  }
+
   // The model the run returns, copied to the host (synchronises s): the best epoch's (early
   // stopping), else the average, else the iterate; the iterate when training diverged.
   void result(bool diverged, cudaStream_t s, std::vector<float>& w, float& b) {
@@ -82,7 +92,7 @@ class RuleRun {
   const TrainOptions& opt_;
   std::vector<float> params_;
   int64_t d_ = 0;
-  DeviceBuffer<float> d_params_, s1_, s2_, eval_, best_;
+  DeviceBuffer<float> d_params_, s1_, s2_, eval_, best_, snap_;
   DeviceBuffer<double> avg_;
   kern::RuleStep step_;
   double scale_ = 1;

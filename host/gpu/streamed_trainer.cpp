@@ -5,7 +5,7 @@
 //   compute       shuffle chunk i, gather its rows in that order, run the complete minibatches
 //
 // Events order the stages; the host waits only for a pinned buffer to be free before reading
-// into it, and once per epoch for the loss. Rows held in host memory skip the first stage.
+// into it, and once per epoch for the loss of the epoch before. Rows held in host memory skip the first stage.
 #include "host/gpu/streamed_trainer.hpp"
 
 #include <algorithm>
@@ -212,6 +212,37 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   std::vector<uint32_t> order(static_cast<size_t>(st.chunks())), in_file(order.size());
   std::iota(in_file.begin(), in_file.end(), 0u);
   EarlyStopping stopping(opt, false);
+  // Epoch e's loss (of its model, over every row) is taken during epoch e + 1's pass, on each
+  // chunk as it arrives and before it trains, so an epoch moves the rows across once; epoch e is
+  // reported, and early stopping decides, when that pass ends (a stop then rewinds the iterate to
+  // epoch e's); only the last epoch's loss needs a pass of its own. As on the CPU.
+  DeviceBuffer<float> loss_model(static_cast<size_t>(d + 1));
+  bool pending = false;
+  EpochReport pending_rep;
+  // Records the pending epoch from its chunks' sums, added in file order. False: stop there.
+  const auto close_pending = [&] {
+    chunk_loss.download(host_loss.data(), host_loss.size(), s);
+    LINREG_CHECK(cudaStreamSynchronize(s));
+    pending = false;
+    double sum = 0;
+    for (const double v : host_loss) sum += v;
+    pending_rep.train_loss = sum / static_cast<double>(n);
+    res.epoch_losses.push_back(pending_rep.train_loss);
+    res.epochs_run = pending_rep.epoch;
+    if (cb) cb(pending_rep);
+    if (!std::isfinite(pending_rep.train_loss)) {
+      res.diverged = true;
+      return false;
+    }
+    if (!opt.early_stopping) return true;
+    const EarlyStopping::Verdict v = stopping.observe(pending_rep.train_loss, pending_rep.epoch - 1);
+    if (v.new_best) {
+      run.keep_best(loss_model.data(), s);
+      res.best_epoch = stopping.best_epoch();
+    }
+    if (v.stop) res.stop_reason = stopping.reason();
+    return !v.stop;
+  };
   LINREG_CHECK(cudaStreamSynchronize(s));
 
   for (int64_t e = 0; e < opt.epochs; ++e) {
@@ -248,46 +279,35 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
       return left;
     };
     st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c) {
+      if (pending) kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
       st.order_rows(X, y, m, chunk_rows_seed(opt.seed, e, c), held);
       held = steps(held + m, false);
     });
     if (held > 0) steps(held, true);  // the epoch's last, short batch
     LINREG_CHECK(cudaStreamSynchronize(s));
-    EpochReport rep;
-    rep.epoch = e + 1;
-    rep.epoch_seconds = seconds_since(t0);
-    res.train_seconds += rep.epoch_seconds;
-
-    // The loss over all rows: one sum per chunk on the device, added on the host in file order.
-    const auto t1 = Clock::now();
-    const float* model = run.model(s);
-    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c) {
-      kern::loss_sum(X, y, m, d, model, opt.loss, partials.data(), chunk_loss.data() + c, s);
-    });
-    chunk_loss.download(host_loss.data(), host_loss.size(), s);
-    LINREG_CHECK(cudaStreamSynchronize(s));
-    double sum = 0;
-    for (const double v : host_loss) sum += v;
-    rep.train_loss = sum / static_cast<double>(n);
-    res.eval_seconds += seconds_since(t1);
-    res.epoch_losses.push_back(rep.train_loss);
-    res.epochs_run = e + 1;
-    if (cb) cb(rep);
-    if (!std::isfinite(rep.train_loss)) {
-      res.diverged = true;
+    const double pass = seconds_since(t0);
+    if (pending && !close_pending()) {
+      run.rewind(s);  // this pass's steps are dropped
       break;
     }
-    if (opt.early_stopping) {
-      const EarlyStopping::Verdict v = stopping.observe(rep.train_loss, e);
-      if (v.new_best) {
-        run.keep_best(model, s);
-        res.best_epoch = stopping.best_epoch();
-      }
-      if (v.stop) {
-        res.stop_reason = stopping.reason();
-        break;
-      }
-    }
+    EpochReport rep;
+    rep.epoch = e + 1;
+    rep.epoch_seconds = pass;  // the steps, and the loss of the epoch before on the same chunks
+    res.train_seconds += pass;
+    // The model this epoch reports, kept aside for its loss during the next pass.
+    LINREG_CHECK(cudaMemcpyAsync(loss_model.data(), run.model(s), loss_model.bytes(), cudaMemcpyDeviceToDevice, s));
+    run.snapshot(s);
+    pending_rep = rep;
+    pending = true;
+  }
+  if (pending) {
+    // The last epoch's loss: one pass of its own, in file order.
+    const auto t1 = Clock::now();
+    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c) {
+      kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+    });
+    close_pending();
+    res.eval_seconds += seconds_since(t1);
   }
   run.result(res.diverged, s, res.w, res.b);
   return res;

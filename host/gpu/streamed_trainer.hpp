@@ -20,7 +20,9 @@ namespace linreg {
 // minibatches that are complete: each step is the in-memory trainer's rules step (batch_sums,
 // or the cublas strategy's Xᵀr past the fused kernels' feature limit, then the rule kernel) on
 // the same rows in the same order, so the steps are the in-memory GPU trainer's on that order,
-// bit for bit. The epoch's loss is one more streamed pass in file order. Device memory: three
+// bit for bit. An epoch moves the rows once: its loss is taken during the next epoch's pass, on
+// each chunk before it trains (one sum per chunk, added in file order), and the last epoch's
+// loss has a pass of its own; a stop rewinds the steps taken since. Device memory: three
 // chunks (two in flight, the ordered rows) plus a minibatch.
 TrainResult train_streamed_gpu(int device, const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
                                const EpochCallback& cb = {});
