@@ -4,6 +4,7 @@
 
 #include "kernels/cuda_check.hpp"
 #include "kernels/launch.hpp"
+#include "kernels/residual_sum.cuh"
 
 namespace linreg::kern {
 namespace {
@@ -22,18 +23,10 @@ __global__ void __launch_bounds__(kBlockSize)
     rule_residuals_kernel(int64_t bt, int64_t d, const float* __restrict__ g, const float* __restrict__ r,
                           RuleStep s, float* __restrict__ params, RuleState st) {
   __shared__ double red[kBlockSize];
-  if (blockDim.x != kBlockSize) __trap();  // the tree below assumes it
+  const double sum_r = block_residual_sum(r, bt, red);  // thread 0's is the whole sum
   const int t = threadIdx.x;
-  double acc = 0;
-  for (int64_t k = t; k < bt; k += kBlockSize) acc += static_cast<double>(r[k]);
-  red[t] = acc;
-  __syncthreads();
-  for (int h = kBlockSize / 2; h > 0; h >>= 1) {
-    if (t < h) red[t] += red[t + h];
-    __syncthreads();
-  }
   for (int64_t j = t; j < d; j += kBlockSize) rule_param(j, d, static_cast<double>(g[j]), s, params, st);
-  if (t == 0) rule_param(d, d, red[0], s, params, st);
+  if (t == 0) rule_param(d, d, sum_r, s, params, st);
 }
 
 __global__ void __launch_bounds__(kBlockSize)

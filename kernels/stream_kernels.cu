@@ -5,6 +5,7 @@
 
 #include "kernels/cuda_check.hpp"
 #include "kernels/launch.hpp"
+#include "kernels/residual_sum.cuh"
 
 namespace linreg::kern {
 namespace {
@@ -39,19 +40,10 @@ __global__ void __launch_bounds__(kBlockSize)
     residual_sums_kernel(const float* __restrict__ g, const float* __restrict__ r, int64_t bt, int64_t d,
                          double* __restrict__ out) {
   __shared__ double red[kBlockSize];
-  if (blockDim.x != kBlockSize) __trap();  // the tree below assumes it
+  const double sum_r = block_residual_sum(r, bt, red);  // the rule update's tree (sgd_rules.cu)
   const int t = threadIdx.x;
-  // The tree of rule_residuals_kernel (sgd_rules.cu), step for step.
-  double acc = 0;
-  for (int64_t k = t; k < bt; k += kBlockSize) acc += static_cast<double>(r[k]);
-  red[t] = acc;
-  __syncthreads();
-  for (int h = kBlockSize / 2; h > 0; h >>= 1) {
-    if (t < h) red[t] += red[t + h];
-    __syncthreads();
-  }
   for (int64_t j = t; j < d; j += kBlockSize) out[j] = static_cast<double>(g[j]);
-  if (t == 0) out[d] = red[0];
+  if (t == 0) out[d] = sum_r;
 }
 
 int blocks_for(int64_t items, int64_t per_block) {

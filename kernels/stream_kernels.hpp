@@ -23,7 +23,7 @@ void rank_order_sum(const double* d_parts, int ranks, int64_t m, double* d_out, 
 
 // The cublas strategy's step sums as doubles, in batch_sums' layout: d_out[j] ← g[j] (j < d) and
 // d_out[d] ← Σ r over bt residuals, added by the same fixed tree as its rule update
-// (sgd_rules.cu), so that one rank's sums give that update's bits.
+// (kernels/residual_sum.cuh), so that one rank's sums give that update's bits.
 void residual_sums(const float* d_g, const float* d_r, int64_t bt, int64_t d, double* d_out, cudaStream_t stream);
 
 }  // namespace linreg::kern
