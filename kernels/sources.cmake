@@ -8,4 +8,5 @@ list(APPEND LINREG_GPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sgd_rules.cu
   ${CMAKE_CURRENT_LIST_DIR}/design_reduction.cu
   ${CMAKE_CURRENT_LIST_DIR}/stream_kernels.cu
+  ${CMAKE_CURRENT_LIST_DIR}/tensor_kernels.cu
 )

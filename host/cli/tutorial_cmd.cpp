@@ -1,5 +1,5 @@
-// `linreg tutorial [--section N] [--plot FILE.svg] [--show-cpp] [--seed S]`: the lab's sections
-// 2-5 in C++ (see host/tutorial/tutorial.hpp).
+// `linreg tutorial [--section N] [--plot FILE.svg] [--show-cpp] [--seed S] [--device D]`: the
+// lab's sections 2-5 in C++ (see host/tutorial/tutorial.hpp).
 #include <iostream>
 #include <memory>
 #include <string>
@@ -22,9 +22,17 @@ void add_tutorial_command(CLI::App& root, Commands& cmds) {
                   "write section 4's scatter plot of feature 1 vs labels to this SVG file (- is stdout; the "
                   "walk-through then goes to stderr)");
   sub->add_flag("--show-cpp", opt->show_cpp, "print the C++ of each step under the lab's Python");
+  auto device = std::make_shared<std::string>("auto");
+  sub->add_option("--device", *device,
+                  "auto | gpu | cpu: where the tensors live. auto and cpu: on the host, and section 2's Tensor on "
+                  "GPU step runs on the GPU when one is usable (auto) or says why it is skipped; gpu: every "
+                  "tensor of sections 2-5 on the GPU")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "gpu", "cpu"}));
   sub->add_option("--seed", opt->seed, "seed of the data, initial weights, shuffles and randn")->capture_default_str()
       ->transform(decimal_integer(true));
-  cmds.emplace_back(sub, [opt, sub] {
+  cmds.emplace_back(sub, [opt, sub, device] {
+    opt->device = *device == "gpu" ? DeviceChoice::Gpu : *device == "cpu" ? DeviceChoice::Cpu : DeviceChoice::Auto;
     OutputPlan outputs;
     if (sub->count("--plot")) {
       const std::string& p = opt->plot_path;

@@ -21,7 +21,7 @@ void accumulate_leaf(TensorImpl& leaf, Tensor g) {
     throw TensorError("internal autograd error: gradient of shape " + detail::shape_str(g.sizes()) +
                       " for a leaf of shape " + detail::shape_str(leaf.sizes));
   if (!leaf.grad) {
-    Tensor fresh = detail::make_tensor(leaf.sizes, leaf.storage->dtype);
+    Tensor fresh = detail::make_tensor(leaf.sizes, leaf.storage->dtype, leaf.storage->device);
     fresh.copy_(g);
     fresh.unsafe_impl()->storage->version = 0;
     leaf.grad = fresh.impl();

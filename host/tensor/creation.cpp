@@ -1,6 +1,8 @@
 // Factory functions: torch::tensor from nested literals, scalar_tensor, arange, empty / zeros /
 // ones / full (and the _like forms), randn / normal, and from_vector. They make new leaf
-// tensors and record no gradients, unlike the op files.
+// tensors and record no gradients, unlike the op files. Each puts its tensor on the options'
+// device, else the default device; values are made on the host and uploaded once, and random
+// numbers come from the same host generator on either device, so a seed means the same tensor.
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -52,9 +54,20 @@ void fill_data(const TensorData& d, Storage& s, int64_t& k) {
   for (const TensorData& e : d.list()) fill_data(e, s, k);
 }
 
+Device where(const TensorOptions& opts) { return opts.device_.value_or(default_device()); }
+
+// Moves a tensor built on the host to the asked device (one upload), then sets requires_grad.
 Tensor finish(Tensor t, const TensorOptions& opts) {
+  t = detail::to_device_raw(t, where(opts));
   if (opts.requires_grad_) t.requires_grad_(true);
   return t;
+}
+
+TensorOptions like(const Tensor& t, const TensorOptions& opts) {
+  TensorOptions o = opts;
+  if (!o.dtype_) o.dtype_ = t.dtype();
+  if (!o.device_) o.device_ = t.device();
+  return o;
 }
 
 }  // namespace
@@ -98,26 +111,27 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
 }
 
 Tensor empty(const IntList& shape, const TensorOptions& opts) {
-  return finish(make_tensor(shape, opts.dtype_.value_or(kDefaultFloat)), opts);
+  return finish(make_tensor(shape, opts.dtype_.value_or(kDefaultFloat), where(opts)), opts);
 }
 Tensor zeros(const IntList& shape, const TensorOptions& opts) { return empty(shape, opts); }
 Tensor ones(const IntList& shape, const TensorOptions& opts) {
-  return full(shape, 1, TensorOptions(opts.dtype_.value_or(kDefaultFloat)).requires_grad(opts.requires_grad_));
+  TensorOptions o = opts;
+  o.dtype_ = opts.dtype_.value_or(kDefaultFloat);
+  return full(shape, 1, o);
 }
 
 Tensor full(const IntList& shape, const Scalar& v, const TensorOptions& opts) {
   const Dtype t = opts.dtype_.value_or(v.is_floating_point() ? kDefaultFloat : v.dtype());
-  Tensor out = make_tensor(shape, t);
+  Tensor out = make_tensor(shape, t, where(opts));
   out.fill_(v);
   I(out).storage->version = 0;
   return finish(out, opts);
 }
 
-Tensor zeros_like(const Tensor& t, const TensorOptions& opts) { return zeros(t.sizes(), TensorOptions(opts.dtype_.value_or(t.dtype())).requires_grad(opts.requires_grad_)); }
-Tensor ones_like(const Tensor& t, const TensorOptions& opts) { return ones(t.sizes(), TensorOptions(opts.dtype_.value_or(t.dtype())).requires_grad(opts.requires_grad_)); }
-Tensor full_like(const Tensor& t, const Scalar& v, const TensorOptions& opts) {
-  return full(t.sizes(), v, TensorOptions(opts.dtype_.value_or(t.dtype())).requires_grad(opts.requires_grad_));
-}
+// The _like forms take t's dtype and device unless opts name others (ones_like(x, device=...)).
+Tensor zeros_like(const Tensor& t, const TensorOptions& opts) { return zeros(t.sizes(), like(t, opts)); }
+Tensor ones_like(const Tensor& t, const TensorOptions& opts) { return ones(t.sizes(), like(t, opts)); }
+Tensor full_like(const Tensor& t, const Scalar& v, const TensorOptions& opts) { return full(t.sizes(), v, like(t, opts)); }
 
 Tensor randn(const IntList& shape, const TensorOptions& opts, Generator* gen) { return normal(0, 1, shape, opts, gen); }
 

@@ -90,6 +90,21 @@ Tensor binary_raw(const Tensor& a, const Tensor& b, Bin op) {
   if (common == Dtype::Bool && (op == Bin::Sub))
     throw TensorError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                       "Use the `^` or `logical_xor()` operator instead.");
+  if (detail::common_device({a, b}, "an element-wise op").is_cuda()) {
+    if (op == Bin::Pow && !is_floating_point(compute)) {
+      // The host refuses an integer power with a negative exponent (unless the base is ±1), and
+      // so does the device: bad = (b < 0) and not (a == 1 or a == -1), counted on the device.
+      const Tensor neg = device_binary(b, wrap_scalar(0), Bin::Lt, b.sizes(), Dtype::Int64, Dtype::Bool);
+      const Tensor one = device_binary(a, wrap_scalar(1), Bin::Eq, a.sizes(), Dtype::Int64, Dtype::Bool);
+      const Tensor minus_one = device_binary(a, wrap_scalar(-1), Bin::Eq, a.sizes(), Dtype::Int64, Dtype::Bool);
+      const Tensor unit = device_binary(one, minus_one, Bin::Add, a.sizes(), Dtype::Bool, Dtype::Bool);  // or
+      const Tensor bad = device_binary(neg, unit, Bin::Gt, out_shape, Dtype::Int64, Dtype::Bool);
+      if (bad.numel() > 0 &&
+          device_sum(bad, std::vector<bool>(out_shape.size(), true), false, false, Dtype::Int64).item<int64_t>() > 0)
+        throw TensorError("Integers to negative integer powers are not allowed.");
+    }
+    return device_binary(a, b, op, out_shape, compute, out_dtype);
+  }
   Tensor out = make_tensor(out_shape, out_dtype);
   const Storage& sa = *I(a).storage;
   const Storage& sb = *I(b).storage;
@@ -143,6 +158,7 @@ Tensor binary_raw(const Tensor& a, const Tensor& b, Bin op) {
 
 namespace {
 
+// Keep in sync with device_ops.hpp's UnaryOp (the device twin is picked by the same number).
 enum class Un { Exp, Log, Neg, Abs, Sqrt };
 
 Tensor unary_raw(const Tensor& a, Un op) {
@@ -150,6 +166,7 @@ Tensor unary_raw(const Tensor& a, Un op) {
   if (op == Un::Neg && a.dtype() == Dtype::Bool)
     throw TensorError("Negation, the `-` operator, on a bool tensor is not supported.");
   const Dtype out_dtype = (needs_float && !is_floating_point(a.dtype())) ? kDefaultFloat : a.dtype();
+  if (a.is_cuda()) return detail::device_unary(a, static_cast<UnaryOp>(static_cast<int>(op)), out_dtype);
   Tensor out = make_tensor(a.sizes(), out_dtype);
   const Storage& sa = *I(a).storage;
   Storage& so = *I(out).storage;
@@ -218,6 +235,7 @@ namespace {
 
 // t with the elements where mask (broadcast to t) is true replaced by 0 (not multiplied: 0·nan).
 Tensor masked_zero(const Tensor& t, const Tensor& mask) {
+  if (t.is_cuda() || mask.is_cuda()) return detail::device_masked_zero(t, mask);
   const IntList shape = broadcast_shapes(t.sizes(), mask.sizes());
   Tensor out = make_tensor(shape, t.dtype());
   const Storage& st = *I(t).storage;

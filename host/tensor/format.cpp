@@ -296,11 +296,18 @@ std::string tuple_str(const IntList& s) {
 
 }  // namespace
 
-std::string repr(const Tensor& t) {
-  if (!t.defined()) return "None";
+std::string repr(const Tensor& t) { return t.defined() ? repr_as(t, t.device()) : "None"; }
+
+// PyTorch prints the device first among the suffixes when it is not the default tensor type's
+// (cpu): tensor([2., 3.], device='cuda:0', grad_fn=<AddBackward0>). The values of a cuda tensor
+// are copied to the host and formatted there, as torch/_tensor_str.py does.
+std::string repr_as(const Tensor& shown_tensor, const Device& shown) {
+  if (!shown_tensor.defined()) return "None";
+  const Tensor t = detail::to_device_raw(shown_tensor, Device());
   const std::string prefix = "tensor(";
   const int indent = static_cast<int>(prefix.size());
   std::vector<std::string> suffixes;
+  if (shown.is_cuda()) suffixes.push_back("device='" + shown.str() + "'");
   std::string body;
   if (t.numel() == 0) {
     if (t.dim() != 1) suffixes.push_back("size=" + tuple_str(t.sizes()));
@@ -315,9 +322,9 @@ std::string repr(const Tensor& t) {
     const Formatter fmt(f, positions);
     body = TensorPrinter{f, fmt, summarize}.tensor_str(0, 0, indent);
   }
-  const std::string gf = t.grad_fn_name();
+  const std::string gf = shown_tensor.grad_fn_name();
   if (!gf.empty()) suffixes.push_back("grad_fn=<" + gf + ">");
-  else if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+  else if (shown_tensor.requires_grad()) suffixes.push_back("requires_grad=True");
   return add_suffixes(prefix + body, suffixes, indent);
 }
 
@@ -501,6 +508,9 @@ struct NpPrinter {
 
 std::string numpy_repr(const Tensor& t) {
   if (!t.defined()) return "None";
+  if (t.is_cuda())
+    throw TensorError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
+                      "memory first.");
   const Flat f = flatten(t);
   const bool skip_dtype = t.dtype() != Dtype::Float32;
   const std::string prefix = "array(";

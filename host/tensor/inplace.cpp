@@ -33,6 +33,11 @@ bool can_cast(Dtype from, Dtype to) {
 
 Tensor& Tensor::fill_(const Scalar& v) {
   check_inplace(*this);
+  if (is_cuda()) {
+    detail::device_fill(*this, v);
+    bump(*this);
+    return *this;
+  }
   Storage& s = *I(*this).storage;
   for_each_offset(sizes(), {strides()}, {I(*this).offset}, [&](const std::vector<int64_t>& o) {
     if (v.is_floating_point()) s.set(o[0], v.to_double());
@@ -54,6 +59,14 @@ Tensor& Tensor::normal_(double mean, double std, Generator* gen) {
   check_inplace(*this);
   if (!is_floating_point()) throw TensorError("normal_ expects a floating point tensor, got " + dtype_name(dtype()));
   if (!(std >= 0)) throw TensorError("normal_ expects std >= 0.0, but found std " + python_float_repr(std));
+  if (is_cuda()) {
+    // Drawn on the host by the same generator and uploaded: a seed gives the same numbers on
+    // either device.
+    Tensor host = detail::make_tensor(sizes(), dtype());
+    host.normal_(mean, std, gen);
+    copy_into(*this, host);
+    return *this;
+  }
   Generator& g = gen ? *gen : default_generator();
   Storage& s = *I(*this).storage;
   for_each_offset(sizes(), {strides()}, {I(*this).offset},

@@ -22,8 +22,22 @@ using detail::wrap_scalar;
 
 namespace {
 
+// Products take no CPU scalars beside cuda tensors (PyTorch's mm neither).
+void check_same_device(const std::vector<Tensor>& ts, const char* op) {
+  bool cuda = false, cpu = false;
+  for (const Tensor& t : ts) {
+    if (!t.defined()) continue;
+    (t.is_cuda() ? cuda : cpu) = true;
+  }
+  if (cuda && cpu)
+    throw TensorError(std::string("Expected all tensors to be on the same device, but found at least two devices, "
+                                  "cuda:0 and cpu! (in ") + op + ")");
+}
+
 // Sum over `dims` (already wrapped, unique) in double / int64; out dtype int64 for integers.
 Tensor sum_raw(const Tensor& a, const std::vector<bool>& reduce, bool keepdim) {
+  if (a.is_cuda())
+    return detail::device_sum(a, reduce, keepdim, false, a.is_floating_point() ? a.dtype() : Dtype::Int64);
   const IntList& in = a.sizes();
   IntList out_keep(in.size());
   for (size_t d = 0; d < in.size(); ++d) out_keep[d] = reduce[d] ? 1 : in[d];
@@ -66,6 +80,10 @@ std::vector<bool> reduce_mask(const IntList& dims, int64_t ndim, const char* wha
 
 // (n, k) @ (k, m) for 2-D tensors of one dtype, accumulated in double / int64.
 Tensor mm_raw(const Tensor& a, const Tensor& b) {
+  if (a.is_cuda() || b.is_cuda()) {
+    check_same_device({a, b}, "mm");
+    return detail::device_mm(a, b, Tensor());
+  }
   const int64_t n = a.size(0), k = a.size(1), m = b.size(1);
   Tensor out = make_tensor({n, m}, a.dtype());
   const Storage& sa = *I(a).storage;
@@ -141,11 +159,19 @@ Tensor Tensor::mean(const IntList& dims, bool keepdim) const {
 Tensor Tensor::norm() const {
   if (!is_floating_point())
     throw TensorError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got " + dtype_name(dtype()));
-  double acc = 0;
-  const Storage& s = *I(*this).storage;
-  for (int64_t o : detail::element_offsets(*this)) acc += s.get(o) * s.get(o);
-  Tensor out = make_tensor({}, dtype());
-  I(out).storage->set(0, std::sqrt(acc));
+  Tensor out;
+  if (is_cuda()) {
+    // The sum of squares in double on the device, its square root rounded once, as on the host.
+    const Tensor ss = detail::device_sum(*this, std::vector<bool>(sizes().size(), true), false, true, Dtype::Float64);
+    out = detail::device_unary(ss, UnaryOp::Sqrt, Dtype::Float64).to(dtype());
+    out.unsafe_impl()->storage->version = 0;
+  } else {
+    double acc = 0;
+    const Storage& s = *I(*this).storage;
+    for (int64_t o : detail::element_offsets(*this)) acc += s.get(o) * s.get(o);
+    out = make_tensor({}, dtype());
+    I(out).storage->set(0, std::sqrt(acc));
+  }
   const Tensor ad = detach(), od = out.detach();
   detail::record(out, "LinalgVectorNormBackward0", {*this}, [ad, od](const Tensor& g) {
     if (od.item<double>() == 0) return std::vector<Tensor>{zeros_like(ad)};
@@ -163,6 +189,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
                       shape_str(b.sizes()) + " to have the same number of elements, but got " +
                       std::to_string(a.numel()) + " and " + std::to_string(b.numel()) + " elements respectively");
   check_same_dtype(a, b, "dot");
+  check_same_device({a, b}, "dot");
   Tensor out = mm_raw(a.detach().unsqueeze(0), b.detach().unsqueeze(1)).reshape({});
   const Tensor ad = a.detach(), bd = b.detach();
   detail::record(out, "DotBackward0", {a, b}, [ad, bd](const Tensor& g) {
@@ -178,6 +205,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     throw TensorError("mat1 and mat2 shapes cannot be multiplied (" + std::to_string(a.size(0)) + "x" +
                       std::to_string(a.size(1)) + " and " + std::to_string(b.size(0)) + "x" + std::to_string(b.size(1)) + ")");
   check_same_dtype(a, b, "mm");
+  check_same_device({a, b}, "mm");
   Tensor out = mm_raw(a, b);
   const Tensor ad = a.detach(), bd = b.detach();
   detail::record(out, "MmBackward0", {a, b}, [ad, bd, a, b](const Tensor& g) {
@@ -195,6 +223,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       throw TensorError("size mismatch, got input (" + std::to_string(a.size(0)) + "), mat (" + std::to_string(a.size(0)) +
                         "x" + std::to_string(a.size(1)) + "), vec (" + std::to_string(b.size(0)) + ")");
     check_same_dtype(a, b, "mv");
+    check_same_device({a, b}, "mv");
     Tensor out = mm_raw(a, b.detach().unsqueeze(1)).reshape({a.size(0)});
     const Tensor ad = a.detach(), bd = b.detach();
     detail::record(out, "MvBackward0", {a, b}, [ad, bd](const Tensor& g) {
@@ -228,8 +257,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw TensorError("linear: bias has shape " + shape_str(bias.sizes()) + " but weight has " +
                       std::to_string(weight.size(0)) + " outputs");
   check_same_dtype(x, weight, "linear");
+  check_same_device({x, weight, bias}, "linear");
   Tensor out;
-  {
+  if (x.is_cuda()) {
+    // One dgemm with the bias as C: x·wᵀ + b summed in double and rounded once, as on the host.
+    NoGradGuard ng;
+    out = detail::device_mm(x, weight.t(), bias);
+  } else {
     NoGradGuard ng;
     out = mm_raw(x, weight.t());
     if (bias.defined()) {
@@ -265,13 +299,22 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
                       "almost always a bug, so this library refuses)");
   Tensor out;
   Tensor diff;
+  check_same_device({input, target}, "mse_loss");
   {
     NoGradGuard ng;
     diff = input - target;
-    double acc = 0;
-    for (double v : diff.to_vector<double>()) acc += v * v;
-    out = make_tensor({}, diff.dtype());
-    I(out).storage->set(0, input.numel() ? acc / static_cast<double>(input.numel()) : std::nan(""));
+    if (diff.is_cuda()) {
+      // Σ diff² in double on the device, divided in double, rounded once to diff's dtype.
+      const Tensor ss = detail::device_sum(diff, std::vector<bool>(diff.sizes().size(), true), false, true, Dtype::Float64);
+      out = binary_raw(ss, wrap_scalar(input.numel() ? static_cast<double>(input.numel()) : 0.0), Bin::Div)
+                .to(diff.dtype());
+      out.unsafe_impl()->storage->version = 0;
+    } else {
+      double acc = 0;
+      for (double v : diff.to_vector<double>()) acc += v * v;
+      out = make_tensor({}, diff.dtype());
+      I(out).storage->set(0, input.numel() ? acc / static_cast<double>(input.numel()) : std::nan(""));
+    }
   }
   const double n = static_cast<double>(input.numel());
   const Dtype di = input.dtype(), dt = target.dtype();

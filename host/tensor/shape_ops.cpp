@@ -164,7 +164,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   const IntList in = sizes();
   const Dtype dt = dtype();
   detail::record(out, "SelectBackward0", {*this}, [in, d, index, dt](const Tensor& g) {
-    Tensor z = zeros(in, dt);
+    Tensor z = zeros(in, TensorOptions(dt).device(g.device()));
     copy_into(z.select(d, index), g);
     return std::vector<Tensor>{z};
   });
@@ -193,7 +193,7 @@ Tensor Tensor::slice(int64_t d, std::optional<int64_t> start, std::optional<int6
   const IntList in = sizes();
   const Dtype dt = dtype();
   detail::record(out, "SliceBackward0", {*this}, [in, d, s, e, step, dt](const Tensor& g) {
-    Tensor z = zeros(in, dt);
+    Tensor z = zeros(in, TensorOptions(dt).device(g.device()));
     copy_into(z.slice(d, s, e, step), g);
     return std::vector<Tensor>{z};
   });
@@ -232,7 +232,7 @@ Tensor index_select_named(const Tensor& self, int64_t d, const Tensor& index, co
   }
   IntList sz = self.sizes();
   sz[static_cast<size_t>(d)] = static_cast<int64_t>(wrapped.size());
-  Tensor out = make_tensor(sz, self.dtype());
+  Tensor out = make_tensor(sz, self.dtype(), self.device());
   {
     NoGradGuard ng;
     for (size_t k = 0; k < wrapped.size(); ++k) copy_into(out.select(d, static_cast<int64_t>(k)), self.select(d, wrapped[k]));
@@ -241,7 +241,7 @@ Tensor index_select_named(const Tensor& self, int64_t d, const Tensor& index, co
   const IntList in = self.sizes();
   const Dtype dt = self.dtype();
   detail::record(out, name, {self}, [in, d, wrapped, dt](const Tensor& g) {
-    Tensor z = zeros(in, dt);
+    Tensor z = zeros(in, TensorOptions(dt).device(g.device()));
     for (size_t k = 0; k < wrapped.size(); ++k) {  // duplicates accumulate
       Tensor dst = z.select(d, wrapped[k]);
       copy_into(dst, dst + g.select(d, static_cast<int64_t>(k)));
@@ -329,7 +329,11 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
     out_shape[static_cast<size_t>(dim)] += t.size(dim);
     dt = promote_types(dt, t.dtype());
   }
-  Tensor out = make_tensor(out_shape, dt);
+  for (const Tensor& t : ts)
+    if (t.device() != ts[0].device())
+      throw TensorError("Expected all tensors to be on the same device, but found at least two devices, " +
+                        ts[0].device().str() + " and " + t.device().str() + "! (in cat)");
+  Tensor out = make_tensor(out_shape, dt, ts[0].device());
   std::vector<int64_t> starts;
   {
     NoGradGuard ng;

@@ -143,21 +143,28 @@ std::string Tensor::grad_fn_name() const { return I(*this).grad_fn ? I(*this).gr
 Tensor Tensor::detach() const { return alias(*this, sizes(), strides(), I(*this).offset); }
 
 Tensor Tensor::clone() const {
-  Tensor out = make_tensor(sizes(), dtype());
+  Tensor out = make_tensor(sizes(), dtype(), device());
   copy_into(out, *this);
   I(out).storage->version = 0;
   detail::record(out, "CloneBackward0", {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
   return out;
 }
 
-Tensor Tensor::to(Dtype t) const {
-  if (t == dtype()) return *this;
-  Tensor out = make_tensor(sizes(), t);
+Tensor Tensor::to(Dtype t) const { return to(device(), t); }
+
+Tensor Tensor::to(const Device& d) const { return to(d, dtype()); }
+
+// One copy (and one ToCopyBackward0, as PyTorch records) for a change of device, dtype or both.
+Tensor Tensor::to(const Device& d, Dtype t) const {
+  if (t == dtype() && d == device()) return *this;
+  Tensor out = make_tensor(sizes(), t, d);
   copy_into(out, *this);
   I(out).storage->version = 0;
   if (is_floating_point() && tensor::is_floating_point(t)) {
     const Dtype from = dtype();
-    detail::record(out, "ToCopyBackward0", {*this}, [from](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; });
+    const Device from_dev = device();
+    detail::record(out, "ToCopyBackward0", {*this},
+                   [from, from_dev](const Tensor& g) { return std::vector<Tensor>{g.to(from_dev, from)}; });
   }
   return out;
 }
@@ -168,6 +175,7 @@ Scalar Tensor::item() const {
   if (numel() != 1)
     throw TensorError("a Tensor with " + std::to_string(numel()) + " elements cannot be converted to Scalar (shape " +
                       shape_str(sizes()) + ")");
+  if (is_cuda()) return detail::to_device_raw(*this, Device()).item();
   const Storage& s = *I(*this).storage;
   const int64_t off = I(*this).offset;
   switch (dtype()) {
@@ -179,6 +187,7 @@ Scalar Tensor::item() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
+  if (is_cuda()) return detail::to_device_raw(*this, Device()).to_vector<T>();
   std::vector<T> out;
   out.reserve(static_cast<size_t>(numel()));
   const Storage& s = *I(*this).storage;
@@ -197,6 +206,7 @@ template std::vector<bool> Tensor::to_vector<bool>() const;
 template <class T>
 T* Tensor::data_ptr() const {
   if (!is_contiguous()) throw TensorError("data_ptr() needs a contiguous tensor (shape " + shape_str(sizes()) + ")");
+  if (is_cuda()) throw TensorError("data_ptr(): the tensor is on cuda:0; copy it with .cpu() first");
   Storage& s = *I(*this).storage;
   const size_t off = static_cast<size_t>(I(*this).offset);
   if constexpr (std::is_same_v<T, float>) {
@@ -216,6 +226,7 @@ template int64_t* Tensor::data_ptr<int64_t>() const;
 template uint8_t* Tensor::data_ptr<uint8_t>() const;
 
 bool Tensor::equal(const Tensor& o) const {
+  detail::common_device({*this, o}, "equal");
   if (sizes() != o.sizes()) return false;
   NoGradGuard ng;
   return numel() == 0 || eq(o).to_vector<bool>() == std::vector<bool>(static_cast<size_t>(numel()), true);

@@ -97,16 +97,69 @@ struct Size {
   bool operator!=(const Size& o) const { return dims != o.dims; }
 };
 
+// ---- devices ----------------------------------------------------------------------------------
+// torch.device: "cpu" or "cuda:0" (the one GPU the GPU module drives). A cuda tensor's storage is
+// device memory owned through the GPU module (device_ops.hpp); its ops run as kernels there.
+enum class DeviceType { CPU, CUDA };
+inline constexpr DeviceType kCPU = DeviceType::CPU;
+inline constexpr DeviceType kCUDA = DeviceType::CUDA;
+
+class Device {
+ public:
+  Device(DeviceType type = DeviceType::CPU, int index = -1);  // NOLINT: implicit, as libtorch's
+  // "cpu", "cuda", "cuda:0"; throws TensorError for anything else (or another GPU index).
+  Device(const std::string& spec);  // NOLINT
+  Device(const char* spec) : Device(std::string(spec)) {}  // NOLINT
+  DeviceType type() const { return type_; }
+  int index() const { return type_ == DeviceType::CUDA ? 0 : -1; }
+  bool is_cuda() const { return type_ == DeviceType::CUDA; }
+  bool is_cpu() const { return type_ == DeviceType::CPU; }
+  std::string str() const { return is_cuda() ? "cuda:0" : "cpu"; }  // str(torch.device)
+  bool operator==(const Device& o) const { return type_ == o.type_; }
+  bool operator!=(const Device& o) const { return type_ != o.type_; }
+
+ private:
+  DeviceType type_;
+};
+
+namespace cuda {
+// torch.cuda.is_available(): a GPU is usable (the driver, a device and the GPU module load).
+bool is_available();
+// Why not, in one line (the device probe's reason); "" when available.
+std::string unavailable_reason();
+}  // namespace cuda
+
+// Where factories put tensors when no device is given (torch.set_default_device). CPU unless set.
+Device default_device();
+void set_default_device(const Device& d);
+// Sets the default device for a scope (the tutorial's --device gpu).
+class DefaultDeviceGuard {
+ public:
+  explicit DefaultDeviceGuard(const Device& d);
+  ~DefaultDeviceGuard();
+  DefaultDeviceGuard(const DefaultDeviceGuard&) = delete;
+  DefaultDeviceGuard& operator=(const DefaultDeviceGuard&) = delete;
+
+ private:
+  Device prev_;
+};
+
 struct TensorOptions {
   std::optional<Dtype> dtype_;
+  std::optional<Device> device_;
   bool requires_grad_ = false;
   TensorOptions() = default;
   TensorOptions(Dtype t) : dtype_(t) {}  // NOLINT: implicit, as libtorch's
+  TensorOptions(Device d) : device_(d) {}  // NOLINT
+  TensorOptions(DeviceType d) : device_(Device(d)) {}  // NOLINT
+  TensorOptions(const char* d) : device_(Device(d)) {}  // NOLINT
   TensorOptions dtype(Dtype t) const { TensorOptions o = *this; o.dtype_ = t; return o; }
+  TensorOptions device(const Device& d) const { TensorOptions o = *this; o.device_ = d; return o; }
   TensorOptions requires_grad(bool r = true) const { TensorOptions o = *this; o.requires_grad_ = r; return o; }
 };
 inline TensorOptions dtype(Dtype t) { return TensorOptions(t); }
 inline TensorOptions requires_grad(bool r = true) { return TensorOptions().requires_grad(r); }
+inline TensorOptions device(const Device& d) { return TensorOptions(d); }
 
 // Nested braced lists of numbers, as torch.tensor([[2.0, 1], [1, 2]]): tensor({{2.0, 1}, {1, 2}}).
 // Any float element makes the tensor float32, else any int makes it int64, else bool.
@@ -188,6 +241,8 @@ class Tensor {
   Dtype scalar_type() const { return dtype(); }
   bool is_floating_point() const { return tensor::is_floating_point(dtype()); }
   bool is_contiguous() const;
+  Device device() const;
+  bool is_cuda() const { return device().is_cuda(); }
 
   // autograd
   bool requires_grad() const;
@@ -205,6 +260,14 @@ class Tensor {
   // conversion and copies
   Tensor clone() const;
   Tensor to(Dtype t) const;
+  // A copy on `d` (this tensor when already there); differentiable (ToCopyBackward0). Throws
+  // TensorError naming the reason when d is cuda and no GPU is usable.
+  Tensor to(const Device& d) const;
+  Tensor to(const Device& d, Dtype t) const;
+  Tensor to(const char* d) const { return to(Device(d)); }
+  Tensor to(const char* d, Dtype t) const { return to(Device(d), t); }
+  Tensor cuda() const { return to(Device(DeviceType::CUDA)); }
+  Tensor cpu() const { return to(Device(DeviceType::CPU)); }
   Tensor contiguous() const;
   Scalar item() const;
   template <class T> T item() const { return item().to<T>(); }
@@ -272,7 +335,7 @@ class Tensor {
   Tensor ge(const Tensor& o) const;
   bool equal(const Tensor& o) const;  // same shape and elements (torch.equal)
 
-  // Raw row-major element access for contiguous tensors of matching type (tests, I/O).
+  // Raw row-major element access for contiguous CPU tensors of matching type (tests, I/O).
   template <class T> T* data_ptr() const;
 
   detail::TensorImpl* unsafe_impl() const { return impl_.get(); }
@@ -392,14 +455,19 @@ class NoGradGuard {
 
 // ---- printing as Python/PyTorch print them (format.cpp) --------------------------------------------
 std::string repr(const Tensor& t);   // "tensor([1., 2.])", "None" when undefined
+// t printed as if it lived on `shown` (device='cuda:0' for cuda): the GPU step's reference text,
+// made and tested on machines without a GPU. t's values are read wherever t lives.
+std::string repr_as(const Tensor& t, const Device& shown);
 std::string repr(const Size& s);     // "torch.Size([3, 4])"
 std::string repr(const Scalar& s);   // Python's repr of the number: 3.5, 3, True
 std::string repr(bool b);            // True / False
 std::string repr(int64_t v);
 std::string python_float_repr(double v);  // shortest round-trip, as Python's repr(float)
-// NumPy's repr of t.numpy(): "array([[12., 12.], ...], dtype=float32)".
+// NumPy's repr of t.numpy(): "array([[12., 12.], ...], dtype=float32)". A cuda tensor throws,
+// as PyTorch's numpy() does (copy it with .cpu() first).
 std::string numpy_repr(const Tensor& t);
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 std::ostream& operator<<(std::ostream& os, const Size& s);
+std::ostream& operator<<(std::ostream& os, const Device& d);
 
 }  // namespace linreg::tensor

@@ -18,7 +18,13 @@ namespace linreg::tensor {
 
 namespace detail {
 
-Storage::Storage(Dtype t, int64_t n) : dtype(t), size(n) {
+Storage::Storage(Dtype t, int64_t n) : Storage(t, n, Device()) {}
+
+Storage::Storage(Dtype t, int64_t n, const Device& d) : dtype(t), size(n), device(d) {
+  if (d.is_cuda()) {
+    block = device_ops().allocate(static_cast<size_t>(n) * elem_size(elem_type(t)));
+    return;
+  }
   const size_t m = static_cast<size_t>(n);
   switch (t) {
     case Dtype::Float32: f32.assign(m, 0.0f); break;
@@ -26,6 +32,10 @@ Storage::Storage(Dtype t, int64_t n) : dtype(t), size(n) {
     case Dtype::Int64: i64.assign(m, 0); break;
     case Dtype::Bool: b8.assign(m, 0); break;
   }
+}
+
+Storage::~Storage() {
+  if (block.owner) device_ops().release(block);
 }
 
 namespace {
@@ -95,11 +105,11 @@ int64_t wrap_dim(int64_t d, int64_t ndim, const char* what) {
   return d < 0 ? d + std::max<int64_t>(ndim, 1) : d;
 }
 
-Tensor make_tensor(const IntList& sizes, Dtype t) {
+Tensor make_tensor(const IntList& sizes, Dtype t, const Device& d) {
   for (int64_t s : sizes)
     if (s < 0) throw TensorError("negative dimension in shape " + shape_str(sizes));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(t, numel_of(sizes));
+  impl->storage = std::make_shared<Storage>(t, numel_of(sizes), d);
   impl->sizes = sizes;
   impl->strides = contiguous_strides(sizes);
   return Tensor(std::move(impl));
@@ -178,6 +188,11 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   if (b != dst.sizes())
     throw TensorError("output with shape " + shape_str(dst.sizes()) + " doesn't match the broadcast shape " +
                       shape_str(b));
+  if (dst.is_cuda() || src.is_cuda()) {
+    copy_into_device(dst, src);
+    bump(dst);
+    return;
+  }
   // Read everything first: src may overlap dst (x.copy_(x.t())).
   std::vector<double> vals_d;
   std::vector<int64_t> vals_i;

@@ -1,6 +1,8 @@
 // Internals of the Tensor library, shared by its .cpp files only (not part of the API).
 // Storage: one typed buffer and a version counter (bumped by every in-place write, so that
-// backward() can detect a saved tensor that was modified, as PyTorch does).
+// backward() can detect a saved tensor that was modified, as PyTorch does). A cuda storage holds
+// its elements in device memory owned through the GPU module (device_ops.hpp), and its host
+// vectors stay empty: every op checks the device first and sends cuda tensors to device.cpp.
 // TensorImpl: a strided view of a Storage plus the autograd fields.
 // Node: one recorded op — its inputs (edges) and a closure mapping the output gradient to one
 // gradient per input.
@@ -16,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/tensor/device_ops.hpp"
 #include "host/tensor/tensor.hpp"
 
 namespace linreg::tensor::detail {
@@ -24,6 +27,8 @@ struct Storage {
   Dtype dtype;
   int64_t size = 0;
   uint64_t version = 0;
+  Device device;          // cpu, or cuda: the elements are in `block`
+  DeviceBlock block;      // device memory (cuda only), released with the storage
   // Exactly one of these holds the data, chosen by dtype.
   std::vector<float> f32;
   std::vector<double> f64;
@@ -31,6 +36,10 @@ struct Storage {
   std::vector<uint8_t> b8;
 
   Storage(Dtype t, int64_t n);
+  Storage(Dtype t, int64_t n, const Device& d);  // zero-filled on d
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
   // Element i as double (int64 beyond 2^53 rounds) / as int64 (floats truncate toward zero).
   double get(int64_t i) const {
     switch (dtype) {
@@ -72,8 +81,8 @@ IntList contiguous_strides(const IntList& sizes);
 std::string shape_str(const IntList& sizes);  // "[3, 4]"
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* what);
 
-// A fresh contiguous tensor of the given shape and dtype (uninitialised = zeros).
-Tensor make_tensor(const IntList& sizes, Dtype t);
+// A fresh contiguous tensor of the given shape and dtype (uninitialised = zeros), on `d`.
+Tensor make_tensor(const IntList& sizes, Dtype t, const Device& d = Device());
 // Storage index of every element in row-major order of t's shape.
 std::vector<int64_t> element_offsets(const Tensor& t);
 
@@ -124,5 +133,35 @@ enum class Bin { Add, Sub, Mul, Div, Pow, Eq, Ne, Lt, Le, Gt, Ge };
 
 // The element-wise kernel: broadcast, promote, compute, store. No autograd. (elementwise.cpp)
 Tensor binary_raw(const Tensor& a, const Tensor& b, Bin op);
+
+// ---- the device side (device.cpp) ----
+
+// The GPU module's tensor ops; throws TensorError naming why when no GPU is usable.
+DeviceOps& device_ops();
+// Tests only: sends cuda tensors to `ops` (a stand-in in host memory, tests/tensor) instead of the
+// GPU module, and makes cuda::is_available() true; nullptr restores the module. Every cuda tensor
+// made while a stand-in is set must be gone before it is unset.
+void set_device_ops_for_testing(DeviceOps* ops);
+// t's storage as a device view (t on cuda), or as a scalar operand (t a 0-dim CPU tensor).
+DeviceView device_view(const Tensor& t);
+// The same view read as if broadcast to `shape`.
+DeviceView device_view(const Tensor& t, const IntList& shape);
+ElemType elem_type(Dtype t);
+// The device an op on these operands runs on: cuda when any is there. A CPU operand beside a
+// cuda one must be 0-dim (it then passes as a scalar, as in PyTorch); anything else throws
+// PyTorch's "Expected all tensors to be on the same device, ..." naming `op`.
+Device common_device(const std::vector<Tensor>& ts, const char* op);
+// The raw copy of t's elements onto `d`, contiguous, no autograd (t itself when already there).
+Tensor to_device_raw(const Tensor& t, const Device& d);
+// copy_into for a cuda destination or source (device.cpp).
+void copy_into_device(const Tensor& dst, const Tensor& src);
+// Device twins of the host kernels. Output on the device, shapes as their host twins.
+Tensor device_binary(const Tensor& a, const Tensor& b, Bin op, const IntList& out_shape, Dtype compute,
+                     Dtype out_dtype);
+Tensor device_unary(const Tensor& a, UnaryOp op, Dtype out_dtype);
+Tensor device_masked_zero(const Tensor& t, const Tensor& mask);
+Tensor device_sum(const Tensor& a, const std::vector<bool>& reduce, bool keepdim, bool squares, Dtype out_dtype);
+Tensor device_mm(const Tensor& a, const Tensor& b, const Tensor& bias);
+void device_fill(const Tensor& t, const Scalar& v);
 
 }  // namespace linreg::tensor::detail

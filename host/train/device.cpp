@@ -57,6 +57,7 @@ std::string probe_driver() {
 struct Loaded {
   const GpuBackend* backend = nullptr;
   GpuProbe probe;
+  void* lib = nullptr;  // the module's handle, for gpu_module_symbol
 };
 
 Loaded load() {
@@ -89,6 +90,7 @@ Loaded load() {
   }
   out.probe = backend->probe();
   if (out.probe.usable) out.backend = backend;
+  out.lib = lib;
   return out;
 #endif
 }
@@ -108,6 +110,17 @@ const GpuBackend& gpu_backend() {
   const Loaded& l = loaded();
   if (!l.backend) throw DeviceUnavailable("no usable GPU (" + l.probe.reason + ")");
   return *l.backend;
+}
+
+void* gpu_module_symbol(const char* name) {
+  const Loaded& l = loaded();
+  if (!l.backend) throw DeviceUnavailable("no usable GPU (" + l.probe.reason + ")");
+#if LINREG_HAVE_CUDA
+  return ::dlsym(l.lib, name);
+#else
+  (void)name;
+  return nullptr;
+#endif
 }
 
 Placement place(DeviceChoice choice) {

@@ -36,6 +36,10 @@ Placement place(DeviceChoice choice);
 std::unique_ptr<Trainer> make_trainer(DeviceChoice choice, std::string* fallback_note = nullptr);
 std::unique_ptr<Trainer> make_gpu_trainer(int device = 0);
 
+// A symbol the loaded GPU module exports (e.g. the tensor ops' entry point), or null when it has
+// none. Throws DeviceUnavailable with the probe's reason when no GPU is usable.
+void* gpu_module_symbol(const char* name);
+
 // Where the GPU module is looked for: $LINREG_GPU_MODULE when set, else liblinreg_gpu.so beside
 // the running executable, else ../lib/linreg/liblinreg_gpu.so from it (the installed layout).
 std::string gpu_module_path();

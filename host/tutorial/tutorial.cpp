@@ -60,6 +60,13 @@ std::string fmt_epoch(int64_t epoch, double loss) {
 }
 
 // ---------------------------------------------------------------- section 2
+const char* const kGpuStepExpr =
+    "device = torch.device(\"cuda\"); y = torch.ones_like(x, device=device); x = x.to(device); z = x + y; "
+    "print(z); print(z.to(\"cpu\", torch.double))";
+const char* const kGpuStepCpp =
+    "torch::Device device(\"cuda\"); auto y = torch::ones_like(x, device); x = x.to(device); auto z = x + y; "
+    "z; z.to(\"cpu\", torch::kDouble)";
+
 void section2(Recorder& r, const Options& opt) {
   r.note("2. Data manipulation (数据操作)");
   Tensor x, X, Y, y, a, b;
@@ -129,7 +136,8 @@ void section2(Recorder& r, const Options& opt) {
     X.index_put_({Slice(0, 2), Slice()}, 12);
     return T::repr(X);
   });
-  r.step("2.30", "A = X.numpy(); A", "torch::numpy_repr(X)", [&] { return T::numpy_repr(X); });
+  // .cpu() is a no-op on the host; on the GPU it is the copy that numpy() needs first.
+  r.step("2.30", "A = X.numpy(); A", "torch::numpy_repr(X.cpu())", [&] { return T::numpy_repr(X.cpu()); });
   r.step("2.31", "a = torch.tensor([3.5]); a", "auto a = torch::tensor({3.5}); a", [&] {
     a = T::tensor({3.5});
     return T::repr(a);
@@ -139,7 +147,22 @@ void section2(Recorder& r, const Options& opt) {
   r.step("2.34", "int(a)", "a.item<int64_t>()", [&] { return std::to_string(a.item<int64_t>()); });
   r.step("2.35", "torch.ones(2, 3).to(torch.double)", "torch::ones({2, 3}).to(torch::kDouble)",
          [&] { return T::repr(T::ones({2, 3}).to(T::kDouble)); });
-  r.note("Tensor on GPU: this Tensor library lives on the host; `linreg train` is where the GPU works.");
+  // The lab guards this step with `if torch.cuda.is_available():`; so does the tutorial, and it
+  // says in one line why it skipped.
+  if (opt.device == DeviceChoice::Cpu) {
+    r.note("Tensor on GPU: skipped (--device cpu)");
+  } else if (!T::cuda::is_available()) {
+    r.note("Tensor on GPU: skipped, torch.cuda.is_available() is False here: no usable GPU (" +
+           T::cuda::unavailable_reason() + ")");
+  } else {
+    r.step("2.36", kGpuStepExpr, kGpuStepCpp, [&] {
+      const T::Device device("cuda");
+      y = T::ones_like(x, device);
+      x = x.to(device);
+      const Tensor z = x + y;
+      return T::repr(z) + "\n" + T::repr(z.to("cpu", T::kDouble));
+    });
+  }
 }
 
 // ---------------------------------------------------------------- section 3
@@ -413,6 +436,8 @@ void section5(Recorder& r, const Options& opt) {
 
 }  // namespace
 
+std::string gpu_step_expr() { return kGpuStepExpr; }
+
 SyntheticSpec lab_spec(uint64_t seed) {
   SyntheticSpec spec;
   spec.examples = 1000;
@@ -491,6 +516,10 @@ FitResult train_concise(const HostDataset& ds, const TrainOptions& opt, const Pe
 }
 
 std::vector<Step> run_section(int section, const Options& opt, std::ostream* out) {
+  if (opt.device == DeviceChoice::Gpu && !T::cuda::is_available())
+    throw DeviceUnavailable("no usable GPU (" + T::cuda::unavailable_reason() + ")");
+  // --device gpu: every factory of the walk-through makes its tensor on cuda:0.
+  const T::DefaultDeviceGuard on(opt.device == DeviceChoice::Gpu ? T::Device("cuda") : T::Device("cpu"));
   Recorder r(opt, out);
   switch (section) {
     case 2: section2(r, opt); break;

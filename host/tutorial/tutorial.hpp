@@ -29,10 +29,19 @@ struct Options {
   std::string plot_path;   // non-empty: section 4 writes the scatter of feature 1 vs labels here
   bool show_cpp = false;   // print the C++ of each step under its header
   uint64_t seed = 42;      // data, initial weights, shuffles, randn
+  // Where the tensors live. Auto and Cpu: on the host, and section 2's "Tensor on GPU" step runs
+  // on the GPU when one is usable (Auto) or is skipped with one line saying why. Gpu: every
+  // tensor of sections 2-5 is made on cuda:0 (the step's results print as on the host, plus
+  // device='cuda:0'); DeviceUnavailable when no GPU is usable.
+  DeviceChoice device = DeviceChoice::Auto;
 };
 
 // Runs one section (2..5) and returns its steps; each is also printed to `out` when given.
+// Section 2's "Tensor on GPU" step (2.36) is a step only when it ran on a GPU; otherwise a note.
 std::vector<Step> run_section(int section, const Options& opt, std::ostream* out);
+
+// The lab's Python of the "Tensor on GPU" step, as its header prints it.
+std::string gpu_step_expr();
 
 // Runs the sections asked for by opt, printing to out.
 void run(const Options& opt, std::ostream& out);

@@ -1,6 +1,9 @@
 // Every step of PyTorch's reference output (tests/fixtures/pytorch-reference.txt: what PyTorch
 // prints for the lab's deterministic steps, recorded by running the lab's code) is one test case: `linreg tutorial` must print the
 // same expression and, character for character, the same result. Plus the command itself.
+// The GPU step (2.36, derived from PyTorch's printing rules: the file says why) runs only where a
+// GPU is usable; here its text is checked against the formatting of the same values tagged as
+// cuda:0, and the one-line skip note against the device probe.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "host/tensor/tensor.hpp"
 #include "host/tutorial/tutorial.hpp"
 #include "support.hpp"
 
@@ -26,6 +30,7 @@ std::vector<RefStep> load_reference() {
   std::vector<RefStep> steps;
   std::string line;
   while (std::getline(in, line)) {
+    if (line.rfind("# ", 0) == 0) continue;  // a note about the reference, not PyTorch's output
     if (line.rfind("## ", 0) == 0) {
       const size_t colon = line.find(": ");
       steps.push_back({line.substr(3, colon - 3), line.substr(colon + 2), ""});
@@ -50,6 +55,22 @@ const std::map<std::string, Step>& tutorial_steps() {
   return steps;
 }
 
+// The step that needs a GPU; the others are the CPU tutorial's.
+constexpr const char* kGpuStep = "2.36";
+
+std::vector<RefStep> cpu_reference() {
+  std::vector<RefStep> out;
+  for (const RefStep& s : load_reference())
+    if (s.id != kGpuStep) out.push_back(s);
+  return out;
+}
+
+RefStep gpu_reference() {
+  for (const RefStep& s : load_reference())
+    if (s.id == kGpuStep) return s;
+  return {};
+}
+
 class TutorialReference : public ::testing::TestWithParam<RefStep> {};
 
 TEST_P(TutorialReference, MatchesPyTorch) {
@@ -67,15 +88,65 @@ std::string step_name(const ::testing::TestParamInfo<RefStep>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Steps, TutorialReference, ::testing::ValuesIn(load_reference()), step_name);
+INSTANTIATE_TEST_SUITE_P(Steps, TutorialReference, ::testing::ValuesIn(cpu_reference()), step_name);
 
 TEST(TutorialReferenceFile, HasEveryStep) {
-  // Guards the parser: the reference holds 35 steps of section 2 and 17 of section 3.
-  const std::vector<RefStep> ref = load_reference();
+  // Guards the parser: the reference holds 35 CPU steps of section 2, the GPU step, and 17 of
+  // section 3.
+  const std::vector<RefStep> ref = cpu_reference();
   ASSERT_EQ(ref.size(), 52u);
+  EXPECT_EQ(load_reference().size(), 53u);
   EXPECT_EQ(ref.front().id, "2.1");
   EXPECT_EQ(ref.back().id, "3.17");
   EXPECT_EQ(ref[5].output.find("\n\n") != std::string::npos, true) << "2.6 keeps its blank line between blocks";
+}
+
+// The GPU step's reference is what the Tensor library prints for those values on cuda:0 (the
+// formatting half of the step, checked without a GPU), and, where a GPU is usable, the tutorial
+// prints exactly it.
+TEST(TutorialGpuStep, ReferenceMatchesThePrintingRules) {
+  namespace T = linreg::tensor;
+  const RefStep ref = gpu_reference();
+  ASSERT_EQ(ref.id, kGpuStep);
+  EXPECT_EQ(ref.expr, linreg::tutorial::gpu_step_expr());
+  const T::Tensor x = T::tensor({1.0, 2, 4, 8});
+  const T::Tensor z = x + T::ones_like(x);
+  EXPECT_EQ(T::repr_as(z, T::Device("cuda")) + "\n" + T::repr(z.to("cpu", T::kDouble)), ref.output);
+  const auto it = tutorial_steps().find(kGpuStep);
+  if (!T::cuda::is_available()) {
+    EXPECT_EQ(it, tutorial_steps().end()) << "the GPU step ran without a GPU";
+  } else {
+    ASSERT_NE(it, tutorial_steps().end());
+    EXPECT_EQ(it->second.expr, ref.expr);
+    EXPECT_EQ(it->second.output, ref.output);
+  }
+}
+
+TEST(TutorialGpuStep, SkipsInOneLineWithoutAGpu) {
+  namespace T = linreg::tensor;
+  if (T::cuda::is_available()) GTEST_SKIP() << "a GPU is usable: the step runs (TutorialGpuStep.ReferenceMatches...)";
+  const linreg::test::RunOutput r = linreg::test::run_linreg("tutorial --section 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string line = "# Tensor on GPU: skipped, torch.cuda.is_available() is False here: no usable GPU (" +
+                           T::cuda::unavailable_reason() + ")\n";
+  EXPECT_NE(r.out.find("tensor([[1., 1., 1.],\n        [1., 1., 1.]], dtype=torch.float64)\n" + line),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("## 2.36"), std::string::npos);
+  EXPECT_EQ(r.out.substr(r.out.size() - line.size()), line) << "the note ends section 2";
+  // --device cpu: the same walk-through, the step skipped because it was asked.
+  const linreg::test::RunOutput c = linreg::test::run_linreg("tutorial --section 2 --device cpu");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out.substr(0, c.out.rfind("# Tensor on GPU")), r.out.substr(0, r.out.rfind("# Tensor on GPU")));
+  EXPECT_NE(c.out.find("# Tensor on GPU: skipped (--device cpu)\n"), std::string::npos);
+  // --device gpu makes the GPU a requirement: one line naming why, nothing on stdout.
+  const linreg::test::RunOutput g = linreg::test::run_linreg("tutorial --device gpu");
+  EXPECT_EQ(g.exit_code, 1);
+  EXPECT_EQ(g.out, "");
+  EXPECT_NE(g.err.find("--device gpu: no usable GPU (" + T::cuda::unavailable_reason() + ")"), std::string::npos)
+      << g.err;
+  const linreg::test::RunOutput bad = linreg::test::run_linreg("tutorial --device tpu");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
 }
 
 TEST(TutorialCommand, PrintsAllSectionsInOrder) {
