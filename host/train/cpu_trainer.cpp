@@ -59,7 +59,7 @@ inline double dot(const float* __restrict x, const float* __restrict w, int64_t 
 // Gradient sums of one minibatch: gw[j] = Σ r_k·x_kj, gb = Σ r_k, r_k = x_k·w + b − y_k, in double.
 // Rows come in permutation order, so each is a cold miss the hardware prefetcher cannot guess;
 // we know the order, so we prefetch kAhead rows ahead (`avail` = entries readable from rows).
-constexpr int64_t kAhead = 6;
+constexpr int64_t kAhead = 16;
 
 inline void prefetch_row(const float* X, const float* y, int64_t row, int64_t d) {
   const char* p = reinterpret_cast<const char*>(X + row * d);
@@ -583,31 +583,134 @@ namespace {
 
 // One chunk of streamed rows, read on a second thread.
 struct Chunk {
-  int64_t first = 0, rows = 0;
-  std::vector<float> X, y;
+  int64_t index = 0, first = 0, rows = 0;
+  std::vector<float> X, y;       // the chunk's rows in file order (row-major X)
+  std::vector<uint32_t> order;   // the epoch's order of them (empty on a pass for the loss alone)
+  int64_t loss_rows = 0;         // the rows whose loss the reader summed (the first ones)...
+  double loss_sum = 0;           // ...and their sum, which the training thread carries on
+  double read_seconds = 0, loss_seconds = 0;
 };
 
-// Reads chunk `chunk` into c on a second thread (c's arrays are reused: no fresh pages to fault).
-std::future<void> read_chunk(const RowChunks& src, int64_t chunk, int64_t chunk_rows, Chunk& c) {
-  return std::async(std::launch::async, [&src, chunk, chunk_rows, &c] {
-    c.first = chunk * chunk_rows;
-    c.rows = std::min(chunk_rows, src.rows() - c.first);
-    src.read(c.first, c.rows, c.X, c.y);
-  });
-}
+// A pass over the chunks. The reading thread reads each chunk, makes its shuffle and sums the
+// pending epoch's loss over its first rows; the training thread sums the loss over the rest (the
+// sum carried on: one sum over the chunk in file order, the same bits wherever it is split), then
+// gathers the rows in the epoch's order and steps. The split moves from chunk to chunk to even
+// the two threads' times: measured on 4M × 16 float32 rows (2 cores, chunks of 0.5M rows), the
+// read takes 0.08 s an epoch, the shuffle 0.03 s, the loss 0.07 s, the gather and the steps
+// 0.10 s; with the loss all on the reading thread the training thread waited half the epoch.
+class ChunkPass {
+ public:
+  ChunkPass(const RowChunks& rows, int64_t chunk_rows, uint64_t seed, LossKind loss)
+      : src_(rows), chunk_rows_(chunk_rows), d_(rows.features()), seed_(seed), loss_(loss),
+        chunk_loss_(static_cast<size_t>((rows.rows() + chunk_rows - 1) / chunk_rows)) {}
 
-// Calls f(chunk) for chunks order[0..) in turn, reading the next into the other buffer while f
-// works on the current: two chunks in memory, the read overlapping the work.
-template <typename F>
-void each_chunk(const RowChunks& src, const std::vector<uint32_t>& order, int64_t chunk_rows, Chunk (&buf)[2],
-                const F& f) {
-  std::future<void> next = read_chunk(src, order[0], chunk_rows, buf[0]);
-  for (size_t i = 0; i < order.size(); ++i) {
-    next.get();
-    if (i + 1 < order.size()) next = read_chunk(src, order[i + 1], chunk_rows, buf[(i + 1) & 1]);
-    f(buf[i & 1]);
+  // The next pass: epoch `epoch`'s shuffle (or none: the loss alone), and the loss of the model
+  // (w, b) on every chunk, or none when w is null. w must stay valid through the pass.
+  void set(int64_t epoch, bool shuffle, const float* w, float b) {
+    epoch_ = epoch;
+    shuffle_ = shuffle;
+    loss_w_ = w;
+    loss_b_ = b;
   }
-}
+  // Chunk k's loss sum of the last pass that took the loss.
+  const std::vector<double>& chunk_loss() const { return chunk_loss_; }
+
+  // The pass after this one starts with chunk `chunk` of epoch `epoch` (shuffled or not): the
+  // reader reads it into the free buffer while this pass's last chunk trains, so that one pass's
+  // start does not wait for its first read (the loss of that chunk is all the training thread's).
+  struct Ahead {
+    int64_t epoch = -1, chunk = -1;
+    bool shuffle = true;
+  };
+
+  // Calls f(chunk) for chunks order[0..) in turn, the next read into the other buffer while f
+  // works on the current one: two chunks in memory, the reading overlapping the work.
+  template <typename F>
+  void run(const std::vector<uint32_t>& order, const F& f, const Ahead& then = {}) {
+    size_t slot = 0;  // the buffer of order[i] is buf_[(slot + i) & 1]
+    std::future<void> next;
+    if (ahead_.valid() && ahead_of_.epoch == epoch_ && ahead_of_.chunk == order[0] && ahead_of_.shuffle == shuffle_) {
+      next = std::move(ahead_);
+      slot = ahead_slot_;
+    } else {
+      if (ahead_.valid()) ahead_.get();  // not the chunk this pass wants: its buffer is refilled
+      next = fill(order[0], buf_[0], epoch_, shuffle_, loss_w_, loss_b_);
+    }
+    for (size_t i = 0; i < order.size(); ++i) {
+      next.get();
+      Chunk& c = buf_[(slot + i) & 1];
+      balance(c);
+      Chunk& other = buf_[(slot + i + 1) & 1];
+      if (i + 1 < order.size()) {
+        next = fill(order[i + 1], other, epoch_, shuffle_, loss_w_, loss_b_);
+      } else if (then.chunk >= 0) {
+        ahead_ = fill(then.chunk, other, then.epoch, then.shuffle, nullptr, 0);
+        ahead_of_ = then;
+        ahead_slot_ = (slot + i + 1) & 1;
+      }
+      const auto t0 = Clock::now();
+      if (loss_w_) {
+        chunk_loss_[static_cast<size_t>(c.index)] =
+            dataset_loss_sum(c.X.data() + c.loss_rows * d_, c.y.data() + c.loss_rows, nullptr, c.rows - c.loss_rows,
+                             d_, loss_w_, loss_b_, loss_, c.loss_sum);
+      }
+      const auto t1 = Clock::now();
+      f(c);
+      if (loss_w_ && c.rows > c.loss_rows)
+        main_loss_per_row_ = std::chrono::duration<double>(t1 - t0).count() / static_cast<double>(c.rows - c.loss_rows);
+      if (c.rows > 0) train_per_row_ = seconds_since(t1) / static_cast<double>(c.rows);
+    }
+  }
+
+ private:
+  // Reads chunk k into c on the reading thread, with the shuffle of `epoch` (when `shuffle`) and
+  // the loss of (w, b) over the reader's share of its rows (when w is not null). Everything the
+  // thread uses is passed by value: the pass's settings may change while it runs.
+  std::future<void> fill(int64_t k, Chunk& c, int64_t epoch, bool shuffle, const float* w, float b) {
+    c.index = k;
+    c.first = k * chunk_rows_;
+    c.rows = std::min(chunk_rows_, src_.rows() - c.first);
+    c.loss_rows = w ? std::min(c.rows, static_cast<int64_t>(share_ * static_cast<double>(c.rows))) : 0;
+    return std::async(std::launch::async, [this, k, &c, epoch, shuffle, w, b] {
+      const auto t0 = Clock::now();
+      src_.read(c.first, c.rows, c.X, c.y);
+      c.order.resize(shuffle ? static_cast<size_t>(c.rows) : 0);
+      if (shuffle) thrust_compatible_permutation(c.rows, chunk_rows_seed(seed_, epoch, k), c.order.data());
+      const auto t1 = Clock::now();
+      c.loss_sum = w ? dataset_loss_sum(c.X.data(), c.y.data(), nullptr, c.loss_rows, d_, w, b, loss_) : 0;
+      c.read_seconds = std::chrono::duration<double>(t1 - t0).count();
+      c.loss_seconds = seconds_since(t1);
+    });
+  }
+
+  // The reader's share of the next chunk's loss, from the times per row of the last chunks: the
+  // share s that makes read + s·loss = train + (1 − s)·loss.
+  void balance(const Chunk& c) {
+    if (!loss_w_ || c.rows == 0) return;
+    const double reader_loss = c.loss_rows > 0 ? c.loss_seconds / static_cast<double>(c.loss_rows) : 0;
+    const int rates = (reader_loss > 0) + (main_loss_per_row_ > 0);
+    if (rates == 0) return;
+    const double rows = static_cast<double>(c.rows), loss = (reader_loss + main_loss_per_row_) / rates;
+    share_ = std::clamp((train_per_row_ + loss - c.read_seconds / rows) / (2 * loss), 0.0, 1.0);
+  }
+
+  const RowChunks& src_;
+  int64_t chunk_rows_, d_;
+  uint64_t seed_;
+  LossKind loss_;
+  int64_t epoch_ = 0;
+  bool shuffle_ = true;
+  const float* loss_w_ = nullptr;
+  float loss_b_ = 0;
+  std::vector<double> chunk_loss_;
+  Chunk buf_[2];
+  std::future<void> ahead_;  // the next pass's first chunk, being read (after buf_: ends first)
+  Ahead ahead_of_;
+  size_t ahead_slot_ = 0;
+  double share_ = 0.5;               // of a chunk's loss rows summed by the reader
+  double main_loss_per_row_ = 0;     // the training thread's times per row on its last chunk
+  double train_per_row_ = 0;
+};
 
 }  // namespace
 
@@ -628,28 +731,28 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   const double scale = grad_scale(opt.loss);
   const int64_t b = opt.batch_size, chunks = (n + chunk_rows - 1) / chunk_rows;
   std::vector<float> Xb(static_cast<size_t>(b * d)), yb(static_cast<size_t>(b));
-  std::vector<uint32_t> identity(static_cast<size_t>(b)), rows, order(static_cast<size_t>(chunks)), in_file(order.size());
+  std::vector<uint32_t> identity(static_cast<size_t>(b)), order(static_cast<size_t>(chunks)), next_order(order.size()),
+      in_file(order.size());
   std::iota(identity.begin(), identity.end(), 0u);
   std::iota(in_file.begin(), in_file.end(), 0u);
   std::vector<double> gw(static_cast<size_t>(d));
-  Chunk buf[2];
   EpochEnd end(opt, false);
 
   // Epoch e's loss is of the model after its steps, over every row. Rather than a pass of its own,
-  // it is taken during epoch e + 1's pass: each chunk, once read, first adds its rows' loss under
-  // that model (kept aside), then trains. Epoch e is reported (and early stopping decides) when
-  // that pass ends; only the last epoch's loss needs a pass of its own. So an epoch reads the
+  // it is taken during epoch e + 1's pass: each chunk, as it is read, adds its rows' loss under
+  // that model (kept aside) before it trains. Epoch e is reported (and early stopping decides)
+  // when that pass ends; only the last epoch's loss needs a pass of its own. So an epoch reads the
   // file once, not twice; when early stopping or divergence stops after epoch e, the steps of
   // e + 1 are dropped and the model of epoch e is the one kept.
   std::vector<float> loss_w, iter_w;  // the pending epoch's evaluated model, and its iterate
   float loss_b = 0, iter_b = 0;
   bool pending = false;
   EpochReport pending_rep;
-  std::vector<double> chunk_loss(static_cast<size_t>(chunks));
+  ChunkPass pass(src, chunk_rows, opt.seed, opt.loss);
   // Records the pending epoch from its chunks' sums, added in file order. False: stop there.
   const auto close_pending = [&] {
     double sum = 0;
-    for (const double v : chunk_loss) sum += v;
+    for (const double v : pass.chunk_loss()) sum += v;
     pending_rep.train_loss = sum / static_cast<double>(n);
     pending = false;
     std::vector<float> w = std::move(res.w);
@@ -661,43 +764,51 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
     res.b = b;
     return true;
   };
-  const auto add_loss = [&](const Chunk& c) {
-    chunk_loss[static_cast<size_t>(c.first / chunk_rows)] =
-        dataset_loss_sum(c.X.data(), c.y.data(), nullptr, c.rows, d, loss_w.data(), loss_b, opt.loss);
-  };
 
   bool stopped = false;
   for (int64_t e = 0; e < opt.epochs && !stopped; ++e) {
     const auto t0 = Clock::now();
-    if (chunks == 1) order[0] = 0;
-    else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, e), order.data());
+    const auto chunk_order = [&](int64_t epoch, std::vector<uint32_t>& out) {
+      if (chunks == 1) out[0] = 0;
+      else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, epoch), out.data());
+    };
+    if (e == 0) chunk_order(0, order);
+    // The next pass's first chunk, read ahead: epoch e + 1's, or the last loss pass's.
+    ChunkPass::Ahead then{opt.epochs, 0, false};
+    if (e + 1 < opt.epochs) {
+      chunk_order(e + 1, next_order);
+      then = {e + 1, next_order[0], true};
+    }
+    pass.set(e, true, pending ? loss_w.data() : nullptr, loss_b);
     int64_t held = 0;  // rows gathered into the batch buffer
     const auto step = [&] {
       if (general) steps->epoch(Xb.data(), yb.data(), nullptr, held, identity.data(), scale, res.w.data(), res.b, nullptr, e);
       else epoch_fn(Xb.data(), yb.data(), held, d, identity.data(), b, opt.lr, scale, res.w.data(), res.b, gw.data(), nullptr, e);
       held = 0;
     };
-    each_chunk(src, order, chunk_rows, buf, [&](const Chunk& c) {
-      if (pending) add_loss(c);
-      rows.resize(static_cast<size_t>(c.rows));
-      thrust_compatible_permutation(c.rows, chunk_rows_seed(opt.seed, e, c.first / chunk_rows), rows.data());
+    pass.run(order, [&](const Chunk& c) {
+      const float* X = c.X.data();
+      const uint32_t* rows = c.order.data();
+      constexpr int64_t kAhead = 16;  // rows prefetched ahead of the gather (they lie at random)
       for (int64_t i = 0; i < c.rows; ++i) {
-        const int64_t r = rows[static_cast<size_t>(i)];
-        std::copy(c.X.begin() + r * d, c.X.begin() + (r + 1) * d, Xb.begin() + held * d);
+        if (i + kAhead < c.rows) __builtin_prefetch(X + static_cast<int64_t>(rows[i + kAhead]) * d);
+        const int64_t r = rows[i];
+        std::copy_n(X + r * d, d, Xb.data() + held * d);
         yb[static_cast<size_t>(held)] = c.y[static_cast<size_t>(r)];
         if (++held == b) step();
       }
-    });
+    }, then);
+    order.swap(next_order);
     if (held > 0) step();  // the epoch's last, short batch
-    const double pass = seconds_since(t0);
+    const double pass_seconds = seconds_since(t0);
     if (pending && !close_pending()) {
       stopped = true;  // this pass's steps are dropped
       break;
     }
     EpochReport rep;
     rep.epoch = e + 1;
-    rep.epoch_seconds = pass;  // the steps, and the loss of the epoch before on the same rows
-    res.train_seconds += pass;
+    rep.epoch_seconds = pass_seconds;  // the steps, and the loss of the epoch before on the same rows
+    res.train_seconds += pass_seconds;
     const auto [mw, mb] = end.model(res, steps.get());
     loss_w.assign(mw, mw + d);
     loss_b = mb;
@@ -709,7 +820,8 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   if (pending) {
     // The last epoch's loss: one pass of its own, in file order.
     const auto t1 = Clock::now();
-    each_chunk(src, in_file, chunk_rows, buf, add_loss);
+    pass.set(opt.epochs, false, loss_w.data(), loss_b);
+    pass.run(in_file, [](const Chunk&) {});
     res.eval_seconds += seconds_since(t1);
     close_pending();
   }

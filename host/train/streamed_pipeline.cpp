@@ -95,8 +95,10 @@ uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64) {
 }
 
 int64_t stream_chunk_rows(uint64_t limit, int64_t features) {
+  // A chunk row, twice (the chunk training and the one being read): its (features + 1) float32
+  // values and its uint32 entry in the chunk's order.
   const uint64_t row = static_cast<uint64_t>(features + 1) * sizeof(float);
-  const uint64_t rows = limit / (2 * row);
+  const uint64_t rows = limit / (2 * (row + sizeof(uint32_t)));
   if (rows < 1)
     throw SettingError("memory_limit", std::to_string(limit) + " bytes is too small: streaming holds two chunks of "
                                            "rows, and two rows of " + std::to_string(features + 1) +

@@ -20,8 +20,8 @@ namespace linreg {
 // SGD trains on, and the float64 values as read for a float64 file.
 uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64);
 
-// The rows per chunk that keep two chunks of (features + 1) float32 values within `limit`
-// bytes; throws SettingError ("memory_limit") when not even one row fits.
+// The rows per chunk that keep the streamer's memory within `limit` bytes: two chunks of
+// (features + 1) float32 values and a uint32 entry of the chunk's order a row; throws SettingError ("memory_limit") when not even one row fits.
 int64_t stream_chunk_rows(uint64_t limit, int64_t features);
 
 // Rows [begin, end) of an .npy file in parts of `part` rows, in row order: for least_squares
