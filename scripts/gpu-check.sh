@@ -112,6 +112,10 @@ if [[ $have_build == 1 ]]; then
     libs_note="RUNPATH left libraries unresolved (${missing}); LD_LIBRARY_PATH set to /usr/local/cuda/lib64"
   fi
 fi
+# NCCL (dlopen'ed by the one-rank GPU job; without it those tests skip, which this script counts
+# as a failure): say where it is, or that it is not, so a skip there reads as what it is.
+nccl_note="$(ls ${LINREG_NCCL_LIBRARY:-} /usr/local/cuda/lib64/libnccl.so.2 /usr/lib/x86_64-linux-gnu/libnccl.so.2 2>/dev/null | head -1)"
+nccl_note="${nccl_note:-libnccl.so.2 not found (the NCCL tests will skip: set LINREG_NCCL_LIBRARY)}"
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 dirty="$(git -C "$root" status --porcelain 2>/dev/null | wc -l | tr -d ' ')"
 
@@ -128,6 +132,7 @@ write_summary() {  # $1: "running: STEP" or "done"
     if [[ "$device_ok" == no ]]; then echo "DEVICE: NONE USABLE — $device_reason"; fi
     echo "compute-sanitizer: ${sanitizer:-not found}"
     echo "libraries: $libs_note"
+    echo "nccl: $nccl_note"
     printf '%-11s %-7s %s\n' step seconds verdict
     for i in "${!names[@]}"; do printf '%-11s %-7s %s\n' "${names[$i]}" "${secs[$i]}" "${verdicts[$i]}"; done
     echo "state: $1 (elapsed $((SECONDS - started)) s); logs: $logs"

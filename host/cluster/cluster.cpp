@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "host/core/module_path.hpp"
 
@@ -55,11 +57,28 @@ int gpu_nodes() {
 }
 
 void assign_gpu(const LaunchInfo& info) {
-  if (info.local_size <= 1 || std::getenv("CUDA_VISIBLE_DEVICES")) return;
-  const int gpus = gpu_nodes();
-  if (gpus <= 1) return;
-  ::setenv("CUDA_VISIBLE_DEVICES", std::to_string(info.local_rank % gpus).c_str(), 1);
+  if (info.local_size <= 1) return;
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::string mine = gpu_for_rank(info, visible, visible ? 0 : gpu_nodes());
+  if (!mine.empty()) ::setenv("CUDA_VISIBLE_DEVICES", mine.c_str(), 1);
 }
+
+}  // namespace
+
+std::string gpu_for_rank(const LaunchInfo& info, const char* visible, int gpus) {
+  if (info.local_size <= 1) return {};
+  if (!visible) return gpus > 1 ? std::to_string(info.local_rank % gpus) : std::string();
+  std::vector<std::string> list(1);
+  for (const char* c = visible; *c; ++c) {
+    if (*c == ',') list.emplace_back();
+    else if (*c != ' ') list.back() += *c;
+  }
+  if (list.size() <= 1 || std::any_of(list.begin(), list.end(), [](const std::string& e) { return e.empty(); }))
+    return {};
+  return list[static_cast<size_t>(info.local_rank) % list.size()];
+}
+
+namespace {
 
 const Communicator* join() {
   const LaunchInfo info = launch_info();

@@ -21,10 +21,17 @@ struct LaunchInfo {
 };
 LaunchInfo launch_info();
 
+// The GPU a rank of several on one machine should see, as the CUDA_VISIBLE_DEVICES to set, or
+// empty to leave it as it is: with `visible` unset and gpus > 1 (the /dev/nvidiaN nodes), its
+// local rank modulo the GPUs; with `visible` a list of several devices (as a scheduler gives
+// every rank of a node), the entry of its local rank modulo their count; else nothing (one GPU,
+// or a list of one: ranks that share a GPU then train on the CPU, fit.hpp's make_fitter).
+std::string gpu_for_rank(const LaunchInfo& info, const char* visible, int gpus);
+
 // The job's communicator: single_process() without a launcher (or a launcher of one process),
 // else the MPI module's. Before MPI (and before any CUDA), a rank on a machine with several
-// ranks and several GPUs is given one: CUDA_VISIBLE_DEVICES = its local rank modulo the GPUs
-// (counted by their /dev/nvidiaN nodes), unless CUDA_VISIBLE_DEVICES is already set. Joins once per process; later calls return the same object. Throws
+// ranks sets CUDA_VISIBLE_DEVICES to gpu_for_rank's answer, when it has one. Joins once per
+// process; later calls return the same object. Throws
 // std::runtime_error when a launcher started several ranks but MPI cannot start (this build has
 // no MPI, the module or Open MPI is missing, MPI_Init failed).
 const Communicator& join_cluster();

@@ -202,11 +202,11 @@ class GpuTrainer final : public Trainer {
     if (examples() <= 0) throw InputError("no training data loaded");
     validate_train(opt, examples());
     set_device();
-    if (sharded_) return run_sharded(opt, perms, cb);
     const int64_t n = n_, d = d_, B = opt.batch_size;
     if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
       throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
                                           "), got " + std::to_string(opt.initial_w.size()));
+    if (sharded_) return run_sharded(opt, perms, cb);
     // SGD's rules (docs/SGD.md) take run_general, on every strategy.
     const bool general = !opt.plain_sgd();
     Strategy strategy = opt.strategy == Strategy::Auto ? gpu_rule::choose_strategy(n, d, B, smem_) : opt.strategy;
@@ -480,27 +480,40 @@ class GpuTrainer final : public Trainer {
     const int64_t N = shard_.total_rows, d = d_, B = opt.batch_size, steps = kern::ceil_div(N, B);
     const bool cublas = d > kern::kMaxFusedFeatures;
     cudaStream_t s = stream();
-    if (!nccl_) nccl_ = std::make_unique<NcclCollective>(*shard_.comm);
-    const int ranks = nccl_->size();
+    const int ranks = shard_.comm->size();
     TrainResult res;
     res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", NCCL across " + std::to_string(ranks) +
                    (ranks == 1 ? " rank" : " ranks");
 
-    RuleRun run(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
-    std::vector<uint32_t> order(static_cast<size_t>(N)), local;
-    std::vector<int64_t> offsets(static_cast<size_t>(steps + 1));
-    local.reserve(static_cast<size_t>(n_));
-    DeviceBuffer<uint32_t> d_local(static_cast<size_t>(std::max<int64_t>(n_, 1)));
-    DeviceBuffer<double> partials(cublas ? kern::loss_partials_capacity()
-                                         : std::max(kern::partials_capacity(d), kern::loss_partials_capacity()));
-    DeviceBuffer<double> sums(static_cast<size_t>(d + 2)), gathered(static_cast<size_t>(ranks) * (d + 1));
-    DeviceBuffer<double> loss_out(2);
+    // Everything a rank allocates (its share sized by its own rows) before any rank waits on
+    // another in NCCL: one rank out of memory ends every rank with its reason, where after the
+    // first allgather the others would wait for it for ever.
+    std::unique_ptr<RuleRun> run_owner;
+    std::vector<uint32_t> order, local;
+    std::vector<int64_t> offsets;
+    DeviceBuffer<uint32_t> d_local;
+    DeviceBuffer<double> partials, sums, gathered, loss_out;
     DeviceBuffer<float> Xb, r, g;
-    if (cublas) {
-      Xb.resize(static_cast<size_t>(B * d));
-      r.resize(static_cast<size_t>(B));
-      g.resize(static_cast<size_t>(d));
-    }
+    together(*shard_.comm, [&] {
+      run_owner = std::make_unique<RuleRun>(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
+      order.resize(static_cast<size_t>(N));
+      offsets.resize(static_cast<size_t>(steps + 1));
+      local.reserve(static_cast<size_t>(n_));
+      d_local.resize(static_cast<size_t>(std::max<int64_t>(n_, 1)));
+      partials.resize(cublas ? kern::loss_partials_capacity()
+                             : std::max(kern::partials_capacity(d), kern::loss_partials_capacity()));
+      sums.resize(static_cast<size_t>(d + 2));
+      gathered.resize(static_cast<size_t>(ranks) * (d + 1));
+      loss_out.resize(2);
+      if (cublas) {
+        Xb.resize(static_cast<size_t>(B * d));
+        r.resize(static_cast<size_t>(B));
+        g.resize(static_cast<size_t>(d));
+      }
+      sync();
+    });
+    if (!nccl_) nccl_ = std::make_unique<NcclCollective>(*shard_.comm);
+    RuleRun& run = *run_owner;
     CudaEvent ev_start, ev_sgd, ev_eval;
     EarlyStopping stopping(opt, shard_.val_total > 0);
     const int64_t first = shard_.first_row;

@@ -54,6 +54,9 @@ class CudaBackend final : public GpuBackend {
       }
       p.usable = true;
       p.name = prop.name;
+      char bus[32] = {};
+      if (cudaDeviceGetPCIBusId(bus, sizeof bus, 0) == cudaSuccess) p.pci_bus_id = bus;
+      else cudaGetLastError();
     } catch (const std::exception& ex) {
       p.usable = false;
       p.reason = std::string("CUDA probe failed: ") + ex.what();

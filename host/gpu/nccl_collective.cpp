@@ -22,6 +22,7 @@ struct NcclLibrary {
   decltype(&ncclGetUniqueId) get_unique_id = nullptr;
   decltype(&ncclCommInitRank) comm_init_rank = nullptr;
   decltype(&ncclCommDestroy) comm_destroy = nullptr;
+  decltype(&ncclCommAbort) comm_abort = nullptr;
   decltype(&ncclAllGather) all_gather = nullptr;
   decltype(&ncclGetErrorString) error_string = nullptr;
   std::string error;  // why it could not be loaded; empty when loaded
@@ -53,6 +54,7 @@ const NcclLibrary& nccl() {
     resolve(h, "ncclGetUniqueId", lib.get_unique_id, err);
     resolve(h, "ncclCommInitRank", lib.comm_init_rank, err);
     resolve(h, "ncclCommDestroy", lib.comm_destroy, err);
+    resolve(h, "ncclCommAbort", lib.comm_abort, err);
     resolve(h, "ncclAllGather", lib.all_gather, err);
     resolve(h, "ncclGetErrorString", lib.error_string, err);
     lib.error = err;  // the handle stays open for the life of the process
@@ -84,7 +86,15 @@ NcclCollective::NcclCollective(const Communicator& host) : rank_(host.rank()), s
   });
   host.broadcast(&id, sizeof id, 0);
   ncclComm_t comm = nullptr;
-  check(lib.comm_init_rank(&comm, size_, id, rank_), "ncclCommInitRank");
+  const ncclResult_t init = lib.comm_init_rank(&comm, size_, id, rank_);
+  // A rank whose init failed ends every rank (the others' communicators are aborted, not left
+  // for a collective that would wait for it).
+  try {
+    together(host, [&] { check(init, "ncclCommInitRank"); });
+  } catch (...) {
+    if (init == ncclSuccess && comm) lib.comm_abort(comm);
+    throw;
+  }
   comm_ = comm;
 }
 

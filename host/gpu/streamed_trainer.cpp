@@ -69,7 +69,13 @@ class Streamer {
         chunks_((n_ + chunk_rows - 1) / chunk_rows),
         direct_X_(src.resident_X(), static_cast<size_t>(n_ * d_) * sizeof(float)),
         direct_y_(src.resident_y(), static_cast<size_t>(n_) * sizeof(float)) {
-    direct_ = direct_X_.ok() && direct_y_.ok();
+    // y may share a page with X (two small allocations side by side), which CUDA will not
+    // register twice: then y, 1/(d + 1) of the rows' bytes, is copied into pinned memory once.
+    if (direct_X_.ok() && !direct_y_.ok() && src.resident_y()) {
+      pinned_y_ = std::make_unique<PinnedBuffer<float>>(static_cast<size_t>(n_));
+      std::copy_n(src.resident_y(), n_, pinned_y_->data());
+    }
+    direct_ = direct_X_.ok() && (direct_y_.ok() || pinned_y_);
     const size_t cx = static_cast<size_t>(chunk_rows * d_), cy = static_cast<size_t>(chunk_rows);
     for (int k = 0; k < 2; ++k) {
       if (!direct_) {
@@ -105,7 +111,7 @@ class Streamer {
       const float* hy = nullptr;
       if (direct_) {
         hx = src_.resident_X() + first * d_;
-        hy = src_.resident_y() + first;
+        hy = (pinned_y_ ? pinned_y_->data() : src_.resident_y()) + first;
       } else {
         next.get();  // chunk i is in pinned buffer k
         hx = host_X_[k]->data();
@@ -154,6 +160,7 @@ class Streamer {
   const RowChunks& src_;
   int64_t n_, d_, chunk_rows_, chunks_;
   PinnedInPlace direct_X_, direct_y_;
+  std::unique_ptr<PinnedBuffer<float>> pinned_y_;  // y's copy when y could not be registered
   bool direct_ = false;
   CudaStream compute_, copy_;
   CudaEvent copied_[2], consumed_[2];
@@ -178,7 +185,19 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
                                         "), got " + std::to_string(opt.initial_w.size()));
   LINREG_CHECK(cudaSetDevice(device));
   const int64_t B = opt.batch_size;
-  chunk_rows = std::min(chunk_rows, n);
+  // The device holds three chunks of rows (two in flight, one shuffled) and two uint32 a row
+  // (the chunk's order, the identity): a chunk sized by the host's memory may not fit. Leave a
+  // fifth of the free memory and 256 MiB for the rest (cuBLAS, Thrust's scratch, the sums).
+  size_t free_b = 0, total_b = 0;
+  LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * static_cast<int64_t>(sizeof(uint32_t));
+  const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20);
+  const int64_t fits = std::min<int64_t>(usable / row_bytes - B, (int64_t{1} << 31) - B);
+  if (fits < B)
+    throw DeviceUnavailable("the GPU has " + std::to_string(free_b >> 20) + " MiB free: too little to stream chunks of " +
+                            std::to_string(B) + " rows of " + std::to_string(d) + " features");
+  const bool clamped = chunk_rows > fits && n > fits;
+  chunk_rows = std::min({chunk_rows, n, fits});
   Streamer st(src, chunk_rows, B);
   cudaStream_t s = st.compute();
   const bool cublas = d > kern::kMaxFusedFeatures;
@@ -191,7 +210,8 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
 
   TrainResult res;
   res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", streamed" +
-                 (st.direct() ? " from pinned host memory" : " through pinned buffers");
+                 (st.direct() ? " from pinned host memory" : " through pinned buffers") +
+                 (clamped ? " (device chunks of " + std::to_string(chunk_rows) + " rows: what its free memory holds)" : "");
   RuleRun run(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
   // Minibatches read the ordered rows in place: the identity as their permutation.
   std::vector<uint32_t> iota(static_cast<size_t>(chunk_rows + B));

@@ -2,7 +2,11 @@
 // exact solver runs least_squares, its pass over the data on the placed device.
 #include "host/train/fit.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 
 #include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
@@ -40,11 +44,12 @@ class SgdFitter final : public Fitter {
     TrainResult r;
     if (streamed_) {
       validate_train(opt_, streamed_->n);
-      // Three chunks on the device (two in flight, the shuffled rows): a quarter of its free memory each.
+      // Three chunks on the device (two in flight, the shuffled rows) and two uint32 a row: within
+      // three quarters of its free memory (the streamer clamps the chunk to what fits, too).
       int64_t free_b = 0;
       gpu_->memory_info(&free_b, nullptr);
-      const int64_t row = (streamed_->d + 1) * static_cast<int64_t>(sizeof(float));
-      const int64_t chunk = std::max<int64_t>(opt_.batch_size, free_b / 4 / row);
+      const int64_t row = 3 * (streamed_->d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * sizeof(uint32_t);
+      const int64_t chunk = std::clamp<int64_t>(free_b / 4 * 3 / row, opt_.batch_size, (int64_t{1} << 31) - opt_.batch_size);
       r = gpu_->train_streamed(ResidentRows(*streamed_), opt_, chunk, on_epoch);
       r.strategy += " in chunks of " + std::to_string(std::min(chunk, streamed_->n)) + " rows";
     } else {
@@ -120,6 +125,26 @@ class ExactFitter final : public Fitter {
   HostDataset owned_;
 };
 
+// On GPU ranks, the first two ranks placed on one GPU (the same PCI address on the same host),
+// as "ranks R and S share one GPU, ...", the same words on every rank; or empty when every rank has its own. NCCL refuses a
+// communicator with two ranks on one device, which is what a node with fewer GPUs than ranks, or
+// a CUDA_VISIBLE_DEVICES that shows every rank the same devices, would give.
+std::string shared_gpu(const Communicator& comm, const std::string& pci_bus_id) {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  const std::string where = std::string(host) + " " + (pci_bus_id.empty() ? "device 0" : pci_bus_id);
+  uint64_t key = 1469598103934665603ull;  // FNV-1a of the place: equal places, equal keys
+  for (const unsigned char c : where) key = (key ^ c) * 1099511628211ull;
+  std::vector<uint64_t> keys(static_cast<size_t>(comm.size()));
+  comm.allgather(&key, sizeof key, keys.data());
+  for (size_t r = 0; r < keys.size(); ++r)
+    for (size_t s = 0; s < r; ++s)
+      if (keys[s] == keys[r])
+        return "ranks " + std::to_string(s) + " and " + std::to_string(r) +
+               " share one GPU, and NCCL needs a GPU of its own for each rank";
+  return {};
+}
+
 }  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
@@ -142,13 +167,15 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
     together(comm, [&] { p = place(device); });  // under gpu, a rank without a GPU stops the job
     const int64_t gpus = sum_counts(comm, p.gpu ? 1 : 0);
     const bool any_weights = sum_counts(comm, weighted ? 1 : 0) > 0;  // a rank with no rows has none
-    if (gpus == comm.size() && !any_weights) {
+    const std::string shared = gpus == comm.size() ? shared_gpu(comm, probe_gpu().pci_bus_id) : std::string();
+    if (gpus == comm.size() && !any_weights && shared.empty()) {
       std::unique_ptr<Trainer> trainer;
       together(comm, [&] { trainer = p.gpu->make_sharded_trainer(0, *shard); });
       return std::make_unique<SgdFitter>(std::move(trainer), sgd);
     }
     std::string why;
     if (any_weights) why = "weighted SGD runs on the CPU only";
+    else if (!shared.empty()) why = shared + ": every rank trains on the CPU";
     else if (gpus > 0) why = std::to_string(gpus) + " of " + std::to_string(comm.size()) + " ranks have a usable GPU: every rank trains on the CPU";
     else why = p.note;
     // Every rank reaches this with the same verdict: thrown inside `together`, it is one error.

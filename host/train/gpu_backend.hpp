@@ -18,13 +18,14 @@
 namespace linreg {
 
 // Bumped whenever GpuBackend or a type it passes changes shape.
-constexpr int kGpuModuleAbi = 5;
+constexpr int kGpuModuleAbi = 6;
 
 // Whether a GPU is usable, and if not, why (shown when --device auto falls back).
 struct GpuProbe {
   bool usable = false;
   std::string name;    // device name when usable
   std::string reason;  // why not, when not usable
+  std::string pci_bus_id;  // when usable: the device's PCI address ("0000:19:00.0"), unique on a host
 };
 
 class GpuBackend {

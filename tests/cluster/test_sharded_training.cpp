@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/thread_ranks.hpp"
+#include "host/cluster/cluster.hpp"
 #include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/data/npy.hpp"
@@ -235,7 +236,7 @@ TEST(ShardedLeastSquares, ABadValueInOneShardEndsEveryRankWithTheMessageOfOnePro
 // rank's device returns. The other entry points are not used by Cholesky.
 class GramDevice final : public GpuBackend {
  public:
-  GpuProbe probe() const override { return {true, "stand-in", ""}; }
+  GpuProbe probe() const override { return {true, "stand-in", "", ""}; }
   std::unique_ptr<Trainer> make_trainer(int) const override { throw std::logic_error("no trainer"); }
   std::unique_ptr<Trainer> make_sharded_trainer(int, const ShardPlacement&) const override {
     throw std::logic_error("no trainer");
@@ -441,6 +442,33 @@ namespace {
 // has them agree on the device: here, with no usable GPU, --device gpu is one agreed error on
 // every rank, and auto puts every rank on the CPU with the same note, including when only one
 // rank's shard has row weights (a rank with no rows has none).
+TEST(GpuForRank, EachLocalRankSeesAGpuOfItsOwnWhereThereAreSeveral) {
+  LaunchInfo info;
+  info.local_size = 4;
+  std::vector<std::string> got;
+  for (int r = 0; r < 4; ++r) {
+    info.local_rank = r;
+    got.push_back(gpu_for_rank(info, nullptr, 2));  // two GPUs, nothing set: local rank mod 2
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "0", "1"}));
+  info.local_rank = 3;
+  EXPECT_EQ(gpu_for_rank(info, nullptr, 1), "");  // one GPU: nothing to choose
+  EXPECT_EQ(gpu_for_rank(info, nullptr, 0), "");
+  // A list every rank of the node was given (a scheduler's): the entry of the local rank.
+  EXPECT_EQ(gpu_for_rank(info, "4,5,6", 8), "4");
+  info.local_rank = 1;
+  EXPECT_EQ(gpu_for_rank(info, "GPU-aa, GPU-bb", 8), "GPU-bb");
+  // A list of one (a scheduler's GPU for this rank), an empty one, or a malformed one: kept.
+  EXPECT_EQ(gpu_for_rank(info, "2", 8), "");
+  EXPECT_EQ(gpu_for_rank(info, "", 8), "");
+  EXPECT_EQ(gpu_for_rank(info, "0,,1", 8), "");
+  // One rank on the machine: whatever is set stays.
+  info.local_size = 1;
+  info.local_rank = 0;
+  EXPECT_EQ(gpu_for_rank(info, "0,1", 8), "");
+  EXPECT_EQ(gpu_for_rank(info, nullptr, 8), "");
+}
+
 TEST(ShardedSgdPlacement, EveryRankAgreesOnTheDevice) {
   if (probe_gpu().usable) GTEST_SKIP() << "a GPU is usable here: the thread ranks would share it (NCCL takes one rank a GPU)";
   TrainOptions opt;

@@ -73,6 +73,9 @@ TEST_P(GpuStreamed, StepsAreTheInMemoryRulesStepsOnTheTwoLevelOrder) {
   const ResidentRows resident(ds);
   for (const RowChunks* src : {static_cast<const RowChunks*>(&staged), static_cast<const RowChunks*>(&resident)}) {
     const TrainResult got = train_streamed_gpu(0, *src, opt, s.chunk);
+    // Each source takes its own path: rows in host memory are copied from where they lie.
+    EXPECT_NE(got.strategy.find(src == &resident ? "from pinned host memory" : "through pinned buffers"),
+              std::string::npos) << got.strategy;
     EXPECT_EQ(got.w, want.w) << got.strategy;
     EXPECT_EQ(got.b, want.b) << got.strategy;
     EXPECT_EQ(got.epochs_run, want.epochs_run);
@@ -121,6 +124,7 @@ TEST(GpuStreamedSgd, EarlyStoppingAveragingAndBadInput) {
   mem->load(ds, nullptr);
   const TrainResult want = mem->fit_with_permutations(opt, two_level(ds.n, 77, opt.seed, opt.epochs));
   const TrainResult got = train_streamed_gpu(0, ResidentRows(ds), opt, 77);
+  EXPECT_NE(got.strategy.find("from pinned host memory"), std::string::npos) << got.strategy;
   EXPECT_EQ(got.w, want.w);
   EXPECT_EQ(got.b, want.b);
   EXPECT_EQ(got.best_epoch, want.best_epoch);

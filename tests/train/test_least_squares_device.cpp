@@ -52,7 +52,7 @@ std::vector<std::vector<double>> design_rows(const ScaledDesignView& z) {
 class LongDoubleDevice final : public GpuBackend {
  public:
   mutable int grams = 0, qrs = 0;
-  GpuProbe probe() const override { return {true, "long double stand-in", ""}; }
+  GpuProbe probe() const override { return {true, "long double stand-in", "", ""}; }
   std::unique_ptr<Trainer> make_trainer(int) const override { throw std::logic_error("not a trainer"); }
   std::unique_ptr<Trainer> make_sharded_trainer(int, const ShardPlacement&) const override {
     throw std::logic_error("no trainer");
