@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "host/core/error.hpp"
@@ -41,6 +43,41 @@ class MemoryChunks final : public RowChunks {
  private:
   const HostDataset& ds_;
 };
+
+// The same rows, read slowly (the reading thread then takes less of each chunk's loss).
+class SlowChunks final : public RowChunks {
+ public:
+  explicit SlowChunks(const HostDataset& ds) : rows_(ds) {}
+  int64_t rows() const override { return rows_.rows(); }
+  int64_t features() const override { return rows_.features(); }
+  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    rows_.read(r0, count, X, y);
+  }
+
+ private:
+  MemoryChunks rows_;
+};
+
+TEST(StreamedSgd, TheLossesAreTheSameBitsHoweverTheThreadsShareTheirSums) {
+  // Each chunk's loss is split between the two threads by their timings, which differ from run
+  // to run: the sum is carried from one part to the other, so the bits must not depend on it.
+  const HostDataset ds = test::gaussian_rows(4000, 5, 9);
+  TrainOptions opt;
+  opt.epochs = 4;
+  opt.batch_size = 16;
+  opt.lr = 0.01f;
+  const TrainResult first = train_streamed(MemoryChunks(ds), opt, 250);
+  for (int k = 0; k < 2; ++k) {
+    const TrainResult fast = train_streamed(MemoryChunks(ds), opt, 250);
+    EXPECT_EQ(fast.epoch_losses, first.epoch_losses);
+    EXPECT_EQ(fast.w, first.w);
+  }
+  const TrainResult slow = train_streamed(SlowChunks(ds), opt, 250);
+  EXPECT_EQ(slow.epoch_losses, first.epoch_losses);
+  EXPECT_EQ(slow.w, first.w);
+  EXPECT_EQ(slow.b, first.b);
+}
 
 TEST(TwoLevelShuffle, EveryEpochIsAPermutationInChunkOrderAndOneChunkIsTheInMemoryOrder) {
   const int64_t n = 203;
