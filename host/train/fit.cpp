@@ -125,10 +125,8 @@ class ExactFitter final : public Fitter {
   HostDataset owned_;
 };
 
-// On GPU ranks, the first two ranks placed on one GPU (the same PCI address on the same host),
-// as "ranks R and S share one GPU, ...", the same words on every rank; or empty when every rank has its own. NCCL refuses a
-// communicator with two ranks on one device, which is what a node with fewer GPUs than ranks, or
-// a CUDA_VISIBLE_DEVICES that shows every rank the same devices, would give.
+}  // namespace
+
 std::string shared_gpu(const Communicator& comm, const std::string& pci_bus_id) {
   char host[HOST_NAME_MAX + 1] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
@@ -144,8 +142,6 @@ std::string shared_gpu(const Communicator& comm, const std::string& pci_bus_id) 
                " share one GPU, and NCCL needs a GPU of its own for each rank";
   return {};
 }
-
-}  // namespace
 
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact, std::string* fallback_note, bool weighted,

@@ -84,6 +84,13 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
                                     bool weighted = false, const ShardPlacement* shard = nullptr);
 
+// A collective of the job's ranks, each naming the PCI address of the GPU it would use
+// (GpuProbe::pci_bus_id): "ranks R and S share one GPU, ..." for the first two ranks on one GPU
+// of one host, the same words on every rank, or empty when each rank has its own. NCCL refuses
+// two ranks on one device (a node with fewer GPUs than ranks, or a CUDA_VISIBLE_DEVICES that
+// shows every rank the same devices): make_fitter then trains SGD on the CPU.
+std::string shared_gpu(const Communicator& comm, const std::string& pci_bus_id);
+
 // Below this many multiply-adds in the exact solver's pass over the data (n·c², c = coefficients
 // + 1), --device auto keeps an exact fit on the CPU: loading the GPU module and creating a context
 // costs about 0.4 s, which OpenBLAS on a few cores spends on about 1e10 multiply-adds, and the

@@ -469,6 +469,26 @@ TEST(GpuForRank, EachLocalRankSeesAGpuOfItsOwnWhereThereAreSeveral) {
   EXPECT_EQ(gpu_for_rank(info, nullptr, 8), "");
 }
 
+TEST(SharedGpu, RanksOnOneGpuAreNamedAlikeOnEveryRank) {
+  // Thread ranks share one host: the PCI addresses alone tell their GPUs apart.
+  const auto verdicts = [](const std::vector<std::string>& bus) {
+    std::vector<std::string> got(bus.size());
+    const auto errors = test::run_ranks(static_cast<int>(bus.size()), [&](const Communicator& comm) {
+      got[static_cast<size_t>(comm.rank())] = shared_gpu(comm, bus[static_cast<size_t>(comm.rank())]);
+    });
+    for (const auto& e : errors) EXPECT_FALSE(e);
+    return got;
+  };
+  EXPECT_EQ(verdicts({"0000:19:00.0", "0000:3b:00.0", "0000:4c:00.0"}), (std::vector<std::string>(3, "")));
+  const std::vector<std::string> shared = verdicts({"0000:19:00.0", "0000:3b:00.0", "0000:19:00.0"});
+  EXPECT_EQ(shared[0], "ranks 0 and 2 share one GPU, and NCCL needs a GPU of its own for each rank");
+  EXPECT_EQ(shared[1], shared[0]);
+  EXPECT_EQ(shared[2], shared[0]);
+  // An address the probe could not read counts as device 0 of the host: two such ranks share.
+  EXPECT_NE(verdicts({"", ""})[1].find("ranks 0 and 1 share one GPU"), std::string::npos);
+  EXPECT_EQ(verdicts({"0000:19:00.0"}), (std::vector<std::string>{""}));
+}
+
 TEST(ShardedSgdPlacement, EveryRankAgreesOnTheDevice) {
   if (probe_gpu().usable) GTEST_SKIP() << "a GPU is usable here: the thread ranks would share it (NCCL takes one rank a GPU)";
   TrainOptions opt;
