@@ -714,10 +714,16 @@ class ChunkPass {
 
 }  // namespace
 
-TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows, const EpochCallback& cb) {
+TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows, const EpochCallback& cb,
+                           const HostDataset* validation) {
   const int64_t n = src.rows(), d = src.features();
   if (n <= 0 || d <= 0) throw InputError("no training data");
   if (chunk_rows <= 0) throw std::logic_error("train_streamed: chunk_rows must be positive");
+  if (validation) {
+    check_dataset(*validation, "validation");
+    if (validation->d != d) throw InputError("validation dataset has a different number of features");
+    if (!validation->weights.empty()) throw InputError("streamed rows have no weights: nor may the validation rows");
+  }
   validate_train(opt, n);
   TrainResult res;
   res.strategy = "cpu, streamed";
@@ -736,7 +742,7 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   std::iota(identity.begin(), identity.end(), 0u);
   std::iota(in_file.begin(), in_file.end(), 0u);
   std::vector<double> gw(static_cast<size_t>(d));
-  EpochEnd end(opt, false);
+  EpochEnd end(opt, validation != nullptr);
 
   // Epoch e's loss is of the model after its steps, over every row. Rather than a pass of its own,
   // it is taken during epoch e + 1's pass: each chunk, as it is read, adds its rows' loss under
@@ -812,6 +818,11 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
     const auto [mw, mb] = end.model(res, steps.get());
     loss_w.assign(mw, mw + d);
     loss_b = mb;
+    if (validation) {  // held in memory: its loss now, with the model of this epoch
+      const auto t1 = Clock::now();
+      rep.val_loss = dataset_loss(*validation, mw, mb, opt.loss);
+      res.eval_seconds += seconds_since(t1);
+    }
     iter_w = res.w;
     iter_b = res.b;
     pending_rep = rep;

@@ -63,14 +63,15 @@ class ResidentRows final : public RowChunks {
 // SGD on rows streamed in chunks of chunk_rows: at most two chunks in memory (the one training and
 // the next, read by a second thread meanwhile), each epoch in the two-level order of
 // permutation.hpp (two_level_permutation). The steps are the in-memory trainer's on that order,
-// bit for bit (every rule of docs/SGD.md, early stopping on the training loss); no validation
-// set, no row weights. Each epoch reads the rows once: an epoch's loss (over all rows, summed per
+// bit for bit (every rule of docs/SGD.md, early stopping); no row weights. A validation set, when
+// given, is held in memory (its loss taken at each epoch's end, early stopping on it as in
+// memory). Each epoch reads the rows once: an epoch's loss (over all rows, summed per
 // chunk and added in file order: the in-memory loss to rounding) is taken during the next
 // epoch's pass, before each chunk trains, and reported when that pass ends; the last epoch's
 // loss gets a pass of its own. A stop (early stopping, divergence) after epoch e drops the steps
 // taken since and returns what the in-memory trainer returns.
 TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
-                           const EpochCallback& cb = {});
+                           const EpochCallback& cb = {}, const HostDataset* validation = nullptr);
 
 // The CPU trainer's analytic gradient of the mean minibatch loss over `rows` (count of them):
 // grad_w = scale·Σ r·x / count, grad_b = scale·Σ r / count. Exposed for the gradient tests.

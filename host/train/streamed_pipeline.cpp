@@ -22,11 +22,134 @@ std::string gib(double bytes) {
   return buf;
 }
 
+// The training rows of a file with a validation split: the rows split_validation keeps for
+// training (mark 0), in file order, read by their index among them. A count of the training rows
+// before each block of the file's rows finds where a range of them starts.
+class TrainingRows {
+ public:
+  TrainingRows(const data::NpyRows& file, std::vector<char> is_val) : file_(file), is_val_(std::move(is_val)) {
+    const int64_t n = file.rows();
+    before_.resize(static_cast<size_t>((n + kBlock - 1) / kBlock));
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % kBlock == 0) before_[static_cast<size_t>(i / kBlock)] = rows_;
+      rows_ += !is_val_[static_cast<size_t>(i)];
+    }
+  }
+  int64_t rows() const { return rows_; }
+  int64_t features() const { return file_.features(); }
+  bool wide() const { return file_.wide(); }
+
+  // Training rows [t0, t0 + count) into ds, as NpyRows::read gives rows.
+  void read(int64_t t0, int64_t count, HostDataset& ds, bool floats_only = false) const {
+    const int64_t d = file_.features();
+    ds.n = 0;
+    ds.d = d;
+    ds.X.clear();
+    ds.y.clear();
+    ds.X64.clear();
+    ds.y64.clear();
+    int64_t f = file_row(t0), need = count;
+    while (need > 0) {
+      const int64_t m = std::min<int64_t>(kPiece, file_.rows() - f);
+      file_.read(f, m, piece_, floats_only);
+      for (int64_t i = 0; i < m && need > 0; ++i) {
+        if (is_val_[static_cast<size_t>(f + i)]) continue;
+        ds.X.insert(ds.X.end(), piece_.X.begin() + i * d, piece_.X.begin() + (i + 1) * d);
+        ds.y.push_back(piece_.y[static_cast<size_t>(i)]);
+        if (!piece_.X64.empty()) {
+          ds.X64.insert(ds.X64.end(), piece_.X64.begin() + i * d, piece_.X64.begin() + (i + 1) * d);
+          ds.y64.push_back(piece_.y64[static_cast<size_t>(i)]);
+        }
+        --need;
+      }
+      f += m;
+    }
+    ds.n = count;
+  }
+
+  // The validation rows (mark 1), all of them, in file order.
+  HostDataset validation() const {
+    HostDataset val;
+    std::vector<int64_t> keep;
+    for (int64_t r0 = 0; r0 < file_.rows(); r0 += kPiece) {
+      const int64_t m = std::min<int64_t>(kPiece, file_.rows() - r0);
+      keep.clear();
+      for (int64_t i = 0; i < m; ++i)
+        if (is_val_[static_cast<size_t>(r0 + i)]) keep.push_back(i);
+      if (keep.empty()) continue;
+      file_.read(r0, m, piece_);
+      const HostDataset part = data::take_rows(piece_, keep);
+      val.d = part.d;
+      val.n += part.n;
+      val.X.insert(val.X.end(), part.X.begin(), part.X.end());
+      val.y.insert(val.y.end(), part.y.begin(), part.y.end());
+      val.X64.insert(val.X64.end(), part.X64.begin(), part.X64.end());
+      val.y64.insert(val.y64.end(), part.y64.begin(), part.y64.end());
+    }
+    return val;
+  }
+
+ private:
+  static constexpr int64_t kBlock = 4096, kPiece = 8192;
+  // The file row of training row t.
+  int64_t file_row(int64_t t) const {
+    const auto after = std::upper_bound(before_.begin(), before_.end(), t);
+    int64_t i = static_cast<int64_t>(after - before_.begin() - 1) * kBlock, seen = before_[static_cast<size_t>(i / kBlock)];
+    for (;; ++i) {
+      if (is_val_[static_cast<size_t>(i)]) continue;
+      if (seen == t) return i;
+      ++seen;
+    }
+  }
+
+  const data::NpyRows& file_;
+  std::vector<char> is_val_;
+  std::vector<int64_t> before_;  // training rows before each block of kBlock file rows
+  int64_t rows_ = 0;
+  mutable HostDataset piece_;    // one reader at a time (the streamer's reading thread, or a pass)
+};
+
+// Rows [begin, end) of `rows` (an NpyRows or TrainingRows) in parts, for least_squares and the
+// statistics' passes.
+template <class Rows>
+LeastSquaresParts parts_of_rows(const Rows& rows, int64_t begin, int64_t end, int64_t part) {
+  LeastSquaresParts parts;
+  parts.rows = end - begin;
+  parts.features = rows.features();
+  parts.wide = rows.wide();
+  for (int64_t j = 0; j < parts.features; ++j) parts.names.push_back("x" + std::to_string(j));
+  parts.each = [&rows, begin, end, part](const std::function<void(const HostDataset&, int64_t)>& f) {
+    HostDataset ds;
+    for (int64_t r0 = begin; r0 < end; r0 += part) {
+      rows.read(r0, std::min(part, end - r0), ds);
+      f(ds, r0 - begin);
+    }
+  };
+  parts.head = [&rows, begin, end](int64_t m) {
+    HostDataset ds;
+    rows.read(begin, std::min(m, end - begin), ds);
+    return ds;
+  };
+  return parts;
+}
+
+template <class Rows>
+data::RowParts row_parts_of(const Rows& rows, int64_t begin, int64_t end, int64_t part) {
+  return [&rows, begin, end, part](const std::function<void(const HostDataset&)>& f) {
+    HostDataset ds;
+    for (int64_t r0 = begin; r0 < end; r0 += part) {
+      rows.read(r0, std::min(part, end - r0), ds);
+      f(ds);
+    }
+  };
+}
+
 // The rows SGD trains on, from the file: float32, standardised when the run standardises (from
 // the values as read, as the in-memory route scales them).
+template <class Rows>
 class NpyChunks final : public RowChunks {
  public:
-  NpyChunks(const data::NpyRows& file, const data::Scaling* scaling) : file_(file), scaling_(scaling) {}
+  NpyChunks(const Rows& file, const data::Scaling* scaling) : file_(file), scaling_(scaling) {}
   int64_t rows() const override { return file_.rows(); }
   int64_t features() const override { return file_.features(); }
   void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
@@ -40,44 +163,18 @@ class NpyChunks final : public RowChunks {
   }
 
  private:
-  const data::NpyRows& file_;
+  const Rows& file_;
   const data::Scaling* scaling_;
 };
-
-// The file's rows in chunks, in file order, for the statistics' passes (values as read).
-data::RowParts parts_of(const data::NpyRows& file, int64_t chunk_rows) { return npy_row_parts(file, 0, file.rows(), chunk_rows); }
 
 }  // namespace
 
 data::RowParts npy_row_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part) {
-  return [&file, begin, end, part](const std::function<void(const HostDataset&)>& f) {
-    HostDataset ds;
-    for (int64_t r0 = begin; r0 < end; r0 += part) {
-      file.read(r0, std::min(part, end - r0), ds);
-      f(ds);
-    }
-  };
+  return row_parts_of(file, begin, end, part);
 }
 
 LeastSquaresParts npy_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part) {
-  LeastSquaresParts parts;
-  parts.rows = end - begin;
-  parts.features = file.features();
-  parts.wide = file.wide();
-  for (int64_t j = 0; j < parts.features; ++j) parts.names.push_back("x" + std::to_string(j));
-  parts.each = [&file, begin, end, part](const std::function<void(const HostDataset&, int64_t)>& f) {
-    HostDataset ds;
-    for (int64_t r0 = begin; r0 < end; r0 += part) {
-      file.read(r0, std::min(part, end - r0), ds);
-      f(ds, r0 - begin);
-    }
-  };
-  parts.head = [&file, begin, end](int64_t m) {
-    HostDataset ds;
-    file.read(begin, std::min(m, end - begin), ds);
-    return ds;
-  };
-  return parts;
+  return parts_of_rows(file, begin, end, part);
 }
 
 int64_t exact_part_rows(uint64_t limit, int64_t features, bool wide) {
@@ -123,30 +220,18 @@ bool streams(const TrainPlan& plan, std::string* why) {
   return true;
 }
 
-TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
-                                   const EpochCallback& on_epoch) {
-  TrainOutcome out;
-  out.synthetic = false;
-  out.streamed = true;
-  streams(plan, &out.note);
-  if (plan.val_fraction > 0)
-    throw SettingError("memory_limit", "a validation split is not available on streamed rows yet; leave out --val-fraction");
-  if (plan.method == Method::Normal && plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable("streamed exact solves run on the CPU; use --device cpu or auto (or a --memory-limit "
-                            "that holds the rows: the GPU's pass is made in chunks anyway)");
-  const data::NpyRows file(plan.csv_path, plan.npy);
-  const int64_t n = file.rows(), d = file.features();
-  out.train_rows = n;
-  out.features = d;
-  for (int64_t j = 0; j < d; ++j) out.feature_names.push_back("x" + std::to_string(j));
-  out.target_name = "y";
-  struct stat st {};
-  if (::stat(plan.csv_path.c_str(), &st) == 0) out.read_bytes = static_cast<double>(st.st_size);
-  if (on_data) on_data(out);
-  const uint64_t limit = plan.memory_limit > 0 ? plan.memory_limit : host_memory_available() / 2;
+namespace {
+
+// The streamed fit on `rows` (the file's, or its training rows under a validation split, with
+// `val` the validation rows in memory); out has the data's description already. `limit`: the
+// bytes the rows may take (val's already taken off).
+template <class Rows>
+void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* val, uint64_t limit,
+                  const StartCallback& on_start, const EpochCallback& on_epoch, TrainOutcome& out) {
+  const int64_t n = rows.rows(), d = rows.features();
   if (plan.method == Method::Normal) {
-    const int64_t part = exact_part_rows(limit, d, file.wide());
-    const LeastSquaresParts parts = npy_parts(file, 0, n, part);
+    const int64_t part = exact_part_rows(limit, d, rows.wide());
+    const LeastSquaresParts parts = parts_of_rows(rows, 0, n, part);
     LeastSquaresOptions o;
     o.method = plan.exact.method;
     o.intercept = plan.exact.intercept;
@@ -156,36 +241,58 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
     out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), false,
                                "; streamed in parts of " + std::to_string(part) + " rows");
     out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
-    out.train_metrics = data::compute_metrics(parts_of(file, part), out.fit.w, out.fit.b);
+    out.train_metrics = data::compute_metrics(row_parts_of(rows, 0, n, part), out.fit.w, out.fit.b);
+    if (val) out.validation_metrics = data::compute_metrics(*val, out.fit.w, out.fit.b);
     out.has_metrics = true;
-    return out;
+    return;
   }
   validate_train(plan.sgd, n);
   // Standardising a float64 file reads each chunk with its float64 values too (the scaling is
   // applied to the values as read, as in memory): 8 more bytes a value while one chunk is read,
   // so the two float32 chunks get half the limit.
-  const bool wide_reads = plan.standardize && file.wide();
+  const bool wide_reads = plan.standardize && rows.wide();
   const int64_t chunk = stream_chunk_rows(wide_reads ? limit / 2 : limit, d);
   // The statistics' passes read the values as read (float64 beside float32 for a float64 file,
   // three times the bytes): chunks of a third of the rows keep them within the limit too.
-  const data::RowParts parts = parts_of(file, std::max<int64_t>(1, chunk / 3));
+  const data::RowParts parts = row_parts_of(rows, 0, n, std::max<int64_t>(1, chunk / 3));
   if (plan.standardize) out.scaling = data::fit_scaling(parts, d, plan.sgd.intercept);
-  const NpyChunks chunks(file, out.scaling.empty() ? nullptr : &out.scaling);
+  const NpyChunks<Rows> chunks(rows, out.scaling.empty() ? nullptr : &out.scaling);
+  // The validation rows as SGD sees them (float32, standardised when the run standardises).
+  HostDataset val_fit;
+  if (val) {
+    val_fit = *val;
+    val_fit.X64 = {};
+    val_fit.y64 = {};
+    if (!out.scaling.empty()) data::apply_scaling(val_fit, out.scaling);
+  }
   // SGD streams to the GPU where one is placed: the host holds four chunks then (two pinned
-  // buffers, and the two the reader fills), so each chunk gets a quarter of the limit.
-  const Placement where = place(plan.device);
-  if (!where.note.empty()) out.note += "; " + where.note;
+  // buffers, and the two the reader fills), so each chunk gets a quarter of the limit. The GPU
+  // streamer takes no validation set: with one, SGD streams on the CPU.
+  Placement where;
+  if (val && plan.device == DeviceChoice::Gpu)
+    throw DeviceUnavailable("a validation split on streamed rows trains on the CPU so far; use --device cpu or auto, "
+                            "or leave out --val-fraction");
+  if (val && plan.device == DeviceChoice::Auto) {
+    const Placement p = place(plan.device);
+    if (p.gpu) out.note += "; a validation split on streamed rows trains on the CPU";
+    else if (!p.note.empty()) out.note += "; " + p.note;
+  } else {
+    where = place(plan.device);
+    if (!where.note.empty()) out.note += "; " + where.note;
+  }
   out.device = where.gpu ? where.gpu_name : "cpu";
   out.backend = where.gpu ? "cuda" : "cpu";
   const int64_t rows_per_chunk = where.gpu ? stream_chunk_rows(wide_reads ? limit / 4 : limit / 2, d) : chunk;
   if (on_start) on_start(out);
   const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch)
-                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch);
+                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch, val ? &val_fit : nullptr);
+  val_fit = HostDataset{};
   FitResult& f = out.fit;
   f.w.assign(r.w.begin(), r.w.end());
   f.b = static_cast<double>(r.b);
   f.float32 = true;
   f.epoch_losses = r.epoch_losses;
+  f.epoch_val_losses = r.epoch_val_losses;
   f.epochs_run = r.epochs_run;
   f.best_epoch = r.best_epoch;
   f.stop_reason = r.stop_reason;
@@ -193,10 +300,53 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   f.train_seconds = r.train_seconds;
   f.eval_seconds = r.eval_seconds;
   f.method = r.strategy + " in chunks of " + std::to_string(std::min(rows_per_chunk, n)) + " rows";
-  if (f.diverged) return out;
+  if (f.diverged) return;
   to_original_units(out.scaling, f);
   out.train_metrics = data::compute_metrics(parts, f.w, f.b);
+  if (val) out.validation_metrics = data::compute_metrics(*val, f.w, f.b);
   out.has_metrics = true;
+}
+
+}  // namespace
+
+TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
+                                   const EpochCallback& on_epoch) {
+  TrainOutcome out;
+  out.synthetic = false;
+  out.streamed = true;
+  streams(plan, &out.note);
+  if (plan.method == Method::Normal && plan.device == DeviceChoice::Gpu)
+    throw DeviceUnavailable("streamed exact solves run on the CPU; use --device cpu or auto (or a --memory-limit "
+                            "that holds the rows: the GPU's pass is made in chunks anyway)");
+  const data::NpyRows file(plan.csv_path, plan.npy);
+  const int64_t d = file.features();
+  out.train_rows = file.rows();
+  out.features = d;
+  for (int64_t j = 0; j < d; ++j) out.feature_names.push_back("x" + std::to_string(j));
+  out.target_name = "y";
+  struct stat st {};
+  if (::stat(plan.csv_path.c_str(), &st) == 0) out.read_bytes = static_cast<double>(st.st_size);
+  uint64_t limit = plan.memory_limit > 0 ? plan.memory_limit : host_memory_available() / 2;
+  if (plan.val_fraction <= 0) {
+    if (on_data) on_data(out);
+    fit_streamed(plan, file, nullptr, limit, on_start, on_epoch, out);
+    return out;
+  }
+  // The split of the in-memory route (the same rows held out, by the same seed); the validation
+  // rows are held in memory, within half the limit (twice over when SGD standardises a copy).
+  const TrainingRows rows(file, data::validation_rows(file.rows(), plan.val_fraction, plan.sgd.seed));
+  const int64_t n_val = file.rows() - rows.rows();
+  const uint64_t val_bytes = npy_training_bytes(n_val, d, file.wide()) * (plan.method == Method::Sgd ? 2 : 1);
+  if (val_bytes > limit / 2)
+    throw SettingError("memory_limit", "the " + std::to_string(n_val) + " validation rows take " +
+                                           gib(static_cast<double>(val_bytes)) +
+                                           ", over half the memory for the rows: use a smaller --val-fraction");
+  limit -= val_bytes;
+  out.train_rows = rows.rows();
+  out.validation_rows = n_val;
+  if (on_data) on_data(out);
+  const HostDataset val = rows.validation();
+  fit_streamed(plan, rows, &val, limit, on_start, on_epoch, out);
   return out;
 }
 

@@ -251,11 +251,85 @@ TEST(StreamedPipeline, AnNpyFileOverTheLimitStreamsWithTheInMemoryStatistics) {
   // A limit above the rows' size: in memory as before.
   plan.memory_limit = uint64_t{1} << 30;
   EXPECT_FALSE(streams(plan, nullptr));
-  // What streaming does not do yet says so.
-  plan.memory_limit = 4096;
-  plan.val_fraction = 0.2;
-  EXPECT_THROW(run_training(plan, {}, {}, {}), SettingError);
   EXPECT_THROW(stream_chunk_rows(10, 4), SettingError);
+}
+
+TEST(StreamedSgd, AValidationSetInMemoryGivesTheInMemoryTrainersLossesAndStop) {
+  const HostDataset all = test::gaussian_rows(600, 4, 21);
+  const auto [train, val] = data::split_validation(all, 0.25, 7);
+  TrainOptions opt;
+  opt.epochs = 30;
+  opt.lr = 0.1f;
+  opt.early_stopping = true;
+  opt.patience = 2;
+  for (int64_t chunk : {37, 450}) {
+    std::vector<std::vector<uint32_t>> perms(static_cast<size_t>(opt.epochs), std::vector<uint32_t>(train.n));
+    for (int64_t e = 0; e < opt.epochs; ++e) two_level_permutation(train.n, chunk, opt.seed, e, perms[e].data());
+    auto mem = make_cpu_trainer(1);
+    mem->load(train, &val);
+    const TrainResult want = mem->fit_with_permutations(opt, perms);
+    const TrainResult got = train_streamed(MemoryChunks(train), opt, chunk, {}, &val);
+    EXPECT_EQ(got.w, want.w) << chunk;
+    EXPECT_EQ(got.b, want.b) << chunk;
+    EXPECT_EQ(got.epoch_val_losses, want.epoch_val_losses) << chunk;  // the same sum over the same rows
+    EXPECT_EQ(got.best_epoch, want.best_epoch) << chunk;
+    EXPECT_EQ(got.epochs_run, want.epochs_run) << chunk;
+    EXPECT_EQ(got.stop_reason, want.stop_reason) << chunk;
+  }
+  HostDataset other = val;
+  other.d = 3;
+  EXPECT_THROW(train_streamed(MemoryChunks(train), opt, 37, {}, &other), InputError);
+}
+
+TEST(StreamedPipeline, AValidationSplitHoldsOutTheInMemoryRowsAndStreamsTheRest) {
+  test::TempDir dir;
+  const std::string path = dir.file("d.npy");
+  test::write_npy_dataset(path, test::gaussian_rows(1000, 3, 4), 50.0, 3.0);  // float64
+  TrainPlan plan;
+  plan.csv_path = path;
+  plan.npy_input = true;
+  plan.device = DeviceChoice::Cpu;
+  plan.standardize = true;
+  plan.val_fraction = 0.2;
+  plan.sgd.epochs = 3;
+  const TrainOutcome whole = run_training(plan, {}, {}, {});
+  // 40 KiB: under the 48 000 bytes of all the rows; the validation rows' 19 200 (float64 and
+  // float32, twice: a standardised copy) within half of it
+  plan.memory_limit = 40960;
+  const TrainOutcome streamed = run_training(plan, {}, {}, {});
+  ASSERT_TRUE(streamed.streamed);
+  EXPECT_EQ(streamed.train_rows, whole.train_rows);
+  EXPECT_EQ(streamed.validation_rows, whole.validation_rows);
+  EXPECT_EQ(streamed.validation_rows, 200);
+  // The statistics are the training rows', bit for bit; the metrics are of the split's rows.
+  EXPECT_EQ(streamed.scaling.mean, whole.scaling.mean);
+  EXPECT_EQ(streamed.scaling.scale, whole.scaling.scale);
+  const auto [train, val] = data::split_validation(data::read_npy(path, {}).data, 0.2, plan.sgd.seed);
+  EXPECT_EQ(streamed.train_metrics.mse, data::compute_metrics(train, streamed.fit.w, streamed.fit.b).mse);
+  EXPECT_EQ(streamed.validation_metrics.mse, data::compute_metrics(val, streamed.fit.w, streamed.fit.b).mse);
+  ASSERT_EQ(streamed.fit.epoch_val_losses.size(), 3u);
+  // Another order, not another fit.
+  EXPECT_LE(streamed.validation_metrics.mse, 1.02 * whole.validation_metrics.mse)
+      << streamed.validation_metrics.mse << " vs " << whole.validation_metrics.mse;
+  // The exact solver on the training rows in parts: the in-memory coefficients to rounding.
+  plan.method = Method::Normal;
+  plan.memory_limit = 0;
+  const TrainOutcome exact_whole = run_training(plan, {}, {}, {});
+  plan.memory_limit = 24576;
+  const TrainOutcome exact = run_training(plan, {}, {}, {});
+  ASSERT_TRUE(exact.streamed);
+  ASSERT_EQ(exact.fit.w.size(), exact_whole.fit.w.size());
+  for (size_t j = 0; j < exact.fit.w.size(); ++j) EXPECT_NEAR(exact.fit.w[j], exact_whole.fit.w[j], 1e-9) << j;
+  EXPECT_NEAR(exact.fit.b, exact_whole.fit.b, 1e-9 * std::fabs(exact_whole.fit.b));
+  EXPECT_NEAR(exact.validation_metrics.mse, exact_whole.validation_metrics.mse, 1e-9 * exact_whole.validation_metrics.mse);
+  // Validation rows that would take over half the limit are refused, naming the flag.
+  plan.memory_limit = 2048;
+  try {
+    run_training(plan, {}, {}, {});
+    ADD_FAILURE() << "no error";
+  } catch (const SettingError& e) {
+    EXPECT_NE(std::string(e.what()).find("--val-fraction"), std::string::npos) << e.what();
+  }
 }
 
 TEST(StreamedCli, MemoryLimitFlagAndItsErrors) {
