@@ -87,7 +87,7 @@ bool exact_in_parts(const TrainPlan& plan, const Communicator& comm, const Start
     throw InputError("the data has " + std::to_string(file->rows()) + " rows for " + std::to_string(comm.size()) +
                      " ranks: start at most " + std::to_string(file->rows()) + " (each rank trains on a shard of the rows)");
   if (plan.val_fraction > 0)
-    throw SettingError("memory_limit", "a validation split is not available on streamed rows yet; leave out --val-fraction");
+    throw SettingError("memory_limit", "a validation split is not available on the streamed shards of a job yet; leave out --val-fraction");
   const int64_t d = file->features(), part = exact_part_rows(limit, d, file->wide());
   out.streamed = true;
   out.note = "each rank's shard is streamed from the file in parts of " + std::to_string(part) + " rows";
