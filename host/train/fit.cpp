@@ -209,8 +209,8 @@ FitResult exact_fit_result(std::shared_ptr<const LeastSquaresFit> fit, bool on_g
   const bool gram = fit->method == ExactMethod::Cholesky;
   f.method = std::string(exact_method_name(fit->method)) +
              (!on_gpu ? " (LAPACK, double" + how + ")"
-                      : gram ? " (Gram matrix by cuBLAS Dsyrk on the GPU, then LAPACK; double)"
-                             : " (R factor by cuSOLVER Dgeqrf on the GPU, then LAPACK; double)");
+                      : gram ? " (Gram matrix by cuBLAS Dsyrk on the GPU, then LAPACK; double" + how + ")"
+                             : " (R factor by cuSOLVER Dgeqrf on the GPU, then LAPACK; double" + how + ")");
   f.why = fit->why;
   f.exact = std::move(fit);
   return f;

@@ -178,7 +178,7 @@ Design prepare(const HostDataset& ds, const LeastSquaresParts* parts, const Leas
   z.o = opt.intercept ? 1 : 0;
   if (opt.comm) z.comm = opt.comm;
   z.first_row = z.shard_first = opt.first_row;
-  if (parts && (opt.weights || opt.gpu)) throw std::logic_error("least_squares: rows in parts take no weights and no GPU");
+  if (parts && opt.weights) throw std::logic_error("least_squares: rows in parts take no weights");
   const Communicator& comm = *z.comm;
   const std::vector<int64_t> counts = gather_counts(comm, local_rows);
   z.total_rows = 0;
@@ -304,7 +304,8 @@ void lapack_check(int info, const char* what) {
 }
 
 // The (k+1)² Gram matrix of [x̃, 1̃, y] (upper triangle, column-major), by dsyrk per chunk, or
-// by the GPU module (cublasDsyrk per chunk of the design built on the device).
+// by the GPU module (cublasDsyrk per chunk of the design built on the device; rows read in
+// parts: each part's matrix, added in part order).
 std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
   const int64_t c = z.k + 1;
   std::vector<double> G(static_cast<size_t>(c * c), 0.0);
@@ -313,7 +314,12 @@ std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
   together(*z.comm, [&] {
     if (z.n == 0) return;
     if (gpu) {
-      gpu->design_gram(z.view(), G.data());
+      std::vector<double> part(G.size());
+      z.for_parts([&] {
+        if (z.n == 0) return;
+        gpu->design_gram(z.view(), part.data());
+        for (size_t i = 0; i < G.size(); ++i) G[i] += part[i];
+      });
       return;
     }
     const int64_t m = chunk_rows(z);
@@ -334,7 +340,8 @@ std::vector<double> gram(const Design& z, const GpuBackend* gpu) {
 
 // The R factor of [x̃, 1̃, y] ((k+1)², upper triangle, column-major), carried through the chunks:
 // each chunk is stacked below the R so far and factored again (dgeqrf); or the GPU module's R
-// (cuSOLVER Dgeqrf the same way, chunks built on the device). Ridge rows √α·c_j come last, here.
+// (cuSOLVER Dgeqrf the same way, chunks built on the device; rows read in parts: each part's R
+// stacked below the R so far, as the chunks are). Ridge rows √α·c_j come last, here.
 std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* gpu) {
   const int64_t c = z.k + 1, m = gpu ? 0 : chunk_rows(z);
   std::vector<double> R(static_cast<size_t>(c * c), 0.0), A(static_cast<size_t>((c + std::max({m, z.d, c})) * c)),
@@ -355,9 +362,21 @@ std::vector<double> qr_factor(const Design& z, double ridge, const GpuBackend* g
       for (int64_t r = 0; r < have && r <= col; ++r) R[col * c + r] = A[col * lda + r];
   };
   together(*z.comm, [&] {  // every rank, as for the Gram matrix
-    if (gpu && z.n > 0) {
-      gpu->design_qr(z.view(), R.data());
-      have = c;  // rows past the data's are zero
+    if (gpu) {
+      std::vector<double> part(R.size());
+      z.for_parts([&] {
+        if (z.n == 0) return;
+        if (have == 0) {  // the first part's R is the R so far (rows past the data's are zero)
+          gpu->design_qr(z.view(), R.data());
+          have = c;
+          return;
+        }
+        gpu->design_qr(z.view(), part.data());
+        factor(c, [&](double* a, int64_t lda, int64_t r0) {
+          for (int64_t col = 0; col < c; ++col)
+            for (int64_t r = 0; r <= col; ++r) a[col * lda + r0 + r] = part[static_cast<size_t>(col * c + r)];
+        });
+      });
       return;
     }
     z.for_parts([&] {

@@ -8,6 +8,7 @@
 
 #include "host/core/error.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
 #include "host/train/streamed_pipeline.hpp"
 
 namespace linreg {
@@ -96,11 +97,13 @@ bool exact_in_parts(const TrainPlan& plan, const Communicator& comm, const Start
   for (int64_t j = 0; j < d; ++j) out.feature_names.push_back("x" + std::to_string(j));
   out.target_name = "y";
   if (on_data) on_data(out);
-  const DeviceChoice device = exact_device(plan.device, s.rows(), d, plan.exact.intercept);
-  if (device == DeviceChoice::Gpu)
-    throw DeviceUnavailable("a streamed exact solve runs on the CPU so far; use --device cpu or auto");
-  out.device = "cpu, " + std::to_string(comm.size()) + " ranks (" + comm.transport() + ")";
-  out.backend = "cpu";
+  // Each rank reduces its parts where it is placed (its GPU, or the CPU: auto by its shard's size).
+  Placement where;
+  together(comm, [&] { where = place(exact_device(plan.device, s.rows(), d, plan.exact.intercept)); });
+  if (!where.note.empty()) out.note += "; " + where.note;
+  out.device = (where.gpu ? where.gpu_name : std::string("cpu")) + ", " + std::to_string(comm.size()) + " ranks (" +
+               comm.transport() + ")";
+  out.backend = where.gpu ? "cuda" : "cpu";
   if (on_start) on_start(out);
   const LeastSquaresParts parts = npy_parts(*file, s.begin, s.end, part);
   LeastSquaresOptions o;
@@ -109,7 +112,8 @@ bool exact_in_parts(const TrainPlan& plan, const Communicator& comm, const Start
   o.ridge = plan.exact.ridge;
   o.comm = &comm;
   o.first_row = s.begin;
-  out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), false,
+  o.gpu = where.gpu;
+  out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), where.gpu != nullptr,
                              "; streamed in parts of " + std::to_string(part) + " rows");
   out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
   out.train_metrics = data::compute_metrics(npy_row_parts(*file, s.begin, s.end, part), out.fit.w, out.fit.b, &comm);

@@ -236,9 +236,15 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
     o.method = plan.exact.method;
     o.intercept = plan.exact.intercept;
     o.ridge = plan.exact.ridge;
-    out.device = out.backend = "cpu";
+    // The pass that costs n·c² (the Gram matrix or R of each part) on the GPU where it is placed
+    // (auto: for a large pass only, as in memory); the rest of the solve on the host.
+    const Placement where = place(exact_device(plan.device, n, d, plan.exact.intercept));
+    if (!where.note.empty()) out.note += "; " + where.note;
+    o.gpu = where.gpu;
+    out.device = where.gpu ? where.gpu_name : "cpu";
+    out.backend = where.gpu ? "cuda" : "cpu";
     if (on_start) on_start(out);
-    out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), false,
+    out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), where.gpu != nullptr,
                                "; streamed in parts of " + std::to_string(part) + " rows");
     out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
     out.train_metrics = data::compute_metrics(row_parts_of(rows, 0, n, part), out.fit.w, out.fit.b);
@@ -315,9 +321,6 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   out.synthetic = false;
   out.streamed = true;
   streams(plan, &out.note);
-  if (plan.method == Method::Normal && plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable("streamed exact solves run on the CPU; use --device cpu or auto (or a --memory-limit "
-                            "that holds the rows: the GPU's pass is made in chunks anyway)");
   const data::NpyRows file(plan.csv_path, plan.npy);
   const int64_t d = file.features();
   out.train_rows = file.rows();

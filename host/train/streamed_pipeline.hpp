@@ -6,7 +6,7 @@
 // (least_squares.hpp: LeastSquaresParts); standardisation and the metrics are streamed passes
 // too, with the numbers the in-memory route computes. SGD streams to the GPU where one is placed
 // (GpuBackend::train_streamed: pinned double buffers, copies beside the compute); the exact
-// solvers stream on the CPU. With a validation split (the in-memory route's rows) the validation
+// solvers' pass over the data runs part by part on the GPU where one is placed. With a validation split (the in-memory route's rows) the validation
 // rows are held in memory and SGD streams on the CPU.
 #pragma once
 

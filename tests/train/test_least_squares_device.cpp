@@ -27,6 +27,7 @@ namespace {
 using ld = long double;
 using test::expect_same_fit;
 using test::noisy;
+using test::RowsInParts;
 constexpr ExactMethod kAll[] = {ExactMethod::Auto, ExactMethod::Cholesky, ExactMethod::Qr, ExactMethod::Svd};
 
 // The design's rows from the view alone, by the shared cell formulas (as the GPU kernel does).
@@ -216,6 +217,36 @@ void expect_dependent_columns_named(const GpuBackend& device) {
   }
   for (ExactMethod m : {ExactMethod::Auto, ExactMethod::Svd})
     expect_same_fit(fit_on(&device, ds, m), fit_on(nullptr, ds, m), exact_method_name(m));
+}
+
+TEST(LeastSquaresDevice, RowsInPartsReduceOnTheDevicePartByPart) {
+  // A file streamed in parts with the pass on the GPU: each part's Gram matrix added, each
+  // part's R stacked below the R so far; the fit of the rows held whole on the CPU, to rounding.
+  const HostDataset ds = noisy(203, 4, 12);
+  for (int64_t part : {1, 7, 64, 500})
+    for (ExactMethod m : kAll)
+      for (bool intercept : {true, false})
+        for (double ridge : {0.0, 2.5}) {
+          const LongDoubleDevice device;
+          RowsInParts parts(ds, part);
+          LeastSquaresOptions o;
+          o.method = m;
+          o.intercept = intercept;
+          o.ridge = ridge;
+          o.gpu = &device;
+          const std::string what = std::string(exact_method_name(m)) + (intercept ? "" : " no-intercept") +
+                                   (ridge > 0 ? " ridge" : "") + ", parts of " + std::to_string(part);
+          expect_same_fit(least_squares(parts.p, o), fit_on(nullptr, ds, m, intercept, ridge), what);
+          // One reduction a part on the device: none of it on the CPU.
+          const int64_t count = (ds.n + part - 1) / part;
+          if (m == ExactMethod::Auto) {
+            EXPECT_GE(device.grams, count) << what;  // the Gram matrix first
+          } else if (m == ExactMethod::Cholesky) {
+            EXPECT_EQ(device.grams, count) << what;
+          } else {
+            EXPECT_EQ(device.qrs, count) << what;
+          }
+        }
 }
 
 TEST(LeastSquaresDevice, IllConditionedAndDependentDesigns) {

@@ -23,29 +23,7 @@
 namespace linreg {
 namespace {
 
-HostDataset slice(const HostDataset& ds, int64_t r0, int64_t m) {
-  std::vector<int64_t> idx(static_cast<size_t>(m));
-  std::iota(idx.begin(), idx.end(), r0);
-  return data::take_rows(ds, idx);
-}
-
-// ds's rows [r0, r0 + rows) in parts of `part` rows; counts the passes.
-struct Parts {
-  LeastSquaresParts p;
-  int passes = 0;
-  Parts(const HostDataset& ds, int64_t part, int64_t r0 = 0, int64_t rows = -1) {
-    if (rows < 0) rows = ds.n;
-    p.rows = rows;
-    p.features = ds.d;
-    p.wide = !ds.X64.empty();
-    p.names = ds.feature_names;
-    p.each = [this, &ds, part, r0, rows](const std::function<void(const HostDataset&, int64_t)>& f) {
-      ++passes;
-      for (int64_t i = 0; i < rows; i += part) f(slice(ds, r0 + i, std::min(part, rows - i)), i);
-    };
-    p.head = [&ds, r0, rows](int64_t m) { return slice(ds, r0, std::min(m, rows)); };
-  }
-};
+using Parts = test::RowsInParts;
 
 TEST(StreamedExact, EveryModelInPartsMatchesTheRowsHeldWhole) {
   const HostDataset ds = test::noisy(203, 4, 12);
