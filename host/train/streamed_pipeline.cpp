@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 #include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
@@ -48,6 +49,8 @@ class TrainingRows {
     ds.y.clear();
     ds.X64.clear();
     ds.y64.clear();
+    if (t0 < 0 || count < 0 || t0 + count > rows_) throw std::logic_error("TrainingRows::read: rows out of range");
+    if (count == 0) return;
     int64_t f = file_row(t0), need = count;
     while (need > 0) {
       const int64_t m = std::min<int64_t>(kPiece, file_.rows() - f);
