@@ -202,9 +202,6 @@ TrainPlan plan_from_flags(TrainFlags& f, const CLI::App& sub, OutputPlan& output
   if (sub.count("--data") && f.data.empty()) throw UsageError("--data: empty path");
   if (comm.size() > 1) {
     const std::string job = "a data-parallel job of " + std::to_string(comm.size()) + " ranks";
-    if (sub.count("--memory-limit") && f.solver == "sgd")
-      throw UsageError("--memory-limit: SGD in " + job + " holds each rank's shard in memory (streamed shards are for "
-                       "the exact solvers so far)");
     if (f.data == "-") throw UsageError("--data -: " + job + " reads a file (each rank reads its shard), not stdin");
     if (!f.plot.empty())
       throw UsageError("--plot: not in " + job + " (each rank holds only its shard of the rows); plot from one process");
@@ -533,8 +530,8 @@ void add_train_command(CLI::App& root, Commands& cmds) {
   sub->add_option("--labels", f->labels, "an .npy --data of features only: the targets, an .npy file of one value per row");
   sub->add_option("--memory-limit", f->memory_limit,
                   "hold at most this many bytes of training rows in memory (e.g. 512M, 8G): an .npy --data "
-                  "file larger than that is streamed in chunks (SGD on the CPU or the GPU, the exact solvers on the CPU); one "
-                  "larger than the free memory always is");
+                  "file larger than that is streamed in chunks (SGD on the CPU or the GPU, the exact solvers part by part; "
+                  "under mpirun, each rank's shard); one larger than the free memory always is");
   sub->add_flag("--standardize", f->standardize,
                 "train on features scaled to zero mean and unit variance; weights are reported in original units");
   sub->add_option("--val-fraction", f->val_fraction,

@@ -582,11 +582,16 @@ void cpu_batch_gradient(const HostDataset& data, const uint32_t* rows, int64_t c
 namespace {
 
 // One chunk of streamed rows, read on a second thread.
+// In a data-parallel job chunk k is the job's: every rank's chunk k of its own rows (rows
+// [k·chunk_rows, (k + 1)·chunk_rows) of its shard, fewer or none at a shard's end), taken in
+// rank order; this rank's part of it is rows [mine, mine + held) of the chunk, read into X and y,
+// and the order is of all the chunk's rows. One process: the chunk is all its own.
 struct Chunk {
-  int64_t index = 0, first = 0, rows = 0;
-  std::vector<float> X, y;       // the chunk's rows in file order (row-major X)
-  std::vector<uint32_t> order;   // the epoch's order of them (empty on a pass for the loss alone)
-  int64_t loss_rows = 0;         // the rows whose loss the reader summed (the first ones)...
+  int64_t index = 0, first = 0, rows = 0;  // first: the first row read, among this rank's
+  int64_t mine = 0, held = 0;    // the chunk's rows this rank holds (one process: all of them)
+  std::vector<float> X, y;       // those rows in file order (row-major X)
+  std::vector<uint32_t> order;   // the epoch's order of the chunk's rows (empty on a pass for the loss alone)
+  int64_t loss_rows = 0;         // the held rows whose loss the reader summed (the first ones)...
   double loss_sum = 0;           // ...and their sum, which the training thread carries on
   double read_seconds = 0, loss_seconds = 0;
 };
@@ -600,9 +605,22 @@ struct Chunk {
 // 0.10 s; with the loss all on the reading thread the training thread waited half the epoch.
 class ChunkPass {
  public:
-  ChunkPass(const RowChunks& rows, int64_t chunk_rows, uint64_t seed, LossKind loss)
-      : src_(rows), chunk_rows_(chunk_rows), d_(rows.features()), seed_(seed), loss_(loss),
-        chunk_loss_(static_cast<size_t>((rows.rows() + chunk_rows - 1) / chunk_rows)) {}
+  // shard: this rank's place in a data-parallel job (null: one process, `rows` all of them). In a
+  // job every chunk's read is agreed (communicator.hpp: together), so a rank that cannot read its
+  // rows ends every rank with its error instead of leaving them waiting in the next step's sum.
+  // ranks_rows: every rank's row count, in rank order (one process: {rows.rows()}).
+  ChunkPass(const RowChunks& rows, int64_t chunk_rows, uint64_t seed, LossKind loss, const Communicator* comm,
+            std::vector<int64_t> ranks_rows)
+      : src_(rows), chunk_rows_(chunk_rows), d_(rows.features()), seed_(seed), loss_(loss), comm_(comm),
+        rank_(comm ? comm->rank() : 0), ranks_rows_(std::move(ranks_rows)),
+        total_rows_(std::accumulate(ranks_rows_.begin(), ranks_rows_.end(), int64_t{0})),
+        chunk_loss_(static_cast<size_t>(job_chunks(ranks_rows_, chunk_rows))) {}
+
+  // The chunks of a job whose ranks hold ranks_rows rows: as many as the largest shard has.
+  static int64_t job_chunks(const std::vector<int64_t>& ranks_rows, int64_t chunk_rows) {
+    const int64_t most = *std::max_element(ranks_rows.begin(), ranks_rows.end());
+    return (most + chunk_rows - 1) / chunk_rows;
+  }
 
   // The next pass: epoch `epoch`'s shuffle (or none: the loss alone), and the loss of the model
   // (w, b) on every chunk, or none when w is null. w must stay valid through the pass.
@@ -633,11 +651,11 @@ class ChunkPass {
       next = std::move(ahead_);
       slot = ahead_slot_;
     } else {
-      if (ahead_.valid()) ahead_.get();  // not the chunk this pass wants: its buffer is refilled
+      if (ahead_.valid()) wait(ahead_);  // not the chunk this pass wants: its buffer is refilled
       next = fill(order[0], buf_[0], epoch_, shuffle_, loss_w_, loss_b_);
     }
     for (size_t i = 0; i < order.size(); ++i) {
-      next.get();
+      wait(next);
       Chunk& c = buf_[(slot + i) & 1];
       balance(c);
       Chunk& other = buf_[(slot + i + 1) & 1];
@@ -651,29 +669,54 @@ class ChunkPass {
       const auto t0 = Clock::now();
       if (loss_w_) {
         chunk_loss_[static_cast<size_t>(c.index)] =
-            dataset_loss_sum(c.X.data() + c.loss_rows * d_, c.y.data() + c.loss_rows, nullptr, c.rows - c.loss_rows,
+            dataset_loss_sum(c.X.data() + c.loss_rows * d_, c.y.data() + c.loss_rows, nullptr, c.held - c.loss_rows,
                              d_, loss_w_, loss_b_, loss_, c.loss_sum);
       }
       const auto t1 = Clock::now();
       f(c);
-      if (loss_w_ && c.rows > c.loss_rows)
-        main_loss_per_row_ = std::chrono::duration<double>(t1 - t0).count() / static_cast<double>(c.rows - c.loss_rows);
-      if (c.rows > 0) train_per_row_ = seconds_since(t1) / static_cast<double>(c.rows);
+      if (loss_w_ && c.held > c.loss_rows)
+        main_loss_per_row_ = std::chrono::duration<double>(t1 - t0).count() / static_cast<double>(c.held - c.loss_rows);
+      if (c.held > 0) train_per_row_ = seconds_since(t1) / static_cast<double>(c.held);
     }
   }
 
+  // The ranks' chunks' loss sums, each rank's added in file order, then across ranks in rank
+  // order; over total_rows: the pending epoch's mean loss (a collective in a job).
+  double mean_loss() const {
+    double sum = 0;
+    for (const double v : chunk_loss_) sum += v;
+    if (comm_) sum = sum_in_rank_order(*comm_, sum);
+    return sum / static_cast<double>(total_rows_);
+  }
+
  private:
+  void wait(std::future<void>& f) {
+    if (comm_) together(*comm_, [&] { f.get(); });
+    else f.get();
+  }
+
   // Reads chunk k into c on the reading thread, with the shuffle of `epoch` (when `shuffle`) and
   // the loss of (w, b) over the reader's share of its rows (when w is not null). Everything the
   // thread uses is passed by value: the pass's settings may change while it runs.
   std::future<void> fill(int64_t k, Chunk& c, int64_t epoch, bool shuffle, const float* w, float b) {
     c.index = k;
     c.first = k * chunk_rows_;
-    c.rows = std::min(chunk_rows_, src_.rows() - c.first);
-    c.loss_rows = w ? std::min(c.rows, static_cast<int64_t>(share_ * static_cast<double>(c.rows))) : 0;
+    c.rows = c.mine = c.held = 0;
+    for (size_t r = 0; r < ranks_rows_.size(); ++r) {
+      const int64_t piece = std::clamp<int64_t>(ranks_rows_[r] - c.first, 0, chunk_rows_);
+      if (static_cast<int>(r) < rank_) c.mine += piece;
+      if (static_cast<int>(r) == rank_) c.held = piece;
+      c.rows += piece;
+    }
+    c.loss_rows = w ? std::min(c.held, static_cast<int64_t>(share_ * static_cast<double>(c.held))) : 0;
     return std::async(std::launch::async, [this, k, &c, epoch, shuffle, w, b] {
       const auto t0 = Clock::now();
-      src_.read(c.first, c.rows, c.X, c.y);
+      if (c.held > 0) {
+        src_.read(c.first, c.held, c.X, c.y);
+      } else {  // a chunk of other ranks' rows: its order alone
+        c.X.clear();
+        c.y.clear();
+      }
       c.order.resize(shuffle ? static_cast<size_t>(c.rows) : 0);
       if (shuffle) thrust_compatible_permutation(c.rows, chunk_rows_seed(seed_, epoch, k), c.order.data());
       const auto t1 = Clock::now();
@@ -686,11 +729,11 @@ class ChunkPass {
   // The reader's share of the next chunk's loss, from the times per row of the last chunks: the
   // share s that makes read + s·loss = train + (1 − s)·loss.
   void balance(const Chunk& c) {
-    if (!loss_w_ || c.rows == 0) return;
+    if (!loss_w_ || c.held == 0) return;
     const double reader_loss = c.loss_rows > 0 ? c.loss_seconds / static_cast<double>(c.loss_rows) : 0;
     const int rates = (reader_loss > 0) + (main_loss_per_row_ > 0);
     if (rates == 0) return;
-    const double rows = static_cast<double>(c.rows), loss = (reader_loss + main_loss_per_row_) / rates;
+    const double rows = static_cast<double>(c.held), loss = (reader_loss + main_loss_per_row_) / rates;
     share_ = std::clamp((train_per_row_ + loss - c.read_seconds / rows) / (2 * loss), 0.0, 1.0);
   }
 
@@ -698,6 +741,10 @@ class ChunkPass {
   int64_t chunk_rows_, d_;
   uint64_t seed_;
   LossKind loss_;
+  const Communicator* comm_;         // a data-parallel job's (null: one process)
+  int rank_;
+  std::vector<int64_t> ranks_rows_;  // every rank's rows
+  int64_t total_rows_;
   int64_t epoch_ = 0;
   bool shuffle_ = true;
   const float* loss_w_ = nullptr;
@@ -715,11 +762,17 @@ class ChunkPass {
 }  // namespace
 
 TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows, const EpochCallback& cb,
-                           const HostDataset* validation) {
-  const int64_t n = src.rows(), d = src.features();
+                           const HostDataset* validation, const ShardPlacement* shard) {
+  if (shard && !(shard->comm && shard->comm->size() > 1)) shard = nullptr;  // a job of one rank: one process
+  // n: the rows the epoch orders (in a job, every rank's); this rank holds src's rows of them.
+  const int64_t n = shard ? shard->total_rows : src.rows(), d = src.features();
   if (n <= 0 || d <= 0) throw InputError("no training data");
   if (chunk_rows <= 0) throw std::logic_error("train_streamed: chunk_rows must be positive");
-  if (validation) {
+  // Every rank's row count (a collective), for the job's chunks.
+  const std::vector<int64_t> ranks_rows = shard ? gather_counts(*shard->comm, src.rows()) : std::vector<int64_t>{n};
+  if (std::accumulate(ranks_rows.begin(), ranks_rows.end(), int64_t{0}) != n)
+    throw std::logic_error("train_streamed: the ranks' rows do not add up to the job's");
+  if (validation && (!shard || validation->n > 0)) {
     check_dataset(*validation, "validation");
     if (validation->d != d) throw InputError("validation dataset has a different number of features");
     if (!validation->weights.empty()) throw InputError("streamed rows have no weights: nor may the validation rows");
@@ -731,15 +784,23 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   res.b = 0.0f;
   // The steps: the in-memory trainer's loops, each called on one minibatch gathered into a
   // contiguous buffer in the epoch's order (the same values in the same order: the same bits).
-  const bool general = !opt.plain_sgd();
+  // In a job the in-memory sharded trainer's general steps: each minibatch's sums over the rows
+  // this rank holds, added across ranks in rank order.
+  const bool general = !opt.plain_sgd() || shard;
   std::unique_ptr<GeneralSteps> steps = general ? std::make_unique<GeneralSteps>(opt, d) : nullptr;
   const EpochFn epoch_fn = pick_epoch_fn(d);
   const double scale = grad_scale(opt.loss);
-  const int64_t b = opt.batch_size, chunks = (n + chunk_rows - 1) / chunk_rows;
+  const int64_t b = opt.batch_size, chunks = ChunkPass::job_chunks(ranks_rows, chunk_rows);
   std::vector<float> Xb(static_cast<size_t>(b * d)), yb(static_cast<size_t>(b));
   std::vector<uint32_t> identity(static_cast<size_t>(b)), order(static_cast<size_t>(chunks)), next_order(order.size()),
       in_file(order.size());
   std::iota(identity.begin(), identity.end(), 0u);
+  // A job's minibatch as the general steps see it: the gathered rows (this rank's, 0..mine−1 in
+  // the batch's order) and, for the others' rows, an index past them (held by no one here).
+  ShardPlacement batch_shard;
+  if (shard) batch_shard.comm = shard->comm;
+  std::vector<uint32_t> batch_rows;
+  if (shard) batch_rows.reserve(static_cast<size_t>(b));
   std::iota(in_file.begin(), in_file.end(), 0u);
   std::vector<double> gw(static_cast<size_t>(d));
   EpochEnd end(opt, validation != nullptr);
@@ -754,12 +815,10 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   float loss_b = 0, iter_b = 0;
   bool pending = false;
   EpochReport pending_rep;
-  ChunkPass pass(src, chunk_rows, opt.seed, opt.loss);
+  ChunkPass pass(src, chunk_rows, opt.seed, opt.loss, shard ? shard->comm : nullptr, ranks_rows);
   // Records the pending epoch from its chunks' sums, added in file order. False: stop there.
   const auto close_pending = [&] {
-    double sum = 0;
-    for (const double v : pass.chunk_loss()) sum += v;
-    pending_rep.train_loss = sum / static_cast<double>(n);
+    pending_rep.train_loss = pass.mean_loss();
     pending = false;
     std::vector<float> w = std::move(res.w);
     const float b = res.b;
@@ -786,21 +845,44 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
       then = {e + 1, next_order[0], true};
     }
     pass.set(e, true, pending ? loss_w.data() : nullptr, loss_b);
-    int64_t held = 0;  // rows gathered into the batch buffer
+    int64_t held = 0;  // the minibatch's rows so far (in a job, every rank's)
+    int64_t mine = 0;  // in a job, those of them this rank holds, gathered into the batch buffer
     const auto step = [&] {
-      if (general) steps->epoch(Xb.data(), yb.data(), nullptr, held, identity.data(), scale, res.w.data(), res.b, nullptr, e);
-      else epoch_fn(Xb.data(), yb.data(), held, d, identity.data(), b, opt.lr, scale, res.w.data(), res.b, gw.data(), nullptr, e);
+      if (shard) {
+        steps->epoch(Xb.data(), yb.data(), nullptr, held, batch_rows.data(), scale, res.w.data(), res.b, nullptr, e,
+                     &batch_shard, mine);
+        batch_rows.clear();
+        mine = 0;
+      } else if (general) {
+        steps->epoch(Xb.data(), yb.data(), nullptr, held, identity.data(), scale, res.w.data(), res.b, nullptr, e);
+      } else {
+        epoch_fn(Xb.data(), yb.data(), held, d, identity.data(), b, opt.lr, scale, res.w.data(), res.b, gw.data(), nullptr, e);
+      }
       held = 0;
     };
+    constexpr int64_t kAhead = 16;  // rows prefetched ahead of the gather (they lie at random)
     pass.run(order, [&](const Chunk& c) {
       const float* X = c.X.data();
       const uint32_t* rows = c.order.data();
-      constexpr int64_t kAhead = 16;  // rows prefetched ahead of the gather (they lie at random)
+      if (!shard) {
+        for (int64_t i = 0; i < c.rows; ++i) {
+          if (i + kAhead < c.rows) __builtin_prefetch(X + static_cast<int64_t>(rows[i + kAhead]) * d);
+          const int64_t r = rows[i];
+          std::copy_n(X + r * d, d, Xb.data() + held * d);
+          yb[static_cast<size_t>(held)] = c.y[static_cast<size_t>(r)];
+          if (++held == b) step();
+        }
+        return;
+      }
       for (int64_t i = 0; i < c.rows; ++i) {
-        if (i + kAhead < c.rows) __builtin_prefetch(X + static_cast<int64_t>(rows[i + kAhead]) * d);
-        const int64_t r = rows[i];
-        std::copy_n(X + r * d, d, Xb.data() + held * d);
-        yb[static_cast<size_t>(held)] = c.y[static_cast<size_t>(r)];
+        const int64_t r = static_cast<int64_t>(rows[i]) - c.mine;  // among the rows this rank holds
+        if (r >= 0 && r < c.held) {
+          std::copy_n(X + r * d, d, Xb.data() + mine * d);
+          yb[static_cast<size_t>(mine)] = c.y[static_cast<size_t>(r)];
+          batch_rows.push_back(static_cast<uint32_t>(mine++));
+        } else {
+          batch_rows.push_back(static_cast<uint32_t>(b));  // another rank's row: past the gathered ones
+        }
         if (++held == b) step();
       }
     }, then);
@@ -820,7 +902,8 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
     loss_b = mb;
     if (validation) {  // held in memory: its loss now, with the model of this epoch
       const auto t1 = Clock::now();
-      rep.val_loss = dataset_loss(*validation, mw, mb, opt.loss);
+      rep.val_loss = shard ? dataset_loss(*validation, mw, mb, opt.loss, shard->comm, shard->val_total)
+                           : dataset_loss(*validation, mw, mb, opt.loss);
       res.eval_seconds += seconds_since(t1);
     }
     iter_w = res.w;

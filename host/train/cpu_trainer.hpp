@@ -70,8 +70,18 @@ class ResidentRows final : public RowChunks {
 // epoch's pass, before each chunk trains, and reported when that pass ends; the last epoch's
 // loss gets a pass of its own. A stop (early stopping, divergence) after epoch e drops the steps
 // taken since and returns what the in-memory trainer returns.
+// shard: a rank of a data-parallel job. `rows` are then this rank's training rows (the job's
+// total_rows are every rank's, in rank order), and `validation` its share of the job's val_total
+// validation rows. Chunk k of the job is every rank's chunk k of its own rows (rows
+// [k·chunk_rows, (k + 1)·chunk_rows) of its shard), taken in rank order, so that every
+// minibatch draws on every rank's rows and every rank works; the two-level order is over those
+// chunks (with one rank: the one process's). Each rank reads only its part of each chunk; the
+// steps are the in-memory sharded trainer's on that order (one sum across ranks a minibatch),
+// bit for bit. A rank may hold no rows. Each chunk's order is of the whole job chunk: 4 bytes a
+// row of it (ranks × chunk_rows rows) beside this rank's two chunks.
 TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
-                           const EpochCallback& cb = {}, const HostDataset* validation = nullptr);
+                           const EpochCallback& cb = {}, const HostDataset* validation = nullptr,
+                           const ShardPlacement* shard = nullptr);
 
 // The CPU trainer's analytic gradient of the mean minibatch loss over `rows` (count of them):
 // grad_w = scale·Σ r·x / count, grad_b = scale·Σ r / count. Exposed for the gradient tests.

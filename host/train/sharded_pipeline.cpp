@@ -65,62 +65,6 @@ ShardRows read_shard(const TrainPlan& plan, const Communicator& comm, TrainOutco
   return r;
 }
 
-// An exact solve whose shard is larger than --memory-limit (or the free memory): each rank reads
-// its shard a part at a time (least_squares.hpp: LeastSquaresParts). False when the shard fits.
-bool exact_in_parts(const TrainPlan& plan, const Communicator& comm, const StartCallback& on_data,
-                    const StartCallback& on_start, TrainOutcome& out) {
-  std::unique_ptr<data::NpyRows> file;
-  Shard s;
-  uint64_t need = 0;
-  together(comm, [&] {
-    file = std::make_unique<data::NpyRows>(plan.csv_path, plan.npy);
-    s = shard_of(file->rows(), comm.rank(), comm.size());
-    need = npy_training_bytes(s.rows(), file->features(), file->wide());
-  });
-  const uint64_t free = host_memory_available();
-  uint64_t limit = plan.memory_limit;
-  if (limit == 0 && free > 0 && need > free / 10 * 9) limit = free / 2;
-  // Every rank decides alike: on the largest shard's size (rank 0's).
-  comm.broadcast(&need, sizeof need, 0);
-  comm.broadcast(&limit, sizeof limit, 0);
-  if (limit == 0 || need <= limit) return false;
-  if (file->rows() < comm.size())
-    throw InputError("the data has " + std::to_string(file->rows()) + " rows for " + std::to_string(comm.size()) +
-                     " ranks: start at most " + std::to_string(file->rows()) + " (each rank trains on a shard of the rows)");
-  if (plan.val_fraction > 0)
-    throw SettingError("memory_limit", "a validation split is not available on the streamed shards of a job yet; leave out --val-fraction");
-  const int64_t d = file->features(), part = exact_part_rows(limit, d, file->wide());
-  out.streamed = true;
-  out.note = "each rank's shard is streamed from the file in parts of " + std::to_string(part) + " rows";
-  out.train_rows = file->rows();
-  out.features = d;
-  for (int64_t j = 0; j < d; ++j) out.feature_names.push_back("x" + std::to_string(j));
-  out.target_name = "y";
-  if (on_data) on_data(out);
-  // Each rank reduces its parts where it is placed (its GPU, or the CPU: auto by its shard's size).
-  Placement where;
-  together(comm, [&] { where = place(exact_device(plan.device, s.rows(), d, plan.exact.intercept)); });
-  if (!where.note.empty()) out.note += "; " + where.note;
-  out.device = (where.gpu ? where.gpu_name : std::string("cpu")) + ", " + std::to_string(comm.size()) + " ranks (" +
-               comm.transport() + ")";
-  out.backend = where.gpu ? "cuda" : "cpu";
-  if (on_start) on_start(out);
-  const LeastSquaresParts parts = npy_parts(*file, s.begin, s.end, part);
-  LeastSquaresOptions o;
-  o.method = plan.exact.method;
-  o.intercept = plan.exact.intercept;
-  o.ridge = plan.exact.ridge;
-  o.comm = &comm;
-  o.first_row = s.begin;
-  o.gpu = where.gpu;
-  out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), where.gpu != nullptr,
-                             "; streamed in parts of " + std::to_string(part) + " rows");
-  out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
-  out.train_metrics = data::compute_metrics(npy_row_parts(*file, s.begin, s.end, part), out.fit.w, out.fit.b, &comm);
-  out.has_metrics = true;
-  return true;
-}
-
 }  // namespace
 
 TrainOutcome run_training_sharded(const TrainPlan& plan, const Communicator& comm, const StartCallback& on_data,
@@ -128,7 +72,11 @@ TrainOutcome run_training_sharded(const TrainPlan& plan, const Communicator& com
   TrainOutcome out;
   together(comm, [&] {
     out.synthetic = plan.csv_path.empty();
-    if (plan.npy_input && plan.method == Method::Normal && exact_in_parts(plan, comm, on_data, on_start, out)) return;
+    // A shard larger than --memory-limit (or the free memory) is streamed from the file.
+    if (plan.npy_input && streams(plan, nullptr)) {
+      out = run_training_streamed(plan, on_data, on_start, on_epoch);
+      return;
+    }
     ShardRows shard;
     together(comm, [&] { shard = read_shard(plan, comm, out); });
     if (shard.total < comm.size())

@@ -5,6 +5,8 @@
 //   on every rank alike, each keeping its part → standardisation from the job's statistics →
 //   the fit (SGD: one sum across ranks per minibatch; exact: one per pass over the data) →
 //   the job's metrics. Every rank ends with the same outcome, apart from the rows it holds.
+// A shard of an .npy file larger than --memory-limit (or the free memory) is streamed instead
+// (streamed_pipeline.hpp), each rank reading its shard in chunks or parts.
 // Errors are agreed (communicator.hpp: together): every rank throws AgreedError with the same
 // message, so rank 0 alone reports it and no rank is left waiting.
 #pragma once

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 
 #include "host/cluster/communicator.hpp"
@@ -23,13 +25,20 @@ std::string gib(double bytes) {
   return buf;
 }
 
-// The training rows of a file with a validation split: the rows split_validation keeps for
-// training (mark 0), in file order, read by their index among them. A count of the training rows
-// before each block of the file's rows finds where a range of them starts.
+// The training rows of file rows [begin, end) (a rank's shard; one process: all of them): with
+// a validation split, the rows split_validation keeps for training (mark 0), in file order, read
+// by their index among them; without one, every row. A count of the training rows before each
+// block of the rows finds where a range of them starts.
 class TrainingRows {
  public:
-  TrainingRows(const data::NpyRows& file, std::vector<char> is_val) : file_(file), is_val_(std::move(is_val)) {
-    const int64_t n = file.rows();
+  // is_val: the marks of rows [begin, end) (empty: none is held out).
+  TrainingRows(const data::NpyRows& file, int64_t begin, int64_t end, std::vector<char> is_val)
+      : file_(file), begin_(begin), end_(end), is_val_(std::move(is_val)) {
+    const int64_t n = end - begin;
+    if (is_val_.empty()) {
+      rows_ = n;
+      return;
+    }
     before_.resize(static_cast<size_t>((n + kBlock - 1) / kBlock));
     for (int64_t i = 0; i < n; ++i) {
       if (i % kBlock == 0) before_[static_cast<size_t>(i / kBlock)] = rows_;
@@ -42,6 +51,11 @@ class TrainingRows {
 
   // Training rows [t0, t0 + count) into ds, as NpyRows::read gives rows.
   void read(int64_t t0, int64_t count, HostDataset& ds, bool floats_only = false) const {
+    if (t0 < 0 || count < 0 || t0 + count > rows_) throw std::logic_error("TrainingRows::read: rows out of range");
+    if (is_val_.empty()) {
+      file_.read(begin_ + t0, count, ds, floats_only);
+      return;
+    }
     const int64_t d = file_.features();
     ds.n = 0;
     ds.d = d;
@@ -49,12 +63,11 @@ class TrainingRows {
     ds.y.clear();
     ds.X64.clear();
     ds.y64.clear();
-    if (t0 < 0 || count < 0 || t0 + count > rows_) throw std::logic_error("TrainingRows::read: rows out of range");
     if (count == 0) return;
     int64_t f = file_row(t0), need = count;
     while (need > 0) {
-      const int64_t m = std::min<int64_t>(kPiece, file_.rows() - f);
-      file_.read(f, m, piece_, floats_only);
+      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - f);
+      file_.read(begin_ + f, m, piece_, floats_only);
       for (int64_t i = 0; i < m && need > 0; ++i) {
         if (is_val_[static_cast<size_t>(f + i)]) continue;
         ds.X.insert(ds.X.end(), piece_.X.begin() + i * d, piece_.X.begin() + (i + 1) * d);
@@ -73,16 +86,16 @@ class TrainingRows {
   // The validation rows (mark 1), all of them, in file order.
   HostDataset validation() const {
     HostDataset val;
+    val.d = file_.features();
     std::vector<int64_t> keep;
-    for (int64_t r0 = 0; r0 < file_.rows(); r0 += kPiece) {
-      const int64_t m = std::min<int64_t>(kPiece, file_.rows() - r0);
+    for (int64_t r0 = 0; r0 < static_cast<int64_t>(is_val_.size()); r0 += kPiece) {
+      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - r0);
       keep.clear();
       for (int64_t i = 0; i < m; ++i)
         if (is_val_[static_cast<size_t>(r0 + i)]) keep.push_back(i);
       if (keep.empty()) continue;
-      file_.read(r0, m, piece_);
+      file_.read(begin_ + r0, m, piece_);
       const HostDataset part = data::take_rows(piece_, keep);
-      val.d = part.d;
       val.n += part.n;
       val.X.insert(val.X.end(), part.X.begin(), part.X.end());
       val.y.insert(val.y.end(), part.y.begin(), part.y.end());
@@ -94,7 +107,7 @@ class TrainingRows {
 
  private:
   static constexpr int64_t kBlock = 4096, kPiece = 8192;
-  // The file row of training row t.
+  // The row (from begin) of training row t.
   int64_t file_row(int64_t t) const {
     const auto after = std::upper_bound(before_.begin(), before_.end(), t);
     int64_t i = static_cast<int64_t>(after - before_.begin() - 1) * kBlock, seen = before_[static_cast<size_t>(i / kBlock)];
@@ -106,8 +119,9 @@ class TrainingRows {
   }
 
   const data::NpyRows& file_;
+  int64_t begin_, end_;
   std::vector<char> is_val_;
-  std::vector<int64_t> before_;  // training rows before each block of kBlock file rows
+  std::vector<int64_t> before_;  // training rows before each block of kBlock rows
   int64_t rows_ = 0;
   mutable HostDataset piece_;    // one reader at a time (the streamer's reading thread, or a pass)
 };
@@ -194,11 +208,12 @@ uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64) {
   return values * (sizeof(float) + (float64 ? sizeof(double) : 0));
 }
 
-int64_t stream_chunk_rows(uint64_t limit, int64_t features) {
+int64_t stream_chunk_rows(uint64_t limit, int64_t features, int ranks) {
   // A chunk row, twice (the chunk training and the one being read): its (features + 1) float32
-  // values and its uint32 entry in the chunk's order.
+  // values and the uint32 entries in the job chunk's order (one per rank: every rank's chunk
+  // of rows is in it).
   const uint64_t row = static_cast<uint64_t>(features + 1) * sizeof(float);
-  const uint64_t rows = limit / (2 * (row + sizeof(uint32_t)));
+  const uint64_t rows = limit / (2 * (row + sizeof(uint32_t) * static_cast<uint64_t>(std::max(ranks, 1))));
   if (rows < 1)
     throw SettingError("memory_limit", std::to_string(limit) + " bytes is too small: streaming holds two chunks of "
                                            "rows, and two rows of " + std::to_string(features + 1) +
@@ -206,32 +221,68 @@ int64_t stream_chunk_rows(uint64_t limit, int64_t features) {
   return static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 31));
 }
 
+namespace {
+
+// work() on every rank at once with its errors agreed (communicator.hpp: together); one process:
+// work() itself.
+void agreed(const Communicator* comm, const std::function<void()>& work) {
+  if (comm) together(*comm, work);
+  else work();
+}
+
+// The rows this process streams: rank `rank` of `ranks` holds shard_of's rows of the file.
+Shard my_shard(const TrainPlan& plan, int64_t rows) {
+  const Communicator* comm = plan.cluster;
+  return comm ? shard_of(rows, comm->rank(), comm->size()) : Shard{0, rows};
+}
+
+}  // namespace
+
 bool streams(const TrainPlan& plan, std::string* why) {
-  if (!plan.npy_input || (plan.cluster && plan.cluster->size() > 1)) return false;
-  const data::NpyRows file(plan.csv_path, plan.npy);
-  const uint64_t need = npy_training_bytes(file.rows(), file.features(), file.wide());
-  if (plan.memory_limit > 0) {
-    if (need <= plan.memory_limit) return false;
-    if (why) *why = "the rows take " + gib(static_cast<double>(need)) + ", over --memory-limit: streaming them from the file";
-    return true;
-  }
-  const uint64_t free = host_memory_available();
-  if (free == 0 || need <= free / 10 * 9) return false;
-  if (why)
-    *why = "the rows take " + gib(static_cast<double>(need)) + " and this machine has " + gib(static_cast<double>(free)) +
-           " free: streaming them from the file";
-  return true;
+  if (!plan.npy_input) return false;
+  const Communicator* comm = plan.cluster && plan.cluster->size() > 1 ? plan.cluster : nullptr;
+  // In a job every rank decides as rank 0 does, on its shard (the largest) and its free memory.
+  char decision = 0;
+  std::string reason;
+  agreed(comm, [&] {
+    const data::NpyRows file(plan.csv_path, plan.npy);
+    const int64_t rows = comm ? shard_of(file.rows(), 0, comm->size()).rows() : file.rows();
+    const uint64_t need = npy_training_bytes(rows, file.features(), file.wide());
+    const std::string whose = comm ? "each rank's rows take up to " : "the rows take ";
+    if (plan.memory_limit > 0) {
+      if (need <= plan.memory_limit) return;
+      decision = 1;
+      reason = whose + gib(static_cast<double>(need)) + ", over --memory-limit: streaming them from the file";
+      return;
+    }
+    const uint64_t free = host_memory_available();
+    if (free == 0 || need <= free / 10 * 9) return;
+    decision = 1;
+    reason = whose + gib(static_cast<double>(need)) + " and this machine has " + gib(static_cast<double>(free)) +
+             " free: streaming them from the file";
+  });
+  if (comm) comm->broadcast(&decision, 1, 0);
+  if (decision && why) *why = reason;
+  return decision != 0;
 }
 
 namespace {
 
 // The streamed fit on `rows` (the file's, or its training rows under a validation split, with
 // `val` the validation rows in memory); out has the data's description already. `limit`: the
-// bytes the rows may take (val's already taken off).
+// bytes the rows may take (val's already taken off). job: this rank's place in a data-parallel
+// job (null: one process): rows and val are then this rank's shares.
 template <class Rows>
 void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* val, uint64_t limit,
-                  const StartCallback& on_start, const EpochCallback& on_epoch, TrainOutcome& out) {
-  const int64_t n = rows.rows(), d = rows.features();
+                  const ShardPlacement* job, const StartCallback& on_start, const EpochCallback& on_epoch,
+                  TrainOutcome& out) {
+  const Communicator* comm = job ? job->comm : nullptr;
+  const int ranks = comm ? comm->size() : 1;
+  const int64_t n = rows.rows(), d = rows.features(), total = job ? job->total_rows : n;
+  const std::string job_name = comm ? ", " + std::to_string(ranks) + " ranks (" + comm->transport() + ")" : "";
+  const auto metrics_of_val = [&](const std::vector<double>& w, double b) {
+    return comm ? data::compute_metrics(*val, w, b, *comm) : data::compute_metrics(*val, w, b);
+  };
   if (plan.method == Method::Normal) {
     const int64_t part = exact_part_rows(limit, d, rows.wide());
     const LeastSquaresParts parts = parts_of_rows(rows, 0, n, part);
@@ -239,32 +290,36 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
     o.method = plan.exact.method;
     o.intercept = plan.exact.intercept;
     o.ridge = plan.exact.ridge;
+    o.comm = comm;
+    o.first_row = job ? job->first_row : 0;
     // The pass that costs n·c² (the Gram matrix or R of each part) on the GPU where it is placed
-    // (auto: for a large pass only, as in memory); the rest of the solve on the host.
-    const Placement where = place(exact_device(plan.device, n, d, plan.exact.intercept));
+    // (auto: for a large pass only, as in memory; in a job, by each rank's share, each reducing
+    // its own parts where it is); the rest of the solve on the host.
+    Placement where;
+    agreed(comm, [&] { where = place(exact_device(plan.device, n, d, plan.exact.intercept)); });
     if (!where.note.empty()) out.note += "; " + where.note;
     o.gpu = where.gpu;
-    out.device = where.gpu ? where.gpu_name : "cpu";
+    out.device = (where.gpu ? where.gpu_name : std::string("cpu")) + job_name;
     out.backend = where.gpu ? "cuda" : "cpu";
     if (on_start) on_start(out);
     out.fit = exact_fit_result(std::make_shared<LeastSquaresFit>(least_squares(parts, o)), where.gpu != nullptr,
                                "; streamed in parts of " + std::to_string(part) + " rows");
     out.inference = infer(*out.fit.exact, out.feature_names, plan.exact.intercept, plan.exact.ridge);
-    out.train_metrics = data::compute_metrics(row_parts_of(rows, 0, n, part), out.fit.w, out.fit.b);
-    if (val) out.validation_metrics = data::compute_metrics(*val, out.fit.w, out.fit.b);
+    out.train_metrics = data::compute_metrics(row_parts_of(rows, 0, n, part), out.fit.w, out.fit.b, comm);
+    if (val) out.validation_metrics = metrics_of_val(out.fit.w, out.fit.b);
     out.has_metrics = true;
     return;
   }
-  validate_train(plan.sgd, n);
+  validate_train(plan.sgd, total);
   // Standardising a float64 file reads each chunk with its float64 values too (the scaling is
   // applied to the values as read, as in memory): 8 more bytes a value while one chunk is read,
   // so the two float32 chunks get half the limit.
   const bool wide_reads = plan.standardize && rows.wide();
-  const int64_t chunk = stream_chunk_rows(wide_reads ? limit / 2 : limit, d);
+  const int64_t chunk = stream_chunk_rows(wide_reads ? limit / 2 : limit, d, ranks);
   // The statistics' passes read the values as read (float64 beside float32 for a float64 file,
   // three times the bytes): chunks of a third of the rows keep them within the limit too.
   const data::RowParts parts = row_parts_of(rows, 0, n, std::max<int64_t>(1, chunk / 3));
-  if (plan.standardize) out.scaling = data::fit_scaling(parts, d, plan.sgd.intercept);
+  if (plan.standardize) out.scaling = data::fit_scaling(parts, d, plan.sgd.intercept, comm);
   const NpyChunks<Rows> chunks(rows, out.scaling.empty() ? nullptr : &out.scaling);
   // The validation rows as SGD sees them (float32, standardised when the run standardises).
   HostDataset val_fit;
@@ -276,25 +331,25 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
   }
   // SGD streams to the GPU where one is placed: the host holds four chunks then (two pinned
   // buffers, and the two the reader fills), so each chunk gets a quarter of the limit. The GPU
-  // streamer takes no validation set: with one, SGD streams on the CPU.
+  // streamer takes no validation set, nor the shards of a job: then SGD streams on the CPU.
   Placement where;
-  if (val && plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable("a validation split on streamed rows trains on the CPU so far; use --device cpu or auto, "
-                            "or leave out --val-fraction");
-  if (val && plan.device == DeviceChoice::Auto) {
-    const Placement p = place(plan.device);
-    if (p.gpu) out.note += "; a validation split on streamed rows trains on the CPU";
-    else if (!p.note.empty()) out.note += "; " + p.note;
-  } else {
+  const char* cpu_only = comm ? "SGD on the streamed shards of a job" : val ? "a validation split on streamed rows" : nullptr;
+  if (cpu_only && plan.device == DeviceChoice::Gpu)
+    throw DeviceUnavailable(std::string(cpu_only) + " trains on the CPU so far; use --device cpu or auto" +
+                            (comm ? std::string() : ", or leave out --val-fraction"));
+  if (cpu_only && plan.device == DeviceChoice::Auto) {
+    // Whether a GPU was passed over (the probe alone: nothing is placed on it).
+    if (probe_gpu().usable) out.note += std::string("; ") + cpu_only + " trains on the CPU";
+  } else if (!cpu_only) {
     where = place(plan.device);
     if (!where.note.empty()) out.note += "; " + where.note;
   }
-  out.device = where.gpu ? where.gpu_name : "cpu";
+  out.device = (where.gpu ? where.gpu_name : std::string("cpu")) + job_name;
   out.backend = where.gpu ? "cuda" : "cpu";
   const int64_t rows_per_chunk = where.gpu ? stream_chunk_rows(wide_reads ? limit / 4 : limit / 2, d) : chunk;
   if (on_start) on_start(out);
   const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch)
-                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch, val ? &val_fit : nullptr);
+                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch, val ? &val_fit : nullptr, job);
   val_fit = HostDataset{};
   FitResult& f = out.fit;
   f.w.assign(r.w.begin(), r.w.end());
@@ -308,11 +363,12 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
   f.diverged = r.diverged;
   f.train_seconds = r.train_seconds;
   f.eval_seconds = r.eval_seconds;
-  f.method = r.strategy + " in chunks of " + std::to_string(std::min(rows_per_chunk, n)) + " rows";
+  f.method = r.strategy + " in chunks of " + std::to_string(std::min(rows_per_chunk, std::max<int64_t>(n, 1))) +
+             (comm ? " rows a rank" : " rows");
   if (f.diverged) return;
   to_original_units(out.scaling, f);
-  out.train_metrics = data::compute_metrics(parts, f.w, f.b);
-  if (val) out.validation_metrics = data::compute_metrics(*val, f.w, f.b);
+  out.train_metrics = data::compute_metrics(parts, f.w, f.b, comm);
+  if (val) out.validation_metrics = metrics_of_val(f.w, f.b);
   out.has_metrics = true;
 }
 
@@ -320,39 +376,70 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
 
 TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
                                    const EpochCallback& on_epoch) {
+  const Communicator* comm = plan.cluster && plan.cluster->size() > 1 ? plan.cluster : nullptr;
   TrainOutcome out;
   out.synthetic = false;
   out.streamed = true;
   streams(plan, &out.note);
-  const data::NpyRows file(plan.csv_path, plan.npy);
-  const int64_t d = file.features();
-  out.train_rows = file.rows();
+  std::unique_ptr<data::NpyRows> file;
+  agreed(comm, [&] { file = std::make_unique<data::NpyRows>(plan.csv_path, plan.npy); });
+  const int64_t d = file->features(), all = file->rows();
+  if (comm && all < comm->size())
+    throw InputError("the data has " + std::to_string(all) + (all == 1 ? " row" : " rows") + " for " +
+                     std::to_string(comm->size()) + " ranks: start at most " + std::to_string(all) +
+                     " (each rank trains on a shard of the rows)");
+  const Shard s = my_shard(plan, all);
+  if (comm) out.note += "; each rank streams its shard of the rows";
+  out.train_rows = all;
   out.features = d;
   for (int64_t j = 0; j < d; ++j) out.feature_names.push_back("x" + std::to_string(j));
   out.target_name = "y";
   struct stat st {};
   if (::stat(plan.csv_path.c_str(), &st) == 0) out.read_bytes = static_cast<double>(st.st_size);
+  // The memory for the rows (of each rank: rank 0's, so that every rank's chunks are alike).
   uint64_t limit = plan.memory_limit > 0 ? plan.memory_limit : host_memory_available() / 2;
+  if (comm) comm->broadcast(&limit, sizeof limit, 0);
+  ShardPlacement job;
+  job.comm = comm;
+  job.first_row = s.begin;
+  job.total_rows = all;
   if (plan.val_fraction <= 0) {
+    const TrainingRows rows(*file, s.begin, s.end, {});
     if (on_data) on_data(out);
-    fit_streamed(plan, file, nullptr, limit, on_start, on_epoch, out);
+    fit_streamed(plan, rows, nullptr, limit, comm ? &job : nullptr, on_start, on_epoch, out);
     return out;
   }
-  // The split of the in-memory route (the same rows held out, by the same seed); the validation
-  // rows are held in memory, within half the limit (twice over when SGD standardises a copy).
-  const TrainingRows rows(file, data::validation_rows(file.rows(), plan.val_fraction, plan.sgd.seed));
-  const int64_t n_val = file.rows() - rows.rows();
-  const uint64_t val_bytes = npy_training_bytes(n_val, d, file.wide()) * (plan.method == Method::Sgd ? 2 : 1);
+  // The split of the in-memory route (the same rows held out, by the same seed; in a job drawn
+  // over all rows on every rank, each keeping its shard's marks); the validation rows are held
+  // in memory, within half the limit (twice over when SGD standardises a copy).
+  std::vector<char> is_val = data::validation_rows(all, plan.val_fraction, plan.sgd.seed);
+  int64_t before = 0, n_val = 0;  // the training rows before the shard; the validation rows in all
+  for (int64_t i = 0; i < all; ++i) {
+    if (i < s.begin) before += !is_val[static_cast<size_t>(i)];
+    n_val += is_val[static_cast<size_t>(i)];
+  }
+  const TrainingRows rows(*file, s.begin, s.end,
+                          std::vector<char>(is_val.begin() + s.begin, is_val.begin() + s.end));
+  is_val = {};
+  const int64_t my_val = s.rows() - rows.rows();
+  job.first_row = before;
+  job.total_rows = all - n_val;
+  job.val_total = n_val;
+  // Checked on rank 0's share (every rank alike): the largest shard's, near enough.
+  int64_t val_rows = my_val;
+  if (comm) comm->broadcast(&val_rows, sizeof val_rows, 0);
+  const uint64_t val_bytes = npy_training_bytes(val_rows, d, file->wide()) * (plan.method == Method::Sgd ? 2 : 1);
   if (val_bytes > limit / 2)
-    throw SettingError("memory_limit", "the " + std::to_string(n_val) + " validation rows take " +
-                                           gib(static_cast<double>(val_bytes)) +
+    throw SettingError("memory_limit", "the " + std::to_string(val_rows) + " validation rows" +
+                                           (comm ? " of a rank" : "") + " take " + gib(static_cast<double>(val_bytes)) +
                                            ", over half the memory for the rows: use a smaller --val-fraction");
   limit -= val_bytes;
-  out.train_rows = rows.rows();
+  out.train_rows = job.total_rows;
   out.validation_rows = n_val;
   if (on_data) on_data(out);
-  const HostDataset val = rows.validation();
-  fit_streamed(plan, rows, &val, limit, on_start, on_epoch, out);
+  HostDataset val;
+  agreed(comm, [&] { val = rows.validation(); });
+  fit_streamed(plan, rows, &val, limit, comm ? &job : nullptr, on_start, on_epoch, out);
   return out;
 }
 

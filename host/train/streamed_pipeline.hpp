@@ -6,8 +6,9 @@
 // (least_squares.hpp: LeastSquaresParts); standardisation and the metrics are streamed passes
 // too, with the numbers the in-memory route computes. SGD streams to the GPU where one is placed
 // (GpuBackend::train_streamed: pinned double buffers, copies beside the compute); the exact
-// solvers' pass over the data runs part by part on the GPU where one is placed. With a validation split (the in-memory route's rows) the validation
-// rows are held in memory and SGD streams on the CPU.
+// solvers' pass over the data runs part by part on the GPU where one is placed. With a validation
+// split (the in-memory route's rows) the validation rows are held in memory and SGD streams on
+// the CPU.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +23,10 @@ namespace linreg {
 uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64);
 
 // The rows per chunk that keep the streamer's memory within `limit` bytes: two chunks of
-// (features + 1) float32 values and a uint32 entry of the chunk's order a row; throws SettingError ("memory_limit") when not even one row fits.
-int64_t stream_chunk_rows(uint64_t limit, int64_t features);
+// (features + 1) float32 values and, a row, `ranks` uint32 entries of the chunk's order (in a job
+// of that many ranks the order is of every rank's chunk); throws SettingError ("memory_limit")
+// when not even one row fits.
+int64_t stream_chunk_rows(uint64_t limit, int64_t features, int ranks = 1);
 
 // Rows [begin, end) of an .npy file in parts of `part` rows, in row order: for least_squares
 // (names x<j>), and for the statistics' passes (data/prep.hpp's RowParts). `file` must outlive them.
@@ -32,9 +35,15 @@ data::RowParts npy_row_parts(const data::NpyRows& file, int64_t begin, int64_t e
 // The rows per part of an exact solve within `limit` bytes (SettingError when not one row fits).
 int64_t exact_part_rows(uint64_t limit, int64_t features, bool wide);
 
-// Whether `plan` streams; why (a note for the user) in *why when it does.
+// Whether `plan` streams; why (a note for the user) in *why when it does. In a data-parallel job
+// (plan.cluster of more than one rank) a collective: every rank decides as rank 0 does, on its
+// shard (the largest) and its free memory.
 bool streams(const TrainPlan& plan, std::string* why);
 
+// In a job each rank streams its shard of the file (the split drawn over all rows, each rank
+// keeping its shard's marks): SGD on the CPU, every rank reading its part of each of the job's
+// chunks (cpu_trainer.hpp: train_streamed with a ShardPlacement), the exact solvers part by part
+// with one reduction; every rank ends with the same outcome.
 TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& on_data, const StartCallback& on_start,
                                    const EpochCallback& on_epoch);
 
