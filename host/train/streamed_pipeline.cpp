@@ -389,7 +389,6 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
                      std::to_string(comm->size()) + " ranks: start at most " + std::to_string(all) +
                      " (each rank trains on a shard of the rows)");
   const Shard s = my_shard(plan, all);
-  if (comm) out.note += "; each rank streams its shard of the rows";
   out.train_rows = all;
   out.features = d;
   for (int64_t j = 0; j < d; ++j) out.feature_names.push_back("x" + std::to_string(j));

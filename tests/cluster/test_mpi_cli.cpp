@@ -105,7 +105,7 @@ TEST(MpiCli, AGivenNumberOfRanksGivesTheSameBitsEveryRun) {
   TempDir dir;
   const std::string data = npy_file(dir, "d.npy", 500, 4);
   for (const std::string extra : {"--epochs 4", "--epochs 4 --optimizer adam --val-fraction 0.2 --standardize",
-                                  "--solver qr"}) {
+                                  "--solver qr", "--epochs 4 --memory-limit 2K"}) {  // the last: shards streamed
     const std::string args = "train --data '" + data + "' " + extra + " --json";
     const nlohmann::json a = json_of(mpi(3, args), extra), b = json_of(mpi(3, args), extra);
     EXPECT_EQ(a["w"], b["w"]) << extra;

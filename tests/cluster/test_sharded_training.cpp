@@ -362,6 +362,144 @@ TEST(ShardedSgd, EveryRankTakesTheSameStepsAsOneProcessUpToRounding) {
   }
 }
 
+// The job's two-level order of streamed SGD (cpu_trainer.hpp: train_streamed with a shard): the
+// chunks in the order of chunk_order_seed, chunk k being every rank's chunk k of its rows in rank
+// order, its rows in the order of Thrust's shuffle (chunk_rows_seed); as the job's row numbers.
+std::vector<uint32_t> job_two_level(const std::vector<Shard>& shards, int64_t chunk, uint64_t seed, int64_t epoch) {
+  int64_t most = 0;
+  for (const Shard& s : shards) most = std::max(most, s.rows());
+  const int64_t chunks = (most + chunk - 1) / chunk;
+  std::vector<uint32_t> order(static_cast<size_t>(chunks)), out;
+  if (chunks == 1) order[0] = 0;
+  else thrust_compatible_permutation(chunks, chunk_order_seed(seed, epoch), order.data());
+  for (const uint32_t k : order) {
+    std::vector<uint32_t> rows;
+    for (const Shard& s : shards)
+      for (int64_t i = k * chunk; i < std::min(s.rows(), (k + 1) * chunk); ++i) rows.push_back(static_cast<uint32_t>(s.begin + i));
+    std::vector<uint32_t> p(rows.size());
+    thrust_compatible_permutation(static_cast<int64_t>(rows.size()), chunk_rows_seed(seed, epoch, k), p.data());
+    for (const uint32_t i : p) out.push_back(rows[i]);
+  }
+  return out;
+}
+
+// Streamed SGD on a job's shards takes the in-memory sharded trainer's steps on the job's
+// two-level order, bit for bit, on every rank (a rank with no rows too); its losses are the
+// in-memory ones to the rounding of a regrouped sum.
+TEST(ShardedStreamedSgd, TheSameStepsAsTheInMemoryJobOnTheJobsTwoLevelOrder) {
+  struct Case {
+    int64_t n, chunk;
+    int ranks;
+  };
+  for (const Case c : {Case{203, 7, 2}, Case{203, 30, 3}, Case{203, 500, 3}, Case{4, 1, 3}}) {
+    const int64_t d = 3;
+    const HostDataset ds = test::gaussian_rows(c.n, d, 17);
+    std::vector<TrainOptions> runs(3);
+    runs[0].epochs = 3, runs[0].batch_size = 10;
+    runs[1].epochs = 4, runs[1].batch_size = 10, runs[1].optimizer = Optimizer::Adam, runs[1].lr = 0.01f,
+    runs[1].average = true;
+    runs[2].epochs = 30, runs[2].batch_size = 10, runs[2].early_stopping = true, runs[2].patience = 2, runs[2].lr = 0.1f;
+    if (c.n < 10) for (auto& o : runs) o.batch_size = 2;
+    std::vector<Shard> shards;
+    for (int r = 0; r < c.ranks; ++r) shards.push_back(shard_of(c.n, r, c.ranks));
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const TrainOptions& opt = runs[k];
+      std::vector<std::vector<uint32_t>> perms;
+      for (int64_t e = 0; e < opt.epochs; ++e) perms.push_back(job_two_level(shards, c.chunk, opt.seed, e));
+      std::vector<TrainResult> want(static_cast<size_t>(c.ranks)), got(want.size());
+      expect_no_errors(run_ranks(c.ranks, [&](const Communicator& comm) {
+        const Shard& s = shards[static_cast<size_t>(comm.rank())];
+        ShardPlacement place;
+        place.comm = &comm;
+        place.first_row = s.begin;
+        place.total_rows = c.n;
+        const HostDataset mine = rows_of(ds, s);
+        auto mem = make_cpu_trainer(1, place);
+        mem->load(mine, nullptr);
+        want[static_cast<size_t>(comm.rank())] = mem->fit_with_permutations(opt, perms);
+        const ResidentRows src(mine);
+        got[static_cast<size_t>(comm.rank())] = train_streamed(src, opt, c.chunk, {}, nullptr, &place);
+      }));
+      for (int r = 0; r < c.ranks; ++r) {
+        const std::string at = std::to_string(c.n) + " rows in chunks of " + std::to_string(c.chunk) + " on " +
+                               std::to_string(c.ranks) + " ranks, run " + std::to_string(k) + ", rank " + std::to_string(r);
+        EXPECT_EQ(got[r].w, want[r].w) << at;
+        EXPECT_EQ(got[r].b, want[r].b) << at;
+        EXPECT_EQ(got[r].w, got[0].w) << at << ": every rank holds the same model";
+        EXPECT_EQ(got[r].epochs_run, want[r].epochs_run) << at;
+        EXPECT_EQ(got[r].best_epoch, want[r].best_epoch) << at;
+        ASSERT_EQ(got[r].epoch_losses.size(), want[r].epoch_losses.size()) << at;
+        for (size_t e = 0; e < want[r].epoch_losses.size(); ++e)
+          EXPECT_LE(std::fabs(got[r].epoch_losses[e] - want[r].epoch_losses[e]),
+                    2.0 * static_cast<double>(c.n - 1) * (DBL_EPSILON / 2) * want[r].epoch_losses[e])
+              << at << ", epoch " << e + 1;
+      }
+    }
+  }
+}
+
+// The whole streamed route on a job's shards (--memory-limit under mpirun): the split, the
+// standardisation and the metrics are the job's, every rank ends with the same model, a rerun
+// gives the same bits, and one rank is the one process's streamed run.
+TEST(ShardedStreamedPipeline, EveryRankEndsWithTheSameModelAndTheJobsMetrics) {
+  test::TempDir dir;
+  const std::string path = dir.file("d.npy");
+  const int64_t n = 2000;
+  test::write_npy_dataset(path, test::gaussian_rows(n, 3, 31), 1000.0);
+  // A limit per rank below its shard's 48 bytes a row (a float64 file: float32 and float64 copies
+  // of 3 features and y) and above twice what its validation share takes (a fifth of the rows,
+  // twice over for SGD: 19.2 bytes a row).
+  const auto limit_for = [&](int ranks) { return static_cast<uint64_t>(44 * ((n + ranks - 1) / ranks)); };
+  for (const Method method : {Method::Sgd, Method::Normal}) {
+    TrainPlan plan;
+    plan.csv_path = path;
+    plan.npy_input = true;
+    plan.method = method;
+    plan.device = DeviceChoice::Cpu;
+    plan.val_fraction = 0.2;
+    plan.standardize = method == Method::Sgd;
+    plan.sgd.epochs = 4;
+    plan.memory_limit = limit_for(1);
+    plan.exact.method = ExactMethod::Auto;
+    const TrainOutcome one = run_training(plan, {}, {}, {});
+    ASSERT_TRUE(one.streamed);
+    TrainPlan in_memory = plan;
+    in_memory.memory_limit = 0;
+    const TrainOutcome whole = run_training(in_memory, {}, {}, {});
+    for (int p : {1, 2, 3}) {
+      std::vector<TrainOutcome> outs(static_cast<size_t>(p)), again(outs.size());
+      for (auto* o : {&outs, &again})
+        expect_no_errors(run_ranks(p, [&](const Communicator& comm) {
+          TrainPlan mine = plan;
+          mine.cluster = &comm;
+          mine.memory_limit = limit_for(p);
+          (*o)[static_cast<size_t>(comm.rank())] = run_training(mine, {}, {}, {});
+        }));
+      for (int r = 0; r < p; ++r) {
+        const TrainOutcome& o = outs[r];
+        const std::string at = std::string(method_name(method)) + " rank " + std::to_string(r) + " of " + std::to_string(p);
+        EXPECT_TRUE(o.streamed) << at;
+        EXPECT_EQ(o.train_rows, one.train_rows) << at;
+        EXPECT_EQ(o.validation_rows, one.validation_rows) << at;
+        EXPECT_EQ(o.fit.w, outs[0].fit.w) << at;
+        EXPECT_EQ(o.fit.w, again[r].fit.w) << at << ": a rerun gives the same bits";
+        EXPECT_EQ(o.fit.epoch_losses, again[r].fit.epoch_losses) << at;
+        EXPECT_EQ(o.train_metrics.rows, one.train_metrics.rows) << at;
+        if (p == 1) {
+          EXPECT_EQ(o.fit.w, one.fit.w) << at << ": one rank is one process";
+        } else if (method == Method::Normal) {
+          EXPECT_TRUE(test::all_close(whole.fit.w, o.fit.w, 1e-8, 1e-8)) << at;
+        } else {
+          // Another order of the same rows (each job chunk holds every rank's chunk): 4 epochs of
+          // SGD on standardised columns land near the in-memory fit, not on its bits.
+          EXPECT_NEAR(o.train_metrics.r2, whole.train_metrics.r2, 0.02) << at;
+        }
+        EXPECT_EQ(o.validation_metrics.rows, one.validation_metrics.rows) << at;
+      }
+    }
+  }
+}
+
 // The whole route (pipeline.hpp) on shards of an .npy file: split, standardisation, SGD and the
 // exact solver, against one process on the same file.
 TEST(ShardedPipeline, AJobOnAnNpyFileReportsWhatOneProcessReports) {
