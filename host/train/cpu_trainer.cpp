@@ -605,10 +605,10 @@ struct Chunk {
 // 0.10 s; with the loss all on the reading thread the training thread waited half the epoch.
 class ChunkPass {
  public:
-  // shard: this rank's place in a data-parallel job (null: one process, `rows` all of them). In a
+  // comm: the data-parallel job `rows` are this rank's share of (null: one process, `rows` all of
+  // them); ranks_rows: every rank's row count, in rank order (one process: {rows.rows()}). In a
   // job every chunk's read is agreed (communicator.hpp: together), so a rank that cannot read its
   // rows ends every rank with its error instead of leaving them waiting in the next step's sum.
-  // ranks_rows: every rank's row count, in rank order (one process: {rows.rows()}).
   ChunkPass(const RowChunks& rows, int64_t chunk_rows, uint64_t seed, LossKind loss, const Communicator* comm,
             std::vector<int64_t> ranks_rows)
       : src_(rows), chunk_rows_(chunk_rows), d_(rows.features()), seed_(seed), loss_(loss), comm_(comm),
@@ -630,8 +630,6 @@ class ChunkPass {
     loss_w_ = w;
     loss_b_ = b;
   }
-  // Chunk k's loss sum of the last pass that took the loss.
-  const std::vector<double>& chunk_loss() const { return chunk_loss_; }
 
   // The pass after this one starts with chunk `chunk` of epoch `epoch` (shuffled or not): the
   // reader reads it into the free buffer while this pass's last chunk trains, so that one pass's
