@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 #include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
@@ -117,33 +118,51 @@ HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx) {
 std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, double fraction, uint64_t seed,
                                                      const std::string& flag) {
   if (fraction == 0.0) return {ds, HostDataset{}};
-  const std::vector<char> is_val = validation_rows(ds.n, fraction, seed, flag);  // checks the fraction
-  std::vector<int64_t> tr, va;
-  for (int64_t i = 0; i < ds.n; ++i) (is_val[i] ? va : tr).push_back(i);
+  const std::vector<int64_t> va = validation_rows(ds.n, fraction, seed, flag);  // checks the fraction
+  std::vector<int64_t> tr;
+  tr.reserve(static_cast<size_t>(ds.n) - va.size());
+  auto next = va.begin();
+  for (int64_t i = 0; i < ds.n; ++i) {
+    if (next != va.end() && *next == i) ++next;
+    else tr.push_back(i);
+  }
   return {take_rows(ds, tr), take_rows(ds, va)};
 }
 
-std::vector<char> validation_rows(int64_t n, double fraction, uint64_t seed, const std::string& flag) {
+int64_t validation_count(int64_t n, double fraction, const std::string& flag) {
   if (!(fraction >= 0.0 && fraction < 1.0))
     throw InputError(flag + ": must be at least 0 and below 1 (got " + std::to_string(fraction) + ")");
+  if (fraction == 0.0) return 0;
   const int64_t n_val = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
-  std::vector<char> is_val(static_cast<size_t>(n), 0);
-  if (fraction == 0.0) return is_val;
   if (n_val < 1 || n - n_val < 1)
     throw InputError(flag + ": " + std::to_string(fraction) + " of " + std::to_string(n) + " rows leaves " +
                      (n_val < 1 ? "no validation rows" : "no training rows"));
-  // Seeded partial Fisher-Yates: the first n_val entries of the shuffled order are the held-out rows.
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  return n_val;
+}
+
+std::vector<int64_t> validation_rows(int64_t n, double fraction, uint64_t seed, const std::string& flag) {
+  const int64_t n_val = validation_count(n, fraction, flag);
+  // A seeded partial Fisher-Yates shuffle of the order 0..n−1: step i swaps position i with a
+  // position drawn from [i, n); the first n_val positions then hold the held-out rows. Positions
+  // below n_val are all visited, so they are a plain array; a position past them holds its own
+  // index until a step swaps it, so only the (at most n_val) positions moved are kept, in a map.
+  std::vector<int64_t> head(static_cast<size_t>(n_val));
+  for (int64_t i = 0; i < n_val; ++i) head[static_cast<size_t>(i)] = i;
+  std::unordered_map<int64_t, int64_t> tail;
+  tail.reserve(static_cast<size_t>(n_val));
   uint64_t state = splitmix64(seed ^ 0x56414c4944ull);  // "VALID"
   for (int64_t i = 0; i < n_val; ++i) {
     state = splitmix64(state);
     const uint64_t span = static_cast<uint64_t>(n - i);
-    const uint64_t pick = static_cast<uint64_t>((static_cast<u128>(state) * span) >> 64);  // Lemire's range map
-    std::swap(order[i], order[i + static_cast<int64_t>(pick)]);
+    const int64_t j = i + static_cast<int64_t>((static_cast<u128>(state) * span) >> 64);  // Lemire's range map
+    if (j < n_val) {
+      std::swap(head[static_cast<size_t>(i)], head[static_cast<size_t>(j)]);
+      continue;
+    }
+    std::swap(head[static_cast<size_t>(i)], tail.try_emplace(j, j).first->second);
   }
-  for (int64_t i = 0; i < n_val; ++i) is_val[order[i]] = 1;
-  return is_val;
+  std::sort(head.begin(), head.end());
+  return head;
 }
 
 }  // namespace linreg::data

@@ -53,9 +53,18 @@ void unscale_weights(const Scaling& s, const std::vector<double>& w_std, double 
 std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, double fraction, uint64_t seed,
                                                      const std::string& flag = "--val-fraction");
 
-// The rows split_validation holds out, as a mark per row (1: validation) of n rows; the same
-// checks. A data-parallel job computes it on every rank and keeps its shard's part.
-std::vector<char> validation_rows(int64_t n, double fraction, uint64_t seed, const std::string& flag = "--val-fraction");
+// How many rows a split of `fraction` holds out of n: round(fraction·n). Checks what
+// split_validation checks (fraction in [0, 1); both parts keep a row unless fraction is 0), so a
+// caller can size the held-out rows before it draws them.
+int64_t validation_count(int64_t n, double fraction, const std::string& flag = "--val-fraction");
+
+// The rows split_validation holds out, ascending: validation_count(n, fraction) indices in [0, n)
+// (none for fraction 0). The partial shuffle is kept sparse (only the positions it moves are
+// stored), so the memory is a few words per held-out row, not per row of the data: a file
+// streamed because it does not fit in memory can be split, and every rank of a job draws the
+// whole job's split and keeps its shard's part.
+std::vector<int64_t> validation_rows(int64_t n, double fraction, uint64_t seed,
+                                     const std::string& flag = "--val-fraction");
 
 // Rows [idx...] of ds (names copied).
 HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx);

@@ -73,8 +73,8 @@ class CudaBackend final : public GpuBackend {
   }
 
   TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
-                             const EpochCallback& cb) const override {
-    return train_streamed_gpu(0, rows, opt, chunk_rows, cb);
+                             const EpochCallback& cb, const HostDataset* validation) const override {
+    return train_streamed_gpu(0, rows, opt, chunk_rows, cb, validation);
   }
 
   void design_gram(const ScaledDesignView& view, double* gram) const override { design_gram_gpu(view, gram); }

@@ -175,27 +175,41 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 }  // namespace
 
 TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows,
-                               const EpochCallback& cb) {
+                               const EpochCallback& cb, const HostDataset* validation) {
   const int64_t n = src.rows(), d = src.features();
   if (n <= 0 || d <= 0) throw InputError("no training data");
   if (chunk_rows <= 0) throw std::logic_error("train_streamed_gpu: chunk_rows must be positive");
   validate_train(opt, n);
+  const bool has_val = validation != nullptr;
+  if (has_val) {
+    const HostDataset& v = *validation;
+    if (v.n <= 0) throw InputError("validation dataset is empty");
+    if (v.d != d) throw InputError("validation dataset has a different number of features");
+    if (v.X.size() != static_cast<size_t>(v.n * d) || v.y.size() != static_cast<size_t>(v.n))
+      throw InputError("validation dataset has inconsistent sizes");
+    if (!validation->weights.empty()) throw InputError("streamed rows have no weights: nor may the validation rows");
+  }
   if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
     throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
                                         "), got " + std::to_string(opt.initial_w.size()));
   LINREG_CHECK(cudaSetDevice(device));
   const int64_t B = opt.batch_size;
-  // The device holds three chunks of rows (two in flight, one shuffled) and two uint32 a row
-  // (the chunk's order, the identity): a chunk sized by the host's memory may not fit. Leave a
-  // fifth of the free memory and 256 MiB for the rest (cuBLAS, Thrust's scratch, the sums).
+  // The device holds the validation rows (resident: evaluated each epoch), three chunks of rows
+  // (two in flight, one shuffled) and two uint32 a row (the chunk's order, the identity): a
+  // chunk sized by the host's memory may not fit. Leave a fifth of the free memory and 256 MiB
+  // for the rest (cuBLAS, Thrust's scratch, the sums).
   size_t free_b = 0, total_b = 0;
   LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * static_cast<int64_t>(sizeof(uint32_t));
-  const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20);
+  const int64_t val_bytes = has_val ? validation->n * (d + 1) * static_cast<int64_t>(sizeof(float)) : 0;
+  const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20) - val_bytes;
   const int64_t fits = std::min<int64_t>(usable / row_bytes - B, (int64_t{1} << 31) - B);
   if (fits < B)
     throw DeviceUnavailable("the GPU has " + std::to_string(free_b >> 20) + " MiB free: too little to stream chunks of " +
-                            std::to_string(B) + " rows of " + std::to_string(d) + " features");
+                            std::to_string(B) + " rows of " + std::to_string(d) + " features" +
+                            (has_val ? " beside the " + std::to_string(validation->n) + " validation rows (" +
+                                           std::to_string(val_bytes >> 20) + " MiB)"
+                                     : std::string()));
   const bool clamped = chunk_rows > fits && n > fits;
   chunk_rows = std::min({chunk_rows, n, fits});
   Streamer st(src, chunk_rows, B);
@@ -231,7 +245,19 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   }
   std::vector<uint32_t> order(static_cast<size_t>(st.chunks())), in_file(order.size());
   std::iota(in_file.begin(), in_file.end(), 0u);
-  EarlyStopping stopping(opt, false);
+  // The validation rows stay on the device; their loss is taken at each epoch's end, with the
+  // model the epoch reports, by the in-memory trainer's evaluation (the same kernel on the same
+  // rows: the same bits), and early stopping watches it.
+  DeviceBuffer<float> Xv, yv;
+  DeviceBuffer<double> val_sum(1);
+  PinnedBuffer<double> val_host(1);
+  if (has_val) {
+    Xv.resize(validation->X.size());
+    yv.resize(validation->y.size());
+    Xv.upload(validation->X.data(), validation->X.size(), s);
+    yv.upload(validation->y.data(), validation->y.size(), s);
+  }
+  EarlyStopping stopping(opt, has_val);
   // Epoch e's loss (of its model, over every row) is taken during epoch e + 1's pass, on each
   // chunk as it arrives and before it trains, so an epoch moves the rows across once; epoch e is
   // reported, and early stopping decides, when that pass ends (a stop then rewinds the iterate to
@@ -248,6 +274,7 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
     for (const double v : host_loss) sum += v;
     pending_rep.train_loss = sum / static_cast<double>(n);
     res.epoch_losses.push_back(pending_rep.train_loss);
+    if (has_val) res.epoch_val_losses.push_back(pending_rep.val_loss);
     res.epochs_run = pending_rep.epoch;
     if (cb) cb(pending_rep);
     if (!std::isfinite(pending_rep.train_loss)) {
@@ -255,7 +282,8 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
       return false;
     }
     if (!opt.early_stopping) return true;
-    const EarlyStopping::Verdict v = stopping.observe(pending_rep.train_loss, pending_rep.epoch - 1);
+    const EarlyStopping::Verdict v =
+        stopping.observe(has_val ? pending_rep.val_loss : pending_rep.train_loss, pending_rep.epoch - 1);
     if (v.new_best) {
       run.keep_best(loss_model.data(), s);
       res.best_epoch = stopping.best_epoch();
@@ -317,6 +345,14 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
     // The model this epoch reports, kept aside for its loss during the next pass.
     LINREG_CHECK(cudaMemcpyAsync(loss_model.data(), run.model(s), loss_model.bytes(), cudaMemcpyDeviceToDevice, s));
     run.snapshot(s);
+    if (has_val) {  // resident: its loss now, with the model of this epoch
+      const auto t1 = Clock::now();
+      kern::loss_sum(Xv.data(), yv.data(), validation->n, d, loss_model.data(), opt.loss, partials.data(), val_sum.data(), s);
+      LINREG_CHECK(cudaMemcpyAsync(val_host.data(), val_sum.data(), sizeof(double), cudaMemcpyDeviceToHost, s));
+      LINREG_CHECK(cudaStreamSynchronize(s));
+      rep.val_loss = val_host.data()[0] / static_cast<double>(validation->n);
+      res.eval_seconds += seconds_since(t1);
+    }
     pending_rep = rep;
     pending = true;
   }

@@ -28,14 +28,17 @@ class SgdFitter final : public Fitter {
   std::string backend() const override { return trainer_->backend(); }
   void load(const HostDataset& train, const HostDataset* validation) override {
     streamed_ = nullptr;
-    if (gpu_ && !validation && train.weights.empty() && !fits_on_device(train)) {
-      streamed_ = &train;  // kept by reference until fit() returns
+    streamed_val_ = nullptr;
+    if (gpu_ && train.weights.empty() && !fits_on_device(train, validation)) {
+      streamed_ = &train;  // kept by reference until fit() returns, and the validation rows too
+      streamed_val_ = validation;
       return;
     }
     trainer_->load(train, validation);
   }
   void generate(const SyntheticSpec& spec) override {
     streamed_ = nullptr;
+    streamed_val_ = nullptr;
     trainer_->generate(spec);
   }
   HostDataset rows() const override { return streamed_ ? *streamed_ : trainer_->download(); }
@@ -45,12 +48,14 @@ class SgdFitter final : public Fitter {
     if (streamed_) {
       validate_train(opt_, streamed_->n);
       // Three chunks on the device (two in flight, the shuffled rows) and two uint32 a row: within
-      // three quarters of its free memory (the streamer clamps the chunk to what fits, too).
+      // three quarters of its free memory less the validation rows (the streamer clamps the
+      // chunk to what fits, too).
       int64_t free_b = 0;
       gpu_->memory_info(&free_b, nullptr);
+      free_b -= rows_bytes(streamed_val_);
       const int64_t row = 3 * (streamed_->d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * sizeof(uint32_t);
       const int64_t chunk = std::clamp<int64_t>(free_b / 4 * 3 / row, opt_.batch_size, (int64_t{1} << 31) - opt_.batch_size);
-      r = gpu_->train_streamed(ResidentRows(*streamed_), opt_, chunk, on_epoch);
+      r = gpu_->train_streamed(ResidentRows(*streamed_), opt_, chunk, on_epoch, streamed_val_);
       r.strategy += " in chunks of " + std::to_string(std::min(chunk, streamed_->n)) + " rows";
     } else {
       validate_train(opt_, trainer_->examples());
@@ -73,18 +78,24 @@ class SgdFitter final : public Fitter {
   }
 
  private:
-  // Whether the rows (float32 X and y) take at most 90% of the GPU's free memory.
-  bool fits_on_device(const HostDataset& ds) const {
+  // The bytes of a dataset's float32 X and y on the device (0 for none).
+  static int64_t rows_bytes(const HostDataset* ds) {
+    return ds ? ds->n * (ds->d + 1) * static_cast<int64_t>(sizeof(float)) : 0;
+  }
+  // Whether the training and validation rows (float32 X and y) take at most 90% of the GPU's
+  // free memory.
+  bool fits_on_device(const HostDataset& train, const HostDataset* validation) const {
     int64_t free_b = 0;
     gpu_->memory_info(&free_b, nullptr);
-    const double need = static_cast<double>(ds.n) * static_cast<double>(ds.d + 1) * sizeof(float);
+    const double need = static_cast<double>(rows_bytes(&train) + rows_bytes(validation));
     return need <= 0.9 * static_cast<double>(free_b);
   }
 
   std::unique_ptr<Trainer> trainer_;
   TrainOptions opt_;
   const GpuBackend* gpu_ = nullptr;
-  const HostDataset* streamed_ = nullptr;  // rows streamed from host memory, when set
+  const HostDataset* streamed_ = nullptr;      // rows streamed from host memory, when set
+  const HostDataset* streamed_val_ = nullptr;  // their validation rows (held on the device)
 };
 
 class ExactFitter final : public Fitter {

@@ -79,7 +79,7 @@ class Fitter {
 // each shard on the rank's device (GPU or CPU). SGD trains on GPU ranks (NCCL) when every rank
 // has a usable GPU and the fit is unweighted, else on CPU ranks (MPI); the ranks decide together.
 // On one GPU, training rows that would take more than 90% of its free memory stream to it from
-// host memory in chunks (GpuBackend::train_streamed; no validation set there yet).
+// host memory in chunks (GpuBackend::train_streamed; a validation set stays on the device).
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
                                     bool weighted = false, const ShardPlacement* shard = nullptr);

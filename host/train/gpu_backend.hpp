@@ -18,7 +18,7 @@
 namespace linreg {
 
 // Bumped whenever GpuBackend or a type it passes changes shape.
-constexpr int kGpuModuleAbi = 6;
+constexpr int kGpuModuleAbi = 7;
 
 // Whether a GPU is usable, and if not, why (shown when --device auto falls back).
 struct GpuProbe {
@@ -46,9 +46,10 @@ class GpuBackend {
 
   // SGD on rows that do not fit on the device: chunks of chunk_rows rows copied host → device
   // through pinned double buffers while the device trains (cpu_trainer.hpp's train_streamed
-  // semantics; host/gpu/streamed_trainer.hpp).
+  // semantics; host/gpu/streamed_trainer.hpp). `validation` (nullable) is held on the device and
+  // evaluated each epoch.
   virtual TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
-                                     const EpochCallback& cb) const = 0;
+                                     const EpochCallback& cb, const HostDataset* validation) const = 0;
 
   // The exact solver's pass over the data (host/train/least_squares.cpp does the rest): the
   // design of scaled_design.hpp, built on the device in row chunks (so the data need not fit in

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -98,15 +99,23 @@ TrainOutcome run_training_sharded(const TrainPlan& plan, const Communicator& com
     place.first_row = shard.first;
     place.total_rows = shard.total;
     if (plan.val_fraction > 0) {
-      const std::vector<char> is_val = data::validation_rows(shard.total, plan.val_fraction, plan.sgd.seed);
-      int64_t before = 0, val_total = 0;
-      for (int64_t i = 0; i < shard.total; ++i) {
-        if (i < shard.first) before += !is_val[static_cast<size_t>(i)];
-        val_total += is_val[static_cast<size_t>(i)];
-      }
+      // The job's held-out rows (ascending), and those of them in this rank's shard.
+      const std::vector<int64_t> held_out = data::validation_rows(shard.total, plan.val_fraction, plan.sgd.seed);
+      const auto mine_begin = std::lower_bound(held_out.begin(), held_out.end(), shard.first);
+      const auto mine_end = std::lower_bound(mine_begin, held_out.end(), shard.first + train.n);
+      const int64_t before = shard.first - (mine_begin - held_out.begin());  // training rows before the shard
+      const int64_t val_total = static_cast<int64_t>(held_out.size());
       together(comm, [&] {
         std::vector<int64_t> tr, va;
-        for (int64_t i = 0; i < train.n; ++i) (is_val[static_cast<size_t>(shard.first + i)] ? va : tr).push_back(i);
+        auto next = mine_begin;
+        for (int64_t i = 0; i < train.n; ++i) {
+          if (next != mine_end && *next == shard.first + i) {
+            va.push_back(i);
+            ++next;
+          } else {
+            tr.push_back(i);
+          }
+        }
         val = data::take_rows(train, va);
         train = data::take_rows(train, tr);
       });

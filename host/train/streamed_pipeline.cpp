@@ -18,6 +18,10 @@
 namespace linreg {
 namespace {
 
+// What drawing a validation split takes, a held-out row (data::validation_rows: its index, and a
+// hash-map entry for a moved position; an upper bound on common standard libraries).
+constexpr uint64_t kDrawBytesPerRow = 64;
+
 std::string gib(double bytes) {
   char buf[32];
   if (bytes >= 1024.0 * 1024.0 * 1024.0) std::snprintf(buf, sizeof buf, "%.3g GiB", bytes / (1024.0 * 1024.0 * 1024.0));
@@ -26,25 +30,15 @@ std::string gib(double bytes) {
 }
 
 // The training rows of file rows [begin, end) (a rank's shard; one process: all of them): with
-// a validation split, the rows split_validation keeps for training (mark 0), in file order, read
-// by their index among them; without one, every row. A count of the training rows before each
-// block of the rows finds where a range of them starts.
+// a validation split, the rows split_validation keeps for training, in file order, read by their
+// index among them; without one, every row. The held-out rows are a sorted list (a few of the
+// rows), so where training row t lies is a binary search.
 class TrainingRows {
  public:
-  // is_val: the marks of rows [begin, end) (empty: none is held out).
-  TrainingRows(const data::NpyRows& file, int64_t begin, int64_t end, std::vector<char> is_val)
-      : file_(file), begin_(begin), end_(end), is_val_(std::move(is_val)) {
-    const int64_t n = end - begin;
-    if (is_val_.empty()) {
-      rows_ = n;
-      return;
-    }
-    before_.resize(static_cast<size_t>((n + kBlock - 1) / kBlock));
-    for (int64_t i = 0; i < n; ++i) {
-      if (i % kBlock == 0) before_[static_cast<size_t>(i / kBlock)] = rows_;
-      rows_ += !is_val_[static_cast<size_t>(i)];
-    }
-  }
+  // held_out: the held-out rows among [begin, end), ascending, counted from begin (empty: none).
+  TrainingRows(const data::NpyRows& file, int64_t begin, int64_t end, std::vector<int64_t> held_out)
+      : file_(file), begin_(begin), end_(end), held_(std::move(held_out)),
+        rows_(end - begin - static_cast<int64_t>(held_.size())) {}
   int64_t rows() const { return rows_; }
   int64_t features() const { return file_.features(); }
   bool wide() const { return file_.wide(); }
@@ -52,7 +46,7 @@ class TrainingRows {
   // Training rows [t0, t0 + count) into ds, as NpyRows::read gives rows.
   void read(int64_t t0, int64_t count, HostDataset& ds, bool floats_only = false) const {
     if (t0 < 0 || count < 0 || t0 + count > rows_) throw std::logic_error("TrainingRows::read: rows out of range");
-    if (is_val_.empty()) {
+    if (held_.empty()) {
       file_.read(begin_ + t0, count, ds, floats_only);
       return;
     }
@@ -65,11 +59,15 @@ class TrainingRows {
     ds.y64.clear();
     if (count == 0) return;
     int64_t f = file_row(t0), need = count;
+    auto next = std::lower_bound(held_.begin(), held_.end(), f);  // the next held-out row to skip
     while (need > 0) {
       const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - f);
       file_.read(begin_ + f, m, piece_, floats_only);
       for (int64_t i = 0; i < m && need > 0; ++i) {
-        if (is_val_[static_cast<size_t>(f + i)]) continue;
+        if (next != held_.end() && *next == f + i) {
+          ++next;
+          continue;
+        }
         ds.X.insert(ds.X.end(), piece_.X.begin() + i * d, piece_.X.begin() + (i + 1) * d);
         ds.y.push_back(piece_.y[static_cast<size_t>(i)]);
         if (!piece_.X64.empty()) {
@@ -83,17 +81,16 @@ class TrainingRows {
     ds.n = count;
   }
 
-  // The validation rows (mark 1), all of them, in file order.
+  // The held-out rows, all of them, in file order: each read in a piece that starts at it and
+  // takes the held-out rows that follow within the piece.
   HostDataset validation() const {
     HostDataset val;
     val.d = file_.features();
     std::vector<int64_t> keep;
-    for (int64_t r0 = 0; r0 < static_cast<int64_t>(is_val_.size()); r0 += kPiece) {
-      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - r0);
+    for (size_t k = 0; k < held_.size();) {
+      const int64_t r0 = held_[k], m = std::min<int64_t>(kPiece, end_ - begin_ - r0);
       keep.clear();
-      for (int64_t i = 0; i < m; ++i)
-        if (is_val_[static_cast<size_t>(r0 + i)]) keep.push_back(i);
-      if (keep.empty()) continue;
+      for (; k < held_.size() && held_[k] < r0 + m; ++k) keep.push_back(held_[k] - r0);
       file_.read(begin_ + r0, m, piece_);
       const HostDataset part = data::take_rows(piece_, keep);
       val.n += part.n;
@@ -106,23 +103,24 @@ class TrainingRows {
   }
 
  private:
-  static constexpr int64_t kBlock = 4096, kPiece = 8192;
-  // The row (from begin) of training row t.
+  static constexpr int64_t kPiece = 8192;
+  // The row (from begin) of training row t: t plus the held-out rows before it. held_[k] − k (the
+  // training rows before held-out row k) never decreases, so those rows are the k with
+  // held_[k] − k ≤ t, found by bisection.
   int64_t file_row(int64_t t) const {
-    const auto after = std::upper_bound(before_.begin(), before_.end(), t);
-    int64_t i = static_cast<int64_t>(after - before_.begin() - 1) * kBlock, seen = before_[static_cast<size_t>(i / kBlock)];
-    for (;; ++i) {
-      if (is_val_[static_cast<size_t>(i)]) continue;
-      if (seen == t) return i;
-      ++seen;
+    size_t lo = 0, hi = held_.size();
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (held_[mid] - static_cast<int64_t>(mid) <= t) lo = mid + 1;
+      else hi = mid;
     }
+    return t + static_cast<int64_t>(lo);
   }
 
   const data::NpyRows& file_;
   int64_t begin_, end_;
-  std::vector<char> is_val_;
-  std::vector<int64_t> before_;  // training rows before each block of kBlock rows
-  int64_t rows_ = 0;
+  std::vector<int64_t> held_;
+  int64_t rows_;
   mutable HostDataset piece_;    // one reader at a time (the streamer's reading thread, or a pass)
 };
 
@@ -330,13 +328,13 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
     if (!out.scaling.empty()) data::apply_scaling(val_fit, out.scaling);
   }
   // SGD streams to the GPU where one is placed: the host holds four chunks then (two pinned
-  // buffers, and the two the reader fills), so each chunk gets a quarter of the limit. The GPU
-  // streamer takes no validation set, nor the shards of a job: then SGD streams on the CPU.
+  // buffers, and the two the reader fills), so each chunk gets a quarter of the limit; the
+  // validation rows go to the device whole. The GPU streamer does not take the shards of a job:
+  // then SGD streams on the CPU.
   Placement where;
-  const char* cpu_only = comm ? "SGD on the streamed shards of a job" : val ? "a validation split on streamed rows" : nullptr;
+  const char* cpu_only = comm ? "SGD on the streamed shards of a job" : nullptr;
   if (cpu_only && plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable(std::string(cpu_only) + " trains on the CPU so far; use --device cpu or auto" +
-                            (comm ? std::string() : ", or leave out --val-fraction"));
+    throw DeviceUnavailable(std::string(cpu_only) + " trains on the CPU so far; use --device cpu or auto");
   if (cpu_only && plan.device == DeviceChoice::Auto) {
     // Whether a GPU was passed over (the probe alone: nothing is placed on it).
     if (probe_gpu().usable) out.note += std::string("; ") + cpu_only + " trains on the CPU";
@@ -348,8 +346,9 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
   out.backend = where.gpu ? "cuda" : "cpu";
   const int64_t rows_per_chunk = where.gpu ? stream_chunk_rows(wide_reads ? limit / 4 : limit / 2, d) : chunk;
   if (on_start) on_start(out);
-  const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch)
-                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch, val ? &val_fit : nullptr, job);
+  const HostDataset* fit_val = val ? &val_fit : nullptr;
+  const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch, fit_val)
+                                  : train_streamed(chunks, plan.sgd, chunk, on_epoch, fit_val, job);
   val_fit = HostDataset{};
   FitResult& f = out.fit;
   f.w.assign(r.w.begin(), r.w.end());
@@ -409,17 +408,23 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
     return out;
   }
   // The split of the in-memory route (the same rows held out, by the same seed; in a job drawn
-  // over all rows on every rank, each keeping its shard's marks); the validation rows are held
-  // in memory, within half the limit (twice over when SGD standardises a copy).
-  std::vector<char> is_val = data::validation_rows(all, plan.val_fraction, plan.sgd.seed);
-  int64_t before = 0, n_val = 0;  // the training rows before the shard; the validation rows in all
-  for (int64_t i = 0; i < all; ++i) {
-    if (i < s.begin) before += !is_val[static_cast<size_t>(i)];
-    n_val += is_val[static_cast<size_t>(i)];
-  }
-  const TrainingRows rows(*file, s.begin, s.end,
-                          std::vector<char>(is_val.begin() + s.begin, is_val.begin() + s.end));
-  is_val = {};
+  // over all rows on every rank, each keeping its shard's part); the validation rows are held
+  // in memory, within half the limit (twice over when SGD standardises a copy). Drawing the split
+  // takes a few words per held-out row (data::validation_rows): checked against the limit first.
+  const int64_t n_val = data::validation_count(all, plan.val_fraction);
+  const uint64_t draw_bytes = static_cast<uint64_t>(n_val) * kDrawBytesPerRow;
+  if (draw_bytes > limit)
+    throw SettingError("memory_limit", "drawing the " + std::to_string(n_val) + " validation rows takes about " +
+                                           gib(static_cast<double>(draw_bytes)) +
+                                           ", over the memory for the rows: use a smaller --val-fraction");
+  std::vector<int64_t> held_out = data::validation_rows(all, plan.val_fraction, plan.sgd.seed);
+  const auto mine_begin = std::lower_bound(held_out.begin(), held_out.end(), s.begin);
+  const auto mine_end = std::lower_bound(mine_begin, held_out.end(), s.end);
+  const int64_t before = s.begin - (mine_begin - held_out.begin());  // the training rows before the shard
+  std::vector<int64_t> mine(mine_begin, mine_end);
+  for (int64_t& r : mine) r -= s.begin;
+  held_out = {};
+  const TrainingRows rows(*file, s.begin, s.end, std::move(mine));
   const int64_t my_val = s.rows() - rows.rows();
   job.first_row = before;
   job.total_rows = all - n_val;

@@ -7,8 +7,8 @@
 // too, with the numbers the in-memory route computes. SGD streams to the GPU where one is placed
 // (GpuBackend::train_streamed: pinned double buffers, copies beside the compute); the exact
 // solvers' pass over the data runs part by part on the GPU where one is placed. With a validation
-// split (the in-memory route's rows) the validation rows are held in memory and SGD streams on
-// the CPU.
+// split (the in-memory route's rows) the validation rows are held in memory (on the GPU too,
+// where SGD streams to one) and evaluated each epoch.
 #pragma once
 
 #include <cstdint>

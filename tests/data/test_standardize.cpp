@@ -2,7 +2,9 @@
 // normal-equation solution, with the weights mapped back to original units.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -11,6 +13,7 @@
 #include "host/train/normal_solver.hpp"
 #include "host/data/prep.hpp"
 #include "host/core/error.hpp"
+#include "host/core/formulas.hpp"
 #include "host/train/cpu_trainer.hpp"
 #include "host/train/device.hpp"
 #include "host/train/permutation.hpp"
@@ -113,6 +116,56 @@ TEST(ValidationSplit, RefusesEmptyParts) {
   EXPECT_THROW(split_validation(ds, 0.9, 1), InputError);   // 0 training rows
   EXPECT_THROW(split_validation(ds, 1.0, 1), InputError);
   EXPECT_THROW(split_validation(ds, -0.5, 1), InputError);
+}
+
+// The split as first specified: a seeded partial Fisher-Yates shuffle of a whole order of the n
+// rows (8 bytes a row); its first n_val entries are the held-out rows.
+__extension__ typedef unsigned __int128 u128;
+
+std::vector<int64_t> dense_partial_shuffle(int64_t n, int64_t n_val, uint64_t seed) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  uint64_t state = splitmix64(seed ^ 0x56414c4944ull);
+  for (int64_t i = 0; i < n_val; ++i) {
+    state = splitmix64(state);
+    const uint64_t span = static_cast<uint64_t>(n - i);
+    const uint64_t pick = static_cast<uint64_t>((static_cast<u128>(state) * span) >> 64);
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(i + static_cast<int64_t>(pick))]);
+  }
+  std::vector<int64_t> held(order.begin(), order.begin() + n_val);
+  std::sort(held.begin(), held.end());
+  return held;
+}
+
+TEST(ValidationSplit, TheSparseShuffleHoldsOutTheWholeOrdersRows) {
+  // validation_rows keeps only the positions the shuffle moves; it must pick the very rows the
+  // shuffle of a whole order picks (the split every route and every rank agrees on).
+  for (const int64_t n : {2, 3, 7, 100, 1000, 4099, 65537})
+    for (const double f : {0.01, 0.2, 0.5, 0.75, 0.99})
+      for (const uint64_t seed : {0ull, 1ull, 42ull, 0xdeadbeefull}) {
+        const int64_t n_val = static_cast<int64_t>(std::llround(f * static_cast<double>(n)));
+        if (n_val < 1 || n_val >= n) {
+          EXPECT_THROW(validation_rows(n, f, seed), InputError) << n << " " << f;
+          continue;
+        }
+        ASSERT_EQ(validation_count(n, f), n_val);
+        ASSERT_EQ(validation_rows(n, f, seed), dense_partial_shuffle(n, n_val, seed)) << n << " " << f << " " << seed;
+      }
+}
+
+TEST(ValidationSplit, DrawsAFewRowsOfAHugeFileInTheirOwnMemory) {
+  // 10^15 rows (no order of them could be held): a thousand held out, distinct, ascending, in
+  // range, the same for the same seed, and spread over the rows rather than bunched at one end.
+  const int64_t n = 1'000'000'000'000'000;
+  const std::vector<int64_t> held = validation_rows(n, 1e-12, 9);
+  ASSERT_EQ(held.size(), 1000u);
+  EXPECT_TRUE(std::adjacent_find(held.begin(), held.end(), std::greater_equal<int64_t>()) == held.end());
+  EXPECT_GE(held.front(), 0);
+  EXPECT_LT(held.back(), n);
+  EXPECT_EQ(validation_rows(n, 1e-12, 9), held);
+  const auto below_half = std::count_if(held.begin(), held.end(), [&](int64_t r) { return r < n / 2; });
+  EXPECT_GT(below_half, 400);  // binomial(1000, 1/2): 400 is over 6 standard deviations out
+  EXPECT_LT(below_half, 600);
 }
 
 // SGD on standardised features, weights mapped back, against the exact solution.

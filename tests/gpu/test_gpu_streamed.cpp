@@ -2,7 +2,8 @@
 // (or straight from pinned host memory) take the in-memory GPU trainer's rules steps on the
 // two-level order bit for bit, whatever the chunk size against the batch; the epoch losses agree
 // with the in-memory evaluation to the rounding of a sum of per-chunk sums; and plain SGD matches
-// the CPU's streamed trainer within float32 rounding. Skips without a GPU.
+// the CPU's streamed trainer within float32 rounding; a validation set held on the device gives
+// the in-memory trainer's validation losses and stop. Skips without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "gpu_test_util.hpp"
 #include "host/core/error.hpp"
+#include "host/data/prep.hpp"
 #include "host/gpu/gpu_trainer.hpp"
 #include "host/gpu/streamed_trainer.hpp"
 #include "host/train/cpu_trainer.hpp"
@@ -132,6 +134,42 @@ TEST(GpuStreamedSgd, EarlyStoppingAveragingAndBadInput) {
   EXPECT_EQ(got.stop_reason, want.stop_reason);
   opt.initial_w = {1.0f};
   EXPECT_THROW(train_streamed_gpu(0, ResidentRows(ds), opt, 77), SettingError);
+}
+
+TEST(GpuStreamedSgd, AValidationSetOnTheDeviceGivesTheInMemoryLossesAndStop) {
+  LINREG_REQUIRE_GPU();
+  // Early stopping on the validation loss, with averaging: the held-out rows' loss each epoch is
+  // the in-memory trainer's kernel on the same rows and model (the same bits), and so are the
+  // best epoch, the stop and the model returned.
+  const HostDataset all = test::gaussian_rows(900, 5, 21);
+  const auto [ds, val] = data::split_validation(all, 0.25, 3);
+  TrainOptions opt;
+  opt.epochs = 25;
+  opt.batch_size = 32;
+  opt.lr = 0.05f;
+  opt.average = true;
+  opt.early_stopping = true;
+  opt.strategy = Strategy::Fused;
+  auto mem = create_gpu_trainer(0);
+  mem->load(ds, &val);
+  for (const int64_t chunk : {int64_t{61}, ds.n}) {
+    const TrainResult want = mem->fit_with_permutations(opt, two_level(ds.n, chunk, opt.seed, opt.epochs));
+    ASSERT_EQ(want.epoch_val_losses.size(), static_cast<size_t>(want.epochs_run));
+    for (const bool staged : {true, false}) {
+      const TrainResult got = staged ? train_streamed_gpu(0, StagedChunks(ds), opt, chunk, {}, &val)
+                                     : train_streamed_gpu(0, ResidentRows(ds), opt, chunk, {}, &val);
+      EXPECT_EQ(got.epoch_val_losses, want.epoch_val_losses) << chunk << " " << staged;
+      EXPECT_EQ(got.best_epoch, want.best_epoch) << chunk << " " << staged;
+      EXPECT_EQ(got.epochs_run, want.epochs_run) << chunk << " " << staged;
+      EXPECT_EQ(got.stop_reason, want.stop_reason) << chunk << " " << staged;
+      EXPECT_EQ(got.w, want.w) << chunk << " " << staged;
+      EXPECT_EQ(got.b, want.b) << chunk << " " << staged;
+      expect_losses_close(got.epoch_losses, want.epoch_losses, ds.n);
+    }
+  }
+  HostDataset other = val;
+  other.d = 4;
+  EXPECT_THROW(train_streamed_gpu(0, ResidentRows(ds), opt, 61, {}, &other), InputError);
 }
 
 }  // namespace

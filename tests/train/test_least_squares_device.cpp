@@ -58,7 +58,8 @@ class LongDoubleDevice final : public GpuBackend {
   std::unique_ptr<Trainer> make_sharded_trainer(int, const ShardPlacement&) const override {
     throw std::logic_error("no trainer");
   }
-  TrainResult train_streamed(const RowChunks&, const TrainOptions&, int64_t, const EpochCallback&) const override {
+  TrainResult train_streamed(const RowChunks&, const TrainOptions&, int64_t, const EpochCallback&,
+                             const HostDataset*) const override {
     throw std::logic_error("no trainer");
   }
   std::vector<double> upload_seconds(int64_t, int) const override { throw std::logic_error("no copies"); }

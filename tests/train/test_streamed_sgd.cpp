@@ -332,6 +332,47 @@ TEST(StreamedPipeline, AValidationSplitHoldsOutTheInMemoryRowsAndStreamsTheRest)
   }
 }
 
+TEST(StreamedPipeline, AValidationSplitOverManyPiecesOfTheFile) {
+  // Rows past the reader's pieces (8192 rows), so that training rows are found and read across
+  // pieces and held-out rows lie in many of them; chunks of a few thousand rows.
+  test::TempDir dir;
+  const std::string path = dir.file("d.npy");
+  test::write_npy_dataset(path, test::gaussian_rows(20011, 2, 5), 0.5, 1.0);  // float64
+  TrainPlan plan;
+  plan.csv_path = path;
+  plan.npy_input = true;
+  plan.device = DeviceChoice::Cpu;
+  plan.standardize = true;
+  plan.val_fraction = 0.1;
+  plan.sgd.epochs = 2;
+  plan.sgd.batch_size = 64;
+  const TrainOutcome whole = run_training(plan, {}, {}, {});
+  // 320 KiB: under the 720 396 bytes of the rows; the 2 001 held out (144 072 bytes, a
+  // standardised copy included) within half of it
+  plan.memory_limit = 320 * 1024;
+  const TrainOutcome streamed = run_training(plan, {}, {}, {});
+  ASSERT_TRUE(streamed.streamed);
+  EXPECT_EQ(streamed.validation_rows, 2001);
+  EXPECT_EQ(streamed.train_rows, whole.train_rows);
+  EXPECT_EQ(streamed.scaling.mean, whole.scaling.mean);
+  EXPECT_EQ(streamed.scaling.scale, whole.scaling.scale);
+  const auto [train, val] = data::split_validation(data::read_npy(path, {}).data, 0.1, plan.sgd.seed);
+  ASSERT_EQ(val.n, 2001);
+  EXPECT_EQ(streamed.train_metrics.mse, data::compute_metrics(train, streamed.fit.w, streamed.fit.b).mse);
+  EXPECT_EQ(streamed.validation_metrics.mse, data::compute_metrics(val, streamed.fit.w, streamed.fit.b).mse);
+  EXPECT_EQ(streamed.train_metrics.rows, train.n);
+  EXPECT_EQ(streamed.validation_metrics.rows, val.n);
+  // The exact solver's parts over the same training rows: the in-memory fit to rounding.
+  plan.method = Method::Normal;
+  plan.memory_limit = 0;
+  const TrainOutcome exact_whole = run_training(plan, {}, {}, {});
+  plan.memory_limit = 160 * 1024;
+  const TrainOutcome exact = run_training(plan, {}, {}, {});
+  ASSERT_TRUE(exact.streamed);
+  for (size_t j = 0; j < exact.fit.w.size(); ++j) EXPECT_NEAR(exact.fit.w[j], exact_whole.fit.w[j], 1e-9) << j;
+  EXPECT_EQ(exact.validation_metrics.rows, val.n);
+}
+
 TEST(StreamedCli, MemoryLimitFlagAndItsErrors) {
   test::TempDir dir;
   const std::string data = dir.file("d.npy");
