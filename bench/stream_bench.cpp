@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
         const std::vector<double> up = backend.upload_seconds(bytes, 1);
         up_s.push_back(up[0]);
         gmem_s.push_back(g->fit(opt).train_seconds / kEpochs);
-        pinned_s.push_back(backend.train_streamed(resident, opt, chunk, {}, nullptr).train_seconds / kEpochs);
-        gfile_s.push_back(backend.train_streamed(chunks, opt, chunk, {}, nullptr).train_seconds / kEpochs);
+        pinned_s.push_back(backend.train_streamed(resident, opt, chunk, {}, nullptr, nullptr).train_seconds / kEpochs);
+        gfile_s.push_back(backend.train_streamed(chunks, opt, chunk, {}, nullptr, nullptr).train_seconds / kEpochs);
       }
       const double up = median(up_s), gm = median(gmem_s), pn = median(pinned_s), gf = median(gfile_s);
       std::printf("GPU %s, SGD passes only (per epoch):\n", backend.probe().name.c_str());

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/gpu/gpu_trainer.hpp"
 #include "host/gpu/streamed_trainer.hpp"
@@ -73,7 +74,10 @@ class CudaBackend final : public GpuBackend {
   }
 
   TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
-                             const EpochCallback& cb, const HostDataset* validation) const override {
+                             const EpochCallback& cb, const HostDataset* validation,
+                             const ShardPlacement* shard) const override {
+    if (shard && shard->comm && shard->comm->size() > 1)
+      return train_streamed_gpu_job(0, rows, opt, chunk_rows, *shard, cb, validation);
     return train_streamed_gpu(0, rows, opt, chunk_rows, cb, validation);
   }
 

@@ -12,14 +12,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "host/cluster/communicator.hpp"
 #include "host/core/dataset.hpp"
 #include "host/core/error.hpp"
 #include "host/core/formulas.hpp"
+#include "host/gpu/nccl_collective.hpp"
 #include "host/gpu/rule_run.hpp"
 #include "host/train/permutation.hpp"
 #include "kernels/cuda_check.hpp"
@@ -62,16 +65,26 @@ class PinnedInPlace {
   const void* p_ = nullptr;
 };
 
+// Called on the reading thread once chunk c is read into slot k (0 or 1): host work that belongs
+// with the read (a job's chunk order).
+using AfterRead = std::function<void(int64_t c, int k)>;
+
 class Streamer {
  public:
-  Streamer(const RowChunks& src, int64_t chunk_rows, int64_t batch)
+  // comm: a rank of a data-parallel job (null: one process). Its reads are agreed (every rank
+  // learns of one rank's failure together), its rows always go through the pinned buffers, and
+  // `chunks` (the job's count, which the rank's largest shard sets) may exceed its own: a chunk
+  // past its rows has none.
+  Streamer(const RowChunks& src, int64_t chunk_rows, int64_t batch, const Communicator* comm = nullptr,
+           int64_t chunks = -1, AfterRead after_read = {})
       : src_(src), n_(src.rows()), d_(src.features()), chunk_rows_(chunk_rows),
-        chunks_((n_ + chunk_rows - 1) / chunk_rows),
-        direct_X_(src.resident_X(), static_cast<size_t>(n_ * d_) * sizeof(float)),
-        direct_y_(src.resident_y(), static_cast<size_t>(n_) * sizeof(float)) {
+        chunks_(chunks >= 0 ? chunks : (n_ + chunk_rows - 1) / chunk_rows), comm_(comm),
+        after_read_(std::move(after_read)),
+        direct_X_(comm ? nullptr : src.resident_X(), static_cast<size_t>(n_ * d_) * sizeof(float)),
+        direct_y_(comm ? nullptr : src.resident_y(), static_cast<size_t>(n_) * sizeof(float)) {
     // y may share a page with X (two small allocations side by side), which CUDA will not
     // register twice: then y, 1/(d + 1) of the rows' bytes, is copied into pinned memory once.
-    if (direct_X_.ok() && !direct_y_.ok() && src.resident_y()) {
+    if (direct_X_.ok() && !direct_y_.ok() && !comm && src.resident_y()) {
       pinned_y_ = std::make_unique<PinnedBuffer<float>>(static_cast<size_t>(n_));
       std::copy_n(src.resident_y(), n_, pinned_y_->data());
     }
@@ -97,32 +110,36 @@ class Streamer {
   cudaStream_t compute() const { return compute_.get(); }
 
   // For chunks order[0..) in turn: brings chunk order[i] to the device and calls
-  // f(X, y, m, chunk) on the compute stream's side, with X, y the chunk's m rows on the device,
-  // valid for the work f enqueues on the compute stream before it returns (after which the
-  // buffer is refilled).
+  // f(X, y, m, chunk, slot) on the compute stream's side, with X, y the chunk's m rows on the
+  // device (m may be 0 in a job), valid for the work f enqueues on the compute stream before it
+  // returns (after which the buffer is refilled); slot is the one after_read filled.
   template <typename F>
   void each(const std::vector<uint32_t>& order, const F& f) {
     std::future<void> next;
     if (!direct_) next = read(order[0], 0);
     for (size_t i = 0; i < order.size(); ++i) {
       const int k = static_cast<int>(i & 1);
-      const int64_t c = order[i], first = c * chunk_rows_, m = std::min(chunk_rows_, n_ - first);
+      const int64_t c = order[i], first = c * chunk_rows_, m = std::clamp<int64_t>(n_ - first, 0, chunk_rows_);
       const float* hx = nullptr;
       const float* hy = nullptr;
       if (direct_) {
         hx = src_.resident_X() + first * d_;
         hy = (pinned_y_ ? pinned_y_->data() : src_.resident_y()) + first;
       } else {
-        next.get();  // chunk i is in pinned buffer k
+        // Chunk i is in pinned buffer k (in a job, once every rank's read of it succeeded).
+        if (comm_) together(*comm_, [&] { next.get(); });
+        else next.get();
         hx = host_X_[k]->data();
         hy = host_y_[k]->data();
       }
       // The device buffer is free once the compute stream has used chunk i − 2's rows.
       LINREG_CHECK(cudaStreamWaitEvent(copy_.get(), consumed_[k].get(), 0));
-      LINREG_CHECK(cudaMemcpyAsync(dev_X_[k].data(), hx, static_cast<size_t>(m * d_) * sizeof(float),
-                                   cudaMemcpyHostToDevice, copy_.get()));
-      LINREG_CHECK(cudaMemcpyAsync(dev_y_[k].data(), hy, static_cast<size_t>(m) * sizeof(float),
-                                   cudaMemcpyHostToDevice, copy_.get()));
+      if (m > 0) {
+        LINREG_CHECK(cudaMemcpyAsync(dev_X_[k].data(), hx, static_cast<size_t>(m * d_) * sizeof(float),
+                                     cudaMemcpyHostToDevice, copy_.get()));
+        LINREG_CHECK(cudaMemcpyAsync(dev_y_[k].data(), hy, static_cast<size_t>(m) * sizeof(float),
+                                     cudaMemcpyHostToDevice, copy_.get()));
+      }
       copied_[k].record(copy_.get());
       if (!direct_ && i + 1 < order.size()) {
         // Pinned buffer 1 − k was last read by chunk i − 1's copy: wait for it, then refill it.
@@ -130,7 +147,7 @@ class Streamer {
         next = read(order[i + 1], 1 - k);
       }
       LINREG_CHECK(cudaStreamWaitEvent(compute_.get(), copied_[k].get(), 0));
-      f(dev_X_[k].data(), dev_y_[k].data(), m, c);
+      f(dev_X_[k].data(), dev_y_[k].data(), m, c, k);
       consumed_[k].record(compute_.get());
     }
   }
@@ -148,17 +165,22 @@ class Streamer {
   // Reads chunk c into pinned buffer k on a second thread.
   std::future<void> read(int64_t c, int k) {
     return std::async(std::launch::async, [this, c, k] {
-      const int64_t first = c * chunk_rows_, m = std::min(chunk_rows_, n_ - first);
-      src_.read(first, m, stage_X_[k], stage_y_[k]);
-      if (static_cast<int64_t>(stage_X_[k].size()) != m * d_ || static_cast<int64_t>(stage_y_[k].size()) != m)
-        throw InputError("streamed rows: a chunk came back with the wrong size");
-      std::memcpy(host_X_[k]->data(), stage_X_[k].data(), stage_X_[k].size() * sizeof(float));
-      std::memcpy(host_y_[k]->data(), stage_y_[k].data(), stage_y_[k].size() * sizeof(float));
+      const int64_t first = c * chunk_rows_, m = std::clamp<int64_t>(n_ - first, 0, chunk_rows_);
+      if (m > 0) {
+        src_.read(first, m, stage_X_[k], stage_y_[k]);
+        if (static_cast<int64_t>(stage_X_[k].size()) != m * d_ || static_cast<int64_t>(stage_y_[k].size()) != m)
+          throw InputError("streamed rows: a chunk came back with the wrong size");
+        std::memcpy(host_X_[k]->data(), stage_X_[k].data(), stage_X_[k].size() * sizeof(float));
+        std::memcpy(host_y_[k]->data(), stage_y_[k].data(), stage_y_[k].size() * sizeof(float));
+      }
+      if (after_read_) after_read_(c, k);
     });
   }
 
   const RowChunks& src_;
   int64_t n_, d_, chunk_rows_, chunks_;
+  const Communicator* comm_;
+  AfterRead after_read_;
   PinnedInPlace direct_X_, direct_y_;
   std::unique_ptr<PinnedBuffer<float>> pinned_y_;  // y's copy when y could not be registered
   bool direct_ = false;
@@ -172,6 +194,24 @@ class Streamer {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// A validation set for rows of d features (streamed rows carry no weights, nor may it).
+void check_validation(const HostDataset& v, int64_t d) {
+  if (v.n <= 0) throw InputError("validation dataset is empty");
+  if (v.d != d) throw InputError("validation dataset has a different number of features");
+  if (v.X.size() != static_cast<size_t>(v.n * d) || v.y.size() != static_cast<size_t>(v.n))
+    throw InputError("validation dataset has inconsistent sizes");
+  if (!v.weights.empty()) throw InputError("streamed rows have no weights: nor may the validation rows");
+}
+
+// The rows of a chunk the device can hold beside `reserved` bytes: three chunks of rows (two in
+// flight, one shuffled) and two uint32 a row (the chunk's order, the identity), with a fifth of
+// the free memory and 256 MiB left for the rest (cuBLAS, Thrust's scratch, the sums).
+int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reserved) {
+  const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * static_cast<int64_t>(sizeof(uint32_t));
+  const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20) - reserved;
+  return std::min<int64_t>(usable / row_bytes - batch, (int64_t{1} << 31) - batch);
+}
+
 }  // namespace
 
 TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows,
@@ -181,29 +221,18 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   if (chunk_rows <= 0) throw std::logic_error("train_streamed_gpu: chunk_rows must be positive");
   validate_train(opt, n);
   const bool has_val = validation != nullptr;
-  if (has_val) {
-    const HostDataset& v = *validation;
-    if (v.n <= 0) throw InputError("validation dataset is empty");
-    if (v.d != d) throw InputError("validation dataset has a different number of features");
-    if (v.X.size() != static_cast<size_t>(v.n * d) || v.y.size() != static_cast<size_t>(v.n))
-      throw InputError("validation dataset has inconsistent sizes");
-    if (!validation->weights.empty()) throw InputError("streamed rows have no weights: nor may the validation rows");
-  }
+  if (has_val) check_validation(*validation, d);
   if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
     throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
                                         "), got " + std::to_string(opt.initial_w.size()));
   LINREG_CHECK(cudaSetDevice(device));
   const int64_t B = opt.batch_size;
-  // The device holds the validation rows (resident: evaluated each epoch), three chunks of rows
-  // (two in flight, one shuffled) and two uint32 a row (the chunk's order, the identity): a
-  // chunk sized by the host's memory may not fit. Leave a fifth of the free memory and 256 MiB
-  // for the rest (cuBLAS, Thrust's scratch, the sums).
+  // The device holds the validation rows (resident: evaluated each epoch) and the chunks: a
+  // chunk sized by the host's memory may not fit.
   size_t free_b = 0, total_b = 0;
   LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * static_cast<int64_t>(sizeof(uint32_t));
   const int64_t val_bytes = has_val ? validation->n * (d + 1) * static_cast<int64_t>(sizeof(float)) : 0;
-  const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20) - val_bytes;
-  const int64_t fits = std::min<int64_t>(usable / row_bytes - B, (int64_t{1} << 31) - B);
+  const int64_t fits = device_chunk_rows(free_b, d, B, val_bytes);
   if (fits < B)
     throw DeviceUnavailable("the GPU has " + std::to_string(free_b >> 20) + " MiB free: too little to stream chunks of " +
                             std::to_string(B) + " rows of " + std::to_string(d) + " features" +
@@ -326,7 +355,7 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
       }
       return left;
     };
-    st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c) {
+    st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
       if (pending) kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
       st.order_rows(X, y, m, chunk_rows_seed(opt.seed, e, c), held);
       held = steps(held + m, false);
@@ -359,8 +388,281 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   if (pending) {
     // The last epoch's loss: one pass of its own, in file order.
     const auto t1 = Clock::now();
-    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c) {
+    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
       kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+    });
+    close_pending();
+    res.eval_seconds += seconds_since(t1);
+  }
+  run.result(res.diverged, s, res.w, res.b);
+  return res;
+}
+
+TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows,
+                                   const ShardPlacement& shard, const EpochCallback& cb, const HostDataset* validation) {
+  const Communicator& comm = *shard.comm;
+  const int ranks = comm.size(), rank = comm.rank();
+  // n: this rank's rows; N: the job's. Every rank's count (a collective) sets the job's chunks.
+  const int64_t n = src.rows(), d = src.features(), N = shard.total_rows, B = opt.batch_size;
+  const std::vector<int64_t> ranks_rows = gather_counts(comm, n);
+  if (std::accumulate(ranks_rows.begin(), ranks_rows.end(), int64_t{0}) != N)
+    throw std::logic_error("train_streamed_gpu_job: the ranks' rows do not add up to the job's");
+  const int64_t nv = validation ? validation->n : 0;  // this rank's share of the validation rows
+  const bool has_val = shard.val_total > 0;
+  // The settings and this rank's device, checked on every rank together: one rank's error is
+  // every rank's, before any of them waits on another in NCCL.
+  int64_t fits = 0;
+  size_t free_b = 0;
+  together(comm, [&] {
+    if (N <= 0 || d <= 0) throw InputError("no training data");
+    if (chunk_rows <= 0) throw std::logic_error("train_streamed_gpu_job: chunk_rows must be positive");
+    validate_train(opt, N);
+    if (!opt.initial_w.empty() && static_cast<int64_t>(opt.initial_w.size()) != d)
+      throw SettingError("initial_w", "the initial weights must have one value per feature (" + std::to_string(d) +
+                                          "), got " + std::to_string(opt.initial_w.size()));
+    if (nv > 0) check_validation(*validation, d);
+    LINREG_CHECK(cudaSetDevice(device));
+    size_t total_b = 0;
+    LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    fits = device_chunk_rows(free_b, d, B, nv * (d + 1) * static_cast<int64_t>(sizeof(float)));
+  });
+  // Every rank's chunks are alike: the job's chunk is what the fullest device holds, and no
+  // larger than the largest shard.
+  const std::vector<int64_t> ranks_fit = gather_counts(comm, fits);
+  const int64_t most = *std::max_element(ranks_rows.begin(), ranks_rows.end());
+  const int64_t fit_all = *std::min_element(ranks_fit.begin(), ranks_fit.end());
+  together(comm, [&] {
+    if (fits < B)
+      throw DeviceUnavailable("the GPU of rank " + std::to_string(rank) + " has " + std::to_string(free_b >> 20) +
+                              " MiB free: too little to stream chunks of " + std::to_string(B) + " rows of " +
+                              std::to_string(d) + " features");
+  });
+  const bool clamped = chunk_rows > fit_all && most > fit_all;
+  // A job chunk's order holds every rank's rows of it as uint32.
+  chunk_rows = std::min({chunk_rows, std::max<int64_t>(most, 1), fit_all, int64_t{0xffffffff} / ranks});
+  const int64_t chunks = (most + chunk_rows - 1) / chunk_rows;
+  // Chunk k of the job: every rank's chunk k of its own rows, in rank order. Its rows, and where
+  // this rank's start among them.
+  const auto piece = [&](int r, int64_t k) { return std::clamp<int64_t>(ranks_rows[r] - k * chunk_rows, 0, chunk_rows); };
+  const auto job_rows = [&](int64_t k) {
+    int64_t rows = 0;
+    for (int r = 0; r < ranks; ++r) rows += piece(r, k);
+    return rows;
+  };
+  const auto before_me = [&](int64_t k) {
+    int64_t rows = 0;
+    for (int r = 0; r < rank; ++r) rows += piece(r, k);
+    return rows;
+  };
+
+  // Per buffer slot, made on the reading thread beside the read: the job chunk's order (the
+  // two-level shuffle's, of every rank's rows of it), this rank's rows in that order (indices
+  // into its part of the chunk) and their places in it.
+  struct Slot {
+    std::vector<uint32_t> order, mine, at;
+  };
+  Slot slots[2];
+  int64_t pass_epoch = -1;  // the epoch whose order the reader makes; −1: a loss pass, no order
+  const AfterRead make_order = [&](int64_t c, int k) {
+    if (pass_epoch < 0) return;
+    Slot& sl = slots[k];
+    const int64_t R = job_rows(c), first = before_me(c), m = piece(rank, c);
+    sl.order.resize(static_cast<size_t>(R));
+    thrust_compatible_permutation(R, chunk_rows_seed(opt.seed, pass_epoch, c), sl.order.data());
+    sl.mine.clear();
+    sl.at.clear();
+    for (int64_t p = 0; p < R; ++p) {
+      const int64_t r = static_cast<int64_t>(sl.order[static_cast<size_t>(p)]) - first;
+      if (r >= 0 && r < m) {
+        sl.mine.push_back(static_cast<uint32_t>(r));
+        sl.at.push_back(static_cast<uint32_t>(p));
+      }
+    }
+  };
+
+  // Everything this rank allocates, before NCCL starts (allocation failures agreed).
+  const bool cublas = d > kern::kMaxFusedFeatures;
+  std::unique_ptr<Streamer> streamer;
+  std::unique_ptr<CublasHandle> handle;
+  std::unique_ptr<RuleRun> run_owner;
+  DeviceBuffer<float> consts, Xb, r, g, Xv, yv, tmp_X, tmp_y, loss_model;
+  DeviceBuffer<uint32_t> identity, rows_dev;
+  DeviceBuffer<double> partials, sums, gathered, chunk_loss, val_sum;
+  std::unique_ptr<PinnedBuffer<double>> val_host;
+  std::vector<double> host_loss(static_cast<size_t>(chunks));
+  cudaStream_t s = nullptr;
+  together(comm, [&] {
+    streamer = std::make_unique<Streamer>(src, chunk_rows, B, &comm, chunks, make_order);
+    s = streamer->compute();
+    handle = std::make_unique<CublasHandle>();
+    LINREG_CHECK(cublasSetStream(handle->get(), s));
+    LINREG_CHECK(cublasSetPointerMode(handle->get(), CUBLAS_POINTER_MODE_DEVICE));
+    const float consts_host[2] = {1.0f, 0.0f};
+    consts.resize(2);
+    consts.upload(consts_host, 2, s);
+    run_owner = std::make_unique<RuleRun>(opt, opt.initial_w.empty() ? initial_weights(d, opt.seed) : opt.initial_w, s);
+    std::vector<uint32_t> iota(static_cast<size_t>(chunk_rows + B));
+    std::iota(iota.begin(), iota.end(), 0u);
+    identity.resize(iota.size());
+    identity.upload(iota.data(), iota.size(), s);
+    rows_dev.resize(static_cast<size_t>(chunk_rows));
+    partials.resize(std::max(kern::partials_capacity(std::min<int64_t>(d, kern::kMaxFusedFeatures)),
+                             kern::loss_partials_capacity()));
+    sums.resize(static_cast<size_t>(d + 2));
+    gathered.resize(static_cast<size_t>(ranks) * static_cast<size_t>(d + 1));
+    chunk_loss.resize(static_cast<size_t>(chunks));
+    val_sum.resize(1);
+    val_host = std::make_unique<PinnedBuffer<double>>(1);
+    loss_model.resize(static_cast<size_t>(d + 1));
+    tmp_X.resize(static_cast<size_t>(B * d));
+    tmp_y.resize(static_cast<size_t>(B));
+    if (cublas) {
+      Xb.resize(static_cast<size_t>(B * d));
+      r.resize(static_cast<size_t>(B));
+      g.resize(static_cast<size_t>(d));
+    }
+    if (nv > 0) {
+      Xv.resize(validation->X.size());
+      yv.resize(validation->y.size());
+      Xv.upload(validation->X.data(), validation->X.size(), s);
+      yv.upload(validation->y.data(), validation->y.size(), s);
+    }
+    LINREG_CHECK(cudaStreamSynchronize(s));
+  });
+  const NcclCollective nccl(comm);
+  Streamer& st = *streamer;
+  RuleRun& run = *run_owner;
+
+  TrainResult res;
+  res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", streamed through pinned buffers, NCCL across " +
+                 std::to_string(ranks) + " ranks" +
+                 (clamped ? " (device chunks of " + std::to_string(chunk_rows) + " rows: what every GPU holds)" : "");
+
+  // One step of the job: this rank's `count` rows of the minibatch (ordered rows [start, start +
+  // count)), the ranks' sums added in rank order, the rules' update with the whole batch's size.
+  const auto step = [&](int64_t e, int64_t start, int64_t count, int64_t bt) {
+    if (count == 0) {
+      LINREG_CHECK(cudaMemsetAsync(sums.data(), 0, sums.bytes(), s));
+    } else if (cublas) {
+      kern::gather_residual(st.ordered_X(), st.ordered_y(), identity.data(), start, count, d, run.params(), Xb.data(),
+                            r.data(), s);
+      kern::cublas_xt_r(handle->get(), Xb.data(), r.data(), count, d, consts.data(), consts.data() + 1, g.data());
+      kern::residual_sums(g.data(), r.data(), count, d, sums.data(), s);
+    } else {
+      kern::batch_sums(st.ordered_X(), st.ordered_y(), identity.data(), start, count, d, run.params(), opt.loss,
+                       partials.data(), sums.data(), s);
+    }
+    nccl.allgather(sums.data(), d + 1, gathered.data(), s);
+    kern::rank_order_sum(gathered.data(), ranks, d + 1, sums.data(), s);
+    kern::rule_update_sums(sums.data(), d, run.next_step(e, bt), run.params(), run.state(), s);
+  };
+
+  std::vector<uint32_t> order(static_cast<size_t>(chunks)), in_file(order.size());
+  std::iota(in_file.begin(), in_file.end(), 0u);
+  EarlyStopping stopping(opt, has_val);
+  bool pending = false;
+  EpochReport pending_rep;
+  // As in one process: epoch e's loss is taken during epoch e + 1's pass (this rank's chunks'
+  // sums added in file order, then the ranks' in rank order: the same on every rank, so every
+  // rank makes the same decisions).
+  const auto close_pending = [&] {
+    chunk_loss.download(host_loss.data(), host_loss.size(), s);
+    LINREG_CHECK(cudaStreamSynchronize(s));
+    pending = false;
+    double sum = 0;
+    for (const double v : host_loss) sum += v;
+    pending_rep.train_loss = sum_in_rank_order(comm, sum) / static_cast<double>(N);
+    res.epoch_losses.push_back(pending_rep.train_loss);
+    if (has_val) res.epoch_val_losses.push_back(pending_rep.val_loss);
+    res.epochs_run = pending_rep.epoch;
+    if (cb) cb(pending_rep);
+    if (!std::isfinite(pending_rep.train_loss)) {
+      res.diverged = true;
+      return false;
+    }
+    if (!opt.early_stopping) return true;
+    const EarlyStopping::Verdict v =
+        stopping.observe(has_val ? pending_rep.val_loss : pending_rep.train_loss, pending_rep.epoch - 1);
+    if (v.new_best) {
+      run.keep_best(loss_model.data(), s);
+      res.best_epoch = stopping.best_epoch();
+    }
+    if (v.stop) res.stop_reason = stopping.reason();
+    return !v.stop;
+  };
+
+  for (int64_t e = 0; e < opt.epochs; ++e) {
+    const auto t0 = Clock::now();
+    if (chunks == 1) order[0] = 0;
+    else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, e), order.data());
+    pass_epoch = e;
+    if (pending) LINREG_CHECK(cudaMemsetAsync(chunk_loss.data(), 0, chunk_loss.bytes(), s));
+    int64_t left = 0;  // this rank's rows of the unfinished minibatch, at the front of the ordered rows
+    int64_t held = 0;  // every rank's rows of it
+    st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c, int k) {
+      if (pending && m > 0)
+        kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+      const Slot& sl = slots[k];
+      if (m > 0) {
+        rows_dev.upload(sl.mine.data(), static_cast<size_t>(m), s);
+        kern::gather_rows(X, y, rows_dev.data(), m, d, st.ordered_X() + left * d, st.ordered_y() + left, s);
+      }
+      // The minibatches this chunk completes: each ends at a place p of the chunk's order; this
+      // rank's rows of it end where its rows placed before p end.
+      const int64_t R = job_rows(c);
+      int64_t p = 0, start = 0;
+      while (held + (R - p) >= B) {
+        p += B - held;
+        const int64_t end = left + (std::lower_bound(sl.at.begin(), sl.at.end(), static_cast<uint32_t>(p)) - sl.at.begin());
+        step(e, start, end - start, B);
+        start = end;
+        held = 0;
+      }
+      held += R - p;
+      // This rank's rows of the unfinished minibatch move to the front (through a scratch
+      // buffer: they are fewer than a minibatch, but may overlap where they go).
+      const int64_t rest = left + m - start;
+      if (rest > 0 && start > 0) {
+        const size_t xb = static_cast<size_t>(rest * d) * sizeof(float), yb = static_cast<size_t>(rest) * sizeof(float);
+        LINREG_CHECK(cudaMemcpyAsync(tmp_X.data(), st.ordered_X() + start * d, xb, cudaMemcpyDeviceToDevice, s));
+        LINREG_CHECK(cudaMemcpyAsync(tmp_y.data(), st.ordered_y() + start, yb, cudaMemcpyDeviceToDevice, s));
+        LINREG_CHECK(cudaMemcpyAsync(st.ordered_X(), tmp_X.data(), xb, cudaMemcpyDeviceToDevice, s));
+        LINREG_CHECK(cudaMemcpyAsync(st.ordered_y(), tmp_y.data(), yb, cudaMemcpyDeviceToDevice, s));
+      }
+      left = rest;
+    });
+    if (held > 0) step(e, 0, left, held);  // the epoch's last, short batch
+    LINREG_CHECK(cudaStreamSynchronize(s));
+    const double pass = seconds_since(t0);
+    if (pending && !close_pending()) {
+      run.rewind(s);  // this pass's steps are dropped
+      break;
+    }
+    EpochReport rep;
+    rep.epoch = e + 1;
+    rep.epoch_seconds = pass;
+    res.train_seconds += pass;
+    LINREG_CHECK(cudaMemcpyAsync(loss_model.data(), run.model(s), loss_model.bytes(), cudaMemcpyDeviceToDevice, s));
+    run.snapshot(s);
+    if (has_val) {  // each rank's share on its device, the ranks' sums in rank order
+      const auto t1 = Clock::now();
+      if (nv > 0) kern::loss_sum(Xv.data(), yv.data(), nv, d, loss_model.data(), opt.loss, partials.data(), val_sum.data(), s);
+      else LINREG_CHECK(cudaMemsetAsync(val_sum.data(), 0, sizeof(double), s));
+      LINREG_CHECK(cudaMemcpyAsync(val_host->data(), val_sum.data(), sizeof(double), cudaMemcpyDeviceToHost, s));
+      LINREG_CHECK(cudaStreamSynchronize(s));
+      rep.val_loss = sum_in_rank_order(comm, val_host->data()[0]) / static_cast<double>(shard.val_total);
+      res.eval_seconds += seconds_since(t1);
+    }
+    pending_rep = rep;
+    pending = true;
+  }
+  if (pending) {
+    // The last epoch's loss: one pass of its own, in file order.
+    const auto t1 = Clock::now();
+    pass_epoch = -1;
+    LINREG_CHECK(cudaMemsetAsync(chunk_loss.data(), 0, chunk_loss.bytes(), s));
+    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
+      if (m > 0) kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
     });
     close_pending();
     res.eval_seconds += seconds_since(t1);

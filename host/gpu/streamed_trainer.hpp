@@ -30,4 +30,18 @@ namespace linreg {
 TrainResult train_streamed_gpu(int device, const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
                                const EpochCallback& cb = {}, const HostDataset* validation = nullptr);
 
+// The same for a rank of a data-parallel job of several ranks (a collective: every rank calls
+// it, with the same chunk_rows), each rank on its own GPU: cpu_trainer.hpp's train_streamed with
+// a ShardPlacement, on the GPUs. `rows` are this rank's training rows and `validation` its share
+// (possibly none) of shard.val_total. Chunk k of the job is every rank's chunk k of its own rows,
+// in rank order, shuffled as one (the two-level order over those chunks, made on the host beside
+// each read); each rank copies only its part to its device and, per minibatch, sums the rows of
+// it that it holds; one NCCL allgather and a rank-order sum make every rank take the same step:
+// the in-memory GPU ranks' steps on that order. The chunk is clamped to what every rank's device
+// holds. Reads, allocations and settings are agreed (communicator.hpp: together) before NCCL
+// starts or a chunk's sums are exchanged, so one rank's failure ends every rank with its reason.
+TrainResult train_streamed_gpu_job(int device, const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
+                                   const ShardPlacement& shard, const EpochCallback& cb = {},
+                                   const HostDataset* validation = nullptr);
+
 }  // namespace linreg

@@ -55,7 +55,7 @@ class SgdFitter final : public Fitter {
       free_b -= rows_bytes(streamed_val_);
       const int64_t row = 3 * (streamed_->d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * sizeof(uint32_t);
       const int64_t chunk = std::clamp<int64_t>(free_b / 4 * 3 / row, opt_.batch_size, (int64_t{1} << 31) - opt_.batch_size);
-      r = gpu_->train_streamed(ResidentRows(*streamed_), opt_, chunk, on_epoch, streamed_val_);
+      r = gpu_->train_streamed(ResidentRows(*streamed_), opt_, chunk, on_epoch, streamed_val_, nullptr);
       r.strategy += " in chunks of " + std::to_string(std::min(chunk, streamed_->n)) + " rows";
     } else {
       validate_train(opt_, trainer_->examples());
@@ -154,6 +154,25 @@ std::string shared_gpu(const Communicator& comm, const std::string& pci_bus_id) 
   return {};
 }
 
+Placement place_sgd_ranks(const Communicator& comm, DeviceChoice device, bool weighted) {
+  Placement p;
+  together(comm, [&] { p = place(device); });  // under gpu, a rank without a GPU stops the job
+  const int64_t gpus = sum_counts(comm, p.gpu ? 1 : 0);
+  const bool any_weights = sum_counts(comm, weighted ? 1 : 0) > 0;  // a rank with no rows has none
+  const std::string shared = gpus == comm.size() ? shared_gpu(comm, probe_gpu().pci_bus_id) : std::string();
+  if (gpus == comm.size() && !any_weights && shared.empty()) return p;
+  std::string why;
+  if (any_weights) why = "weighted SGD runs on the CPU only";
+  else if (!shared.empty()) why = shared + ": every rank trains on the CPU";
+  else if (gpus > 0) why = std::to_string(gpus) + " of " + std::to_string(comm.size()) + " ranks have a usable GPU: every rank trains on the CPU";
+  else why = p.note;
+  // Every rank reaches this with the same verdict: thrown inside `together`, it is one error.
+  if (device == DeviceChoice::Gpu) together(comm, [&] { throw DeviceUnavailable(why + "; use --device cpu or auto"); });
+  Placement cpu;
+  if (device == DeviceChoice::Auto) cpu.note = why;
+  return cpu;
+}
+
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact, std::string* fallback_note, bool weighted,
                                     const ShardPlacement* shard) {
@@ -167,27 +186,15 @@ std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const Tr
       return std::make_unique<ExactFitter>(p.gpu, p.gpu_name, exact, *shard);
     }
     // SGD: every rank must sum its minibatches the same way (NCCL on GPU ranks, MPI on CPU
-    // ranks), so the ranks agree on the device before any is made: GPU ranks only when every
-    // rank has a usable GPU and the fit is unweighted (weights train on the CPU).
+    // ranks), so the ranks agree on the device before any is made.
     const Communicator& comm = *shard->comm;
-    Placement p;
-    together(comm, [&] { p = place(device); });  // under gpu, a rank without a GPU stops the job
-    const int64_t gpus = sum_counts(comm, p.gpu ? 1 : 0);
-    const bool any_weights = sum_counts(comm, weighted ? 1 : 0) > 0;  // a rank with no rows has none
-    const std::string shared = gpus == comm.size() ? shared_gpu(comm, probe_gpu().pci_bus_id) : std::string();
-    if (gpus == comm.size() && !any_weights && shared.empty()) {
+    const Placement p = place_sgd_ranks(comm, device, weighted);
+    if (p.gpu) {
       std::unique_ptr<Trainer> trainer;
       together(comm, [&] { trainer = p.gpu->make_sharded_trainer(0, *shard); });
       return std::make_unique<SgdFitter>(std::move(trainer), sgd);
     }
-    std::string why;
-    if (any_weights) why = "weighted SGD runs on the CPU only";
-    else if (!shared.empty()) why = shared + ": every rank trains on the CPU";
-    else if (gpus > 0) why = std::to_string(gpus) + " of " + std::to_string(comm.size()) + " ranks have a usable GPU: every rank trains on the CPU";
-    else why = p.note;
-    // Every rank reaches this with the same verdict: thrown inside `together`, it is one error.
-    if (device == DeviceChoice::Gpu) together(comm, [&] { throw DeviceUnavailable(why + "; use --device cpu or auto"); });
-    if (fallback_note && device == DeviceChoice::Auto) *fallback_note = why;
+    if (fallback_note) *fallback_note = p.note;
     return std::make_unique<SgdFitter>(make_cpu_trainer(0, *shard), sgd);
   }
   if (method == Method::Normal) {

@@ -12,6 +12,7 @@
 #include "host/core/dataset.hpp"
 #include "host/train/least_squares.hpp"
 #include "host/train/cpu_trainer.hpp"
+#include "host/train/device.hpp"
 #include "host/train/trainer.hpp"
 
 namespace linreg {
@@ -83,6 +84,13 @@ class Fitter {
 std::unique_ptr<Fitter> make_fitter(Method method, DeviceChoice device, const TrainOptions& sgd,
                                     const ExactOptions& exact = {}, std::string* fallback_note = nullptr,
                                     bool weighted = false, const ShardPlacement* shard = nullptr);
+
+// Where the ranks of a data-parallel job train SGD (a collective; every rank gets the same
+// answer): on their GPUs (each rank's own, by local rank; NCCL sums the minibatches) when every
+// rank has a usable GPU, none would share one (shared_gpu) and no rank's rows carry weights; else
+// every rank on the CPU, with the reason as the note under auto, and under gpu one agreed
+// DeviceUnavailable naming it.
+Placement place_sgd_ranks(const Communicator& comm, DeviceChoice device, bool weighted);
 
 // A collective of the job's ranks, each naming the PCI address of the GPU it would use
 // (GpuProbe::pci_bus_id): "ranks R and S share one GPU, ..." for the first two ranks on one GPU

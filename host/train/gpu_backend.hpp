@@ -47,9 +47,13 @@ class GpuBackend {
   // SGD on rows that do not fit on the device: chunks of chunk_rows rows copied host → device
   // through pinned double buffers while the device trains (cpu_trainer.hpp's train_streamed
   // semantics; host/gpu/streamed_trainer.hpp). `validation` (nullable) is held on the device and
-  // evaluated each epoch.
+  // evaluated each epoch. `shard` (nullable): a rank of a data-parallel job, `rows` its training
+  // rows and `validation` its share (every rank calls it with the same chunk_rows): the job's
+  // chunks are every rank's chunk k, each minibatch's sums added across the ranks' GPUs with NCCL
+  // in rank order (train_streamed with a ShardPlacement, on the GPUs).
   virtual TrainResult train_streamed(const RowChunks& rows, const TrainOptions& opt, int64_t chunk_rows,
-                                     const EpochCallback& cb, const HostDataset* validation) const = 0;
+                                     const EpochCallback& cb, const HostDataset* validation,
+                                     const ShardPlacement* shard) const = 0;
 
   // The exact solver's pass over the data (host/train/least_squares.cpp does the rest): the
   // design of scaled_design.hpp, built on the device in row chunks (so the data need not fit in

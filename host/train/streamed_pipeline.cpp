@@ -216,7 +216,8 @@ int64_t stream_chunk_rows(uint64_t limit, int64_t features, int ranks) {
     throw SettingError("memory_limit", std::to_string(limit) + " bytes is too small: streaming holds two chunks of "
                                            "rows, and two rows of " + std::to_string(features + 1) +
                                            " float32 values take " + std::to_string(2 * row) + " bytes");
-  return static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 31));
+  // A job chunk's order holds every rank's rows of it as uint32.
+  return static_cast<int64_t>(std::min<uint64_t>({rows, uint64_t{1} << 31, 0xffffffffull / std::max(ranks, 1)}));
 }
 
 namespace {
@@ -329,25 +330,16 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
   }
   // SGD streams to the GPU where one is placed: the host holds four chunks then (two pinned
   // buffers, and the two the reader fills), so each chunk gets a quarter of the limit; the
-  // validation rows go to the device whole. The GPU streamer does not take the shards of a job:
-  // then SGD streams on the CPU.
-  Placement where;
-  const char* cpu_only = comm ? "SGD on the streamed shards of a job" : nullptr;
-  if (cpu_only && plan.device == DeviceChoice::Gpu)
-    throw DeviceUnavailable(std::string(cpu_only) + " trains on the CPU so far; use --device cpu or auto");
-  if (cpu_only && plan.device == DeviceChoice::Auto) {
-    // Whether a GPU was passed over (the probe alone: nothing is placed on it).
-    if (probe_gpu().usable) out.note += std::string("; ") + cpu_only + " trains on the CPU";
-  } else if (!cpu_only) {
-    where = place(plan.device);
-    if (!where.note.empty()) out.note += "; " + where.note;
-  }
+  // validation rows go to the device whole. In a job the ranks agree: every rank on its GPU
+  // (NCCL sums each minibatch), or every rank on the CPU.
+  const Placement where = comm ? place_sgd_ranks(*comm, plan.device, false) : place(plan.device);
+  if (!where.note.empty()) out.note += "; " + where.note;
   out.device = (where.gpu ? where.gpu_name : std::string("cpu")) + job_name;
   out.backend = where.gpu ? "cuda" : "cpu";
-  const int64_t rows_per_chunk = where.gpu ? stream_chunk_rows(wide_reads ? limit / 4 : limit / 2, d) : chunk;
+  const int64_t rows_per_chunk = where.gpu ? stream_chunk_rows(wide_reads ? limit / 4 : limit / 2, d, ranks) : chunk;
   if (on_start) on_start(out);
   const HostDataset* fit_val = val ? &val_fit : nullptr;
-  const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch, fit_val)
+  const TrainResult r = where.gpu ? where.gpu->train_streamed(chunks, plan.sgd, rows_per_chunk, on_epoch, fit_val, job)
                                   : train_streamed(chunks, plan.sgd, chunk, on_epoch, fit_val, job);
   val_fit = HostDataset{};
   FitResult& f = out.fit;

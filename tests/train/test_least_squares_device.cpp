@@ -59,7 +59,7 @@ class LongDoubleDevice final : public GpuBackend {
     throw std::logic_error("no trainer");
   }
   TrainResult train_streamed(const RowChunks&, const TrainOptions&, int64_t, const EpochCallback&,
-                             const HostDataset*) const override {
+                             const HostDataset*, const ShardPlacement*) const override {
     throw std::logic_error("no trainer");
   }
   std::vector<double> upload_seconds(int64_t, int) const override { throw std::logic_error("no copies"); }
