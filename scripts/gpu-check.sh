@@ -13,7 +13,8 @@
 # of preflight: the whole run ends inside 9 minutes 50 s), each going on past the failures before it:
 #   1 smoke       `linreg train --device gpu` on the lab's problem (about a second), every strategy,
 #                 1000 features (the evaluation's wide-row path), and an .npy file streamed to the
-#                 GPU under --memory-limit (plain SGD, then adam with averaging), and the tutorial
+#                 GPU under --memory-limit (plain SGD, adam with averaging, a validation split with
+#                 early stopping), and the tutorial
 #                 with its tensors on the GPU (--device gpu)
 #   2 gpu-tests   linreg_gpu_tests filtered to the GPU suites (Gpu*), then the GPU tests of
 #                 linreg_tests (the exact solver's GPU pass, SGD's rules on each strategy, the CLI
@@ -258,6 +259,9 @@ else
     timed "$log" 5 "$bin" train --data "$scratch/stream.npy" --device gpu --memory-limit 8M --epochs 2
     smoke_rc=$((smoke_rc | rc))
     timed "$log" 5 "$bin" train --data "$scratch/stream.npy" --device gpu --memory-limit 8M --epochs 2 --optimizer adam --average
+    smoke_rc=$((smoke_rc | rc))
+    # ... with a validation split held on the device, early stopping watching it.
+    timed "$log" 5 "$bin" train --data "$scratch/stream.npy" --device gpu --memory-limit 8M --epochs 4 --val-fraction 0.1 --early-stopping
     smoke_rc=$((smoke_rc | rc))
     # The lab's tensors on the GPU: the tutorial's sections 2-5 with every tensor on cuda:0.
     timed "$log" 10 "$bin" tutorial --device gpu

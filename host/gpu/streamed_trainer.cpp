@@ -24,6 +24,7 @@
 #include "host/core/formulas.hpp"
 #include "host/gpu/nccl_collective.hpp"
 #include "host/gpu/rule_run.hpp"
+#include "host/train/job_batches.hpp"
 #include "host/train/permutation.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/device_resources.hpp"
@@ -535,7 +536,7 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
 
   TrainResult res;
   res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", streamed through pinned buffers, NCCL across " +
-                 std::to_string(ranks) + " ranks" +
+                 std::to_string(ranks) + (ranks == 1 ? " rank" : " ranks") +
                  (clamped ? " (device chunks of " + std::to_string(chunk_rows) + " rows: what every GPU holds)" : "");
 
   // One step of the job: this rank's `count` rows of the minibatch (ordered rows [start, start +
@@ -597,31 +598,21 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, e), order.data());
     pass_epoch = e;
     if (pending) LINREG_CHECK(cudaMemsetAsync(chunk_loss.data(), 0, chunk_loss.bytes(), s));
-    int64_t left = 0;  // this rank's rows of the unfinished minibatch, at the front of the ordered rows
-    int64_t held = 0;  // every rank's rows of it
+    JobBatches batches(B);  // which of this rank's ordered rows each minibatch takes
+    const auto step_of_epoch = [&](int64_t start, int64_t count, int64_t bt) { step(e, start, count, bt); };
     st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c, int k) {
       if (pending && m > 0)
         kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
       const Slot& sl = slots[k];
-      if (m > 0) {
+      if (m > 0) {  // this rank's rows of the chunk, in the chunk's order, behind those left over
         rows_dev.upload(sl.mine.data(), static_cast<size_t>(m), s);
+        const int64_t left = batches.left();
         kern::gather_rows(X, y, rows_dev.data(), m, d, st.ordered_X() + left * d, st.ordered_y() + left, s);
       }
-      // The minibatches this chunk completes: each ends at a place p of the chunk's order; this
-      // rank's rows of it end where its rows placed before p end.
-      const int64_t R = job_rows(c);
-      int64_t p = 0, start = 0;
-      while (held + (R - p) >= B) {
-        p += B - held;
-        const int64_t end = left + (std::lower_bound(sl.at.begin(), sl.at.end(), static_cast<uint32_t>(p)) - sl.at.begin());
-        step(e, start, end - start, B);
-        start = end;
-        held = 0;
-      }
-      held += R - p;
+      const int64_t start = batches.chunk(sl.at.data(), m, job_rows(c), step_of_epoch);
       // This rank's rows of the unfinished minibatch move to the front (through a scratch
       // buffer: they are fewer than a minibatch, but may overlap where they go).
-      const int64_t rest = left + m - start;
+      const int64_t rest = batches.left();
       if (rest > 0 && start > 0) {
         const size_t xb = static_cast<size_t>(rest * d) * sizeof(float), yb = static_cast<size_t>(rest) * sizeof(float);
         LINREG_CHECK(cudaMemcpyAsync(tmp_X.data(), st.ordered_X() + start * d, xb, cudaMemcpyDeviceToDevice, s));
@@ -629,9 +620,8 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
         LINREG_CHECK(cudaMemcpyAsync(st.ordered_X(), tmp_X.data(), xb, cudaMemcpyDeviceToDevice, s));
         LINREG_CHECK(cudaMemcpyAsync(st.ordered_y(), tmp_y.data(), yb, cudaMemcpyDeviceToDevice, s));
       }
-      left = rest;
     });
-    if (held > 0) step(e, 0, left, held);  // the epoch's last, short batch
+    batches.finish(step_of_epoch);  // the epoch's last, short batch
     LINREG_CHECK(cudaStreamSynchronize(s));
     const double pass = seconds_since(t0);
     if (pending && !close_pending()) {

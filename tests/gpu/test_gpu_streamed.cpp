@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gpu_test_util.hpp"
+#include "host/cluster/communicator.hpp"
 #include "host/core/error.hpp"
 #include "host/data/prep.hpp"
 #include "host/gpu/gpu_trainer.hpp"
@@ -170,6 +171,53 @@ TEST(GpuStreamedSgd, AValidationSetOnTheDeviceGivesTheInMemoryLossesAndStop) {
   HostDataset other = val;
   other.d = 4;
   EXPECT_THROW(train_streamed_gpu(0, ResidentRows(ds), opt, 61, {}, &other), InputError);
+}
+
+// A GPU rank of a job streaming its shard (train_streamed_gpu_job), here the one rank a GPU
+// machine can run: the in-memory GPU rank's steps (create_sharded_gpu_trainer, NCCL across one
+// rank) on the two-level order bit for bit, with the validation losses, the stop and the model.
+// Several ranks need several GPUs; the minibatch bookkeeping across ranks is tested on the host
+// (tests/train/test_job_batches.cpp).
+TEST(GpuStreamedJob, OneRankTakesTheInMemoryRanksStepsOnTheTwoLevelOrder) {
+  LINREG_REQUIRE_GPU();
+  struct Case {
+    int64_t n, d, batch, chunk;
+    bool validation;
+  };
+  for (const Case c : {Case{1003, 5, 64, 97, false}, Case{777, 3, 100, 30, true}, Case{301, 700, 40, 64, true}}) {
+    const HostDataset ds = test::gaussian_rows(c.n, c.d, 31);
+    const HostDataset val = test::gaussian_rows(c.n / 4 + 1, c.d, 32);
+    TrainOptions opt;
+    opt.epochs = 6;
+    opt.batch_size = c.batch;
+    opt.lr = 0.01f;
+    opt.optimizer = Optimizer::Adam;
+    opt.early_stopping = true;
+    opt.patience = 1;
+    ShardPlacement shard;
+    shard.comm = &single_process();
+    shard.total_rows = c.n;
+    shard.val_total = c.validation ? val.n : 0;
+    const HostDataset* v = c.validation ? &val : nullptr;
+    auto mem = create_sharded_gpu_trainer(0, shard);
+    mem->load(ds, v);
+    TrainResult want;
+    try {
+      want = mem->fit_with_permutations(opt, two_level(c.n, c.chunk, opt.seed, opt.epochs));
+    } catch (const DeviceUnavailable& e) {
+      GTEST_SKIP() << e.what();  // no NCCL on this machine
+    }
+    const TrainResult got = train_streamed_gpu_job(0, StagedChunks(ds), opt, c.chunk, shard, {}, v);
+    const std::string at = std::to_string(c.n) + "x" + std::to_string(c.d) + ", chunk " + std::to_string(c.chunk);
+    EXPECT_NE(got.strategy.find("NCCL across 1 rank"), std::string::npos) << got.strategy;
+    EXPECT_EQ(got.w, want.w) << at;
+    EXPECT_EQ(got.b, want.b) << at;
+    EXPECT_EQ(got.epoch_val_losses, want.epoch_val_losses) << at;
+    EXPECT_EQ(got.best_epoch, want.best_epoch) << at;
+    EXPECT_EQ(got.epochs_run, want.epochs_run) << at;
+    EXPECT_EQ(got.stop_reason, want.stop_reason) << at;
+    expect_losses_close(got.epoch_losses, want.epoch_losses, c.n);
+  }
 }
 
 }  // namespace
