@@ -26,6 +26,7 @@
 #include "host/gpu/rule_run.hpp"
 #include "host/train/job_batches.hpp"
 #include "host/train/permutation.hpp"
+#include "host/train/step_pool.hpp"
 #include "kernels/cuda_check.hpp"
 #include "kernels/device_resources.hpp"
 #include "kernels/launch_limits.hpp"
@@ -69,6 +70,10 @@ class PinnedInPlace {
 // Called on the reading thread once chunk c is read into slot k (0 or 1): host work that belongs
 // with the read (a job's chunk order).
 using AfterRead = std::function<void(int64_t c, int k)>;
+// Called as chunk c's m rows of slot k are copied to the device, on the copy stream: more of the
+// chunk's host data to copy with them (guarded by the same events as the rows: the source may be
+// rewritten once the copy is done, the destination once the compute stream has used it).
+using OnCopy = std::function<void(int64_t c, int k, int64_t m, cudaStream_t copy)>;
 
 class Streamer {
  public:
@@ -77,10 +82,10 @@ class Streamer {
   // `chunks` (the job's count, which the rank's largest shard sets) may exceed its own: a chunk
   // past its rows has none.
   Streamer(const RowChunks& src, int64_t chunk_rows, int64_t batch, const Communicator* comm = nullptr,
-           int64_t chunks = -1, AfterRead after_read = {})
+           int64_t chunks = -1, AfterRead after_read = {}, OnCopy on_copy = {})
       : src_(src), n_(src.rows()), d_(src.features()), chunk_rows_(chunk_rows),
         chunks_(chunks >= 0 ? chunks : (n_ + chunk_rows - 1) / chunk_rows), comm_(comm),
-        after_read_(std::move(after_read)),
+        after_read_(std::move(after_read)), on_copy_(std::move(on_copy)),
         direct_X_(comm ? nullptr : src.resident_X(), static_cast<size_t>(n_ * d_) * sizeof(float)),
         direct_y_(comm ? nullptr : src.resident_y(), static_cast<size_t>(n_) * sizeof(float)) {
     // y may share a page with X (two small allocations side by side), which CUDA will not
@@ -102,7 +107,7 @@ class Streamer {
     // The ordered rows: a chunk behind at most batch − 1 rows left from the chunk before.
     ord_X_.resize(static_cast<size_t>((chunk_rows + batch) * d_));
     ord_y_.resize(static_cast<size_t>(chunk_rows + batch));
-    rows_.resize(static_cast<size_t>(chunk_rows));
+    if (!comm) rows_.resize(static_cast<size_t>(chunk_rows));  // order_rows' (a job orders chunks on the host)
   }
 
   int64_t chunks() const { return chunks_; }
@@ -141,6 +146,7 @@ class Streamer {
         LINREG_CHECK(cudaMemcpyAsync(dev_y_[k].data(), hy, static_cast<size_t>(m) * sizeof(float),
                                      cudaMemcpyHostToDevice, copy_.get()));
       }
+      if (on_copy_) on_copy_(c, k, m, copy_.get());
       copied_[k].record(copy_.get());
       if (!direct_ && i + 1 < order.size()) {
         // Pinned buffer 1 − k was last read by chunk i − 1's copy: wait for it, then refill it.
@@ -182,6 +188,7 @@ class Streamer {
   int64_t n_, d_, chunk_rows_, chunks_;
   const Communicator* comm_;
   AfterRead after_read_;
+  OnCopy on_copy_;
   PinnedInPlace direct_X_, direct_y_;
   std::unique_ptr<PinnedBuffer<float>> pinned_y_;  // y's copy when y could not be registered
   bool direct_ = false;
@@ -205,10 +212,14 @@ void check_validation(const HostDataset& v, int64_t d) {
 }
 
 // The rows of a chunk the device can hold beside `reserved` bytes: three chunks of rows (two in
-// flight, one shuffled) and two uint32 a row (the chunk's order, the identity), with a fifth of
+// flight, one shuffled) and index_words uint32 a row (one process: the chunk's order, the
+// identity; a job's rank: the identity, and this rank's rows in the chunk's order for each of the
+// two chunks in flight), with a fifth of
 // the free memory and 256 MiB left for the rest (cuBLAS, Thrust's scratch, the sums).
-int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reserved) {
-  const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + 2 * static_cast<int64_t>(sizeof(uint32_t));
+// A job's rank holds three uint32 a row instead (the identity, and this rank's rows in the chunk's
+// order for each of the two chunks in flight).
+int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reserved, int64_t index_words = 2) {
+  const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + index_words * static_cast<int64_t>(sizeof(uint32_t));
   const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20) - reserved;
   return std::min<int64_t>(usable / row_bytes - batch, (int64_t{1} << 31) - batch);
 }
@@ -233,7 +244,7 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   size_t free_b = 0, total_b = 0;
   LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const int64_t val_bytes = has_val ? validation->n * (d + 1) * static_cast<int64_t>(sizeof(float)) : 0;
-  const int64_t fits = device_chunk_rows(free_b, d, B, val_bytes);
+  const int64_t fits = device_chunk_rows(free_b, d, B, val_bytes, 2);
   if (fits < B)
     throw DeviceUnavailable("the GPU has " + std::to_string(free_b >> 20) + " MiB free: too little to stream chunks of " +
                             std::to_string(B) + " rows of " + std::to_string(d) + " features" +
@@ -425,11 +436,13 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     LINREG_CHECK(cudaSetDevice(device));
     size_t total_b = 0;
     LINREG_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    fits = device_chunk_rows(free_b, d, B, nv * (d + 1) * static_cast<int64_t>(sizeof(float)));
+    fits = device_chunk_rows(free_b, d, B, nv * (d + 1) * static_cast<int64_t>(sizeof(float)), 3);
   });
-  // Every rank's chunks are alike: the job's chunk is what the fullest device holds, and no
+  // Every rank's chunks are alike: the job's chunk is the smallest asked for (every rank asks
+  // for the same: taking the smallest makes sure) and what the fullest device holds, and no
   // larger than the largest shard.
-  const std::vector<int64_t> ranks_fit = gather_counts(comm, fits);
+  const std::vector<int64_t> ranks_fit = gather_counts(comm, fits), ranks_asked = gather_counts(comm, chunk_rows);
+  chunk_rows = *std::min_element(ranks_asked.begin(), ranks_asked.end());
   const int64_t most = *std::max_element(ranks_rows.begin(), ranks_rows.end());
   const int64_t fit_all = *std::min_element(ranks_fit.begin(), ranks_fit.end());
   together(comm, [&] {
@@ -458,27 +471,37 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
 
   // Per buffer slot, made on the reading thread beside the read: the job chunk's order (the
   // two-level shuffle's, of every rank's rows of it), this rank's rows in that order (indices
-  // into its part of the chunk) and their places in it.
+  // into its part of the chunk: pinned, copied to the device with the rows) and their places in
+  // it (read on the host by JobBatches).
   struct Slot {
-    std::vector<uint32_t> order, mine, at;
+    std::vector<uint32_t> order, at;
+    std::unique_ptr<PinnedBuffer<uint32_t>> mine;
+    DeviceBuffer<uint32_t> mine_dev;
   };
   Slot slots[2];
   int64_t pass_epoch = -1;  // the epoch whose order the reader makes; −1: a loss pass, no order
+  const int order_threads = StepPool::default_threads();
   const AfterRead make_order = [&](int64_t c, int k) {
     if (pass_epoch < 0) return;
     Slot& sl = slots[k];
     const int64_t R = job_rows(c), first = before_me(c), m = piece(rank, c);
     sl.order.resize(static_cast<size_t>(R));
-    thrust_compatible_permutation(R, chunk_rows_seed(opt.seed, pass_epoch, c), sl.order.data());
-    sl.mine.clear();
+    thrust_compatible_permutation(R, chunk_rows_seed(opt.seed, pass_epoch, c), sl.order.data(), order_threads);
     sl.at.clear();
+    sl.at.reserve(static_cast<size_t>(m));
+    uint32_t* mine = sl.mine->data();
     for (int64_t p = 0; p < R; ++p) {
       const int64_t r = static_cast<int64_t>(sl.order[static_cast<size_t>(p)]) - first;
       if (r >= 0 && r < m) {
-        sl.mine.push_back(static_cast<uint32_t>(r));
+        mine[sl.at.size()] = static_cast<uint32_t>(r);
         sl.at.push_back(static_cast<uint32_t>(p));
       }
     }
+  };
+  const OnCopy copy_order = [&](int64_t, int k, int64_t m, cudaStream_t copy) {
+    if (pass_epoch < 0 || m == 0) return;
+    LINREG_CHECK(cudaMemcpyAsync(slots[k].mine_dev.data(), slots[k].mine->data(), static_cast<size_t>(m) * sizeof(uint32_t),
+                                 cudaMemcpyHostToDevice, copy));
   };
 
   // Everything this rank allocates, before NCCL starts (allocation failures agreed).
@@ -487,13 +510,17 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
   std::unique_ptr<CublasHandle> handle;
   std::unique_ptr<RuleRun> run_owner;
   DeviceBuffer<float> consts, Xb, r, g, Xv, yv, tmp_X, tmp_y, loss_model;
-  DeviceBuffer<uint32_t> identity, rows_dev;
+  DeviceBuffer<uint32_t> identity;
   DeviceBuffer<double> partials, sums, gathered, chunk_loss, val_sum;
   std::unique_ptr<PinnedBuffer<double>> val_host;
   std::vector<double> host_loss(static_cast<size_t>(chunks));
   cudaStream_t s = nullptr;
   together(comm, [&] {
-    streamer = std::make_unique<Streamer>(src, chunk_rows, B, &comm, chunks, make_order);
+    for (Slot& sl : slots) {
+      sl.mine = std::make_unique<PinnedBuffer<uint32_t>>(static_cast<size_t>(chunk_rows));
+      sl.mine_dev.resize(static_cast<size_t>(chunk_rows));
+    }
+    streamer = std::make_unique<Streamer>(src, chunk_rows, B, &comm, chunks, make_order, copy_order);
     s = streamer->compute();
     handle = std::make_unique<CublasHandle>();
     LINREG_CHECK(cublasSetStream(handle->get(), s));
@@ -506,7 +533,6 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     std::iota(iota.begin(), iota.end(), 0u);
     identity.resize(iota.size());
     identity.upload(iota.data(), iota.size(), s);
-    rows_dev.resize(static_cast<size_t>(chunk_rows));
     partials.resize(std::max(kern::partials_capacity(std::min<int64_t>(d, kern::kMaxFusedFeatures)),
                              kern::loss_partials_capacity()));
     sums.resize(static_cast<size_t>(d + 2));
@@ -603,11 +629,10 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c, int k) {
       if (pending && m > 0)
         kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
-      const Slot& sl = slots[k];
+      Slot& sl = slots[k];
       if (m > 0) {  // this rank's rows of the chunk, in the chunk's order, behind those left over
-        rows_dev.upload(sl.mine.data(), static_cast<size_t>(m), s);
         const int64_t left = batches.left();
-        kern::gather_rows(X, y, rows_dev.data(), m, d, st.ordered_X() + left * d, st.ordered_y() + left, s);
+        kern::gather_rows(X, y, sl.mine_dev.data(), m, d, st.ordered_X() + left * d, st.ordered_y() + left, s);
       }
       const int64_t start = batches.chunk(sl.at.data(), m, job_rows(c), step_of_epoch);
       // This rank's rows of the unfinished minibatch move to the front (through a scratch

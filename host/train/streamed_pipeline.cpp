@@ -408,6 +408,7 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
   if (draw_bytes > limit)
     throw SettingError("memory_limit", "drawing the " + std::to_string(n_val) + " validation rows takes about " +
                                            gib(static_cast<double>(draw_bytes)) +
+                                           (comm ? " on every rank" : "") +
                                            ", over the memory for the rows: use a smaller --val-fraction");
   std::vector<int64_t> held_out = data::validation_rows(all, plan.val_fraction, plan.sgd.seed);
   const auto mine_begin = std::lower_bound(held_out.begin(), held_out.end(), s.begin);
