@@ -224,6 +224,103 @@ int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reser
   return std::min<int64_t>(usable / row_bytes - batch, (int64_t{1} << 31) - batch);
 }
 
+// The losses of streamed SGD and what is decided on them, for both streamers. Epoch e's loss (of
+// its model, over every row) is taken during epoch e + 1's pass, on each chunk as it arrives and
+// before it trains, so an epoch moves the rows across once: open() keeps the epoch's model aside
+// (and takes the validation loss, the rows held on the device, by the in-memory trainer's
+// evaluation: the same kernel on the same rows), add_chunk() sums each chunk under it, close()
+// reports the epoch when that pass ends and decides (divergence, early stopping; a stop then
+// rewinds the iterate to epoch e's); only the last epoch's loss needs a pass of its own. As on the
+// CPU. comm: a rank of a job (the sums are of this rank's rows, added across ranks in rank order,
+// so every rank decides alike); null: one process.
+class EpochLosses {
+ public:
+  EpochLosses(const TrainOptions& opt, int64_t d, int64_t chunks, int64_t rows, const HostDataset* validation,
+              int64_t val_rows, const Communicator* comm, cudaStream_t s)
+      : opt_(opt), d_(d), rows_(rows), val_rows_(val_rows), nv_(validation ? validation->n : 0), comm_(comm), s_(s),
+        stopping_(opt, val_rows > 0), model_(static_cast<size_t>(d + 1)), chunk_loss_(static_cast<size_t>(chunks)),
+        host_loss_(static_cast<size_t>(chunks)), val_sum_(1), val_host_(1) {
+    if (nv_ > 0) {
+      Xv_.resize(validation->X.size());
+      yv_.resize(validation->y.size());
+      Xv_.upload(validation->X.data(), validation->X.size(), s);
+      yv_.upload(validation->y.data(), validation->y.size(), s);
+    }
+  }
+
+  bool pending() const { return pending_; }
+
+  // Zeroes the chunks' sums before a pass that may leave some unwritten (a job's rank holds no
+  // rows of some chunks).
+  void clear() { LINREG_CHECK(cudaMemsetAsync(chunk_loss_.data(), 0, chunk_loss_.bytes(), s_)); }
+
+  // Chunk c's m rows on the device: their loss under the pending epoch's model.
+  void add_chunk(const float* X, const float* y, int64_t m, int64_t c, double* partials) {
+    if (pending_ && m > 0)
+      kern::loss_sum(X, y, m, d_, model_.data(), opt_.loss, partials, chunk_loss_.data() + c, s_);
+  }
+
+  // Epoch rep.epoch has ended with `model` (what the run reports after it): kept aside for its
+  // loss during the next pass; its validation loss now.
+  void open(EpochReport rep, const float* model, double* partials, TrainResult& res) {
+    LINREG_CHECK(cudaMemcpyAsync(model_.data(), model, model_.bytes(), cudaMemcpyDeviceToDevice, s_));
+    if (val_rows_ > 0) {
+      const auto t1 = Clock::now();
+      if (nv_ > 0) kern::loss_sum(Xv_.data(), yv_.data(), nv_, d_, model_.data(), opt_.loss, partials, val_sum_.data(), s_);
+      else LINREG_CHECK(cudaMemsetAsync(val_sum_.data(), 0, sizeof(double), s_));
+      LINREG_CHECK(cudaMemcpyAsync(val_host_.data(), val_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost, s_));
+      LINREG_CHECK(cudaStreamSynchronize(s_));
+      const double sum = comm_ ? sum_in_rank_order(*comm_, val_host_.data()[0]) : val_host_.data()[0];
+      rep.val_loss = sum / static_cast<double>(val_rows_);
+      res.eval_seconds += seconds_since(t1);
+    }
+    rep_ = rep;
+    pending_ = true;
+  }
+
+  // The pass after the pending epoch has ended: records it from its chunks' sums, added in file
+  // order (then across ranks). False: stop there.
+  bool close(TrainResult& res, RuleRun& run, const EpochCallback& cb) {
+    chunk_loss_.download(host_loss_.data(), host_loss_.size(), s_);
+    LINREG_CHECK(cudaStreamSynchronize(s_));
+    pending_ = false;
+    double sum = 0;
+    for (const double v : host_loss_) sum += v;
+    if (comm_) sum = sum_in_rank_order(*comm_, sum);
+    rep_.train_loss = sum / static_cast<double>(rows_);
+    res.epoch_losses.push_back(rep_.train_loss);
+    if (val_rows_ > 0) res.epoch_val_losses.push_back(rep_.val_loss);
+    res.epochs_run = rep_.epoch;
+    if (cb) cb(rep_);
+    if (!std::isfinite(rep_.train_loss)) {
+      res.diverged = true;
+      return false;
+    }
+    if (!opt_.early_stopping) return true;
+    const EarlyStopping::Verdict v = stopping_.observe(val_rows_ > 0 ? rep_.val_loss : rep_.train_loss, rep_.epoch - 1);
+    if (v.new_best) {
+      run.keep_best(model_.data(), s_);
+      res.best_epoch = stopping_.best_epoch();
+    }
+    if (v.stop) res.stop_reason = stopping_.reason();
+    return !v.stop;
+  }
+
+ private:
+  const TrainOptions& opt_;
+  int64_t d_, rows_, val_rows_, nv_;  // rows, val_rows: the job's (one process: all); nv: held here
+  const Communicator* comm_;
+  cudaStream_t s_;
+  EarlyStopping stopping_;
+  DeviceBuffer<float> model_, Xv_, yv_;
+  DeviceBuffer<double> chunk_loss_;
+  std::vector<double> host_loss_;
+  DeviceBuffer<double> val_sum_;
+  PinnedBuffer<double> val_host_;
+  bool pending_ = false;
+  EpochReport rep_;
+};
+
 }  // namespace
 
 TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows,
@@ -276,8 +373,6 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   DeviceBuffer<double> partials(std::max(kern::partials_capacity(std::min<int64_t>(d, kern::kMaxFusedFeatures)),
                                          kern::loss_partials_capacity()));
   DeviceBuffer<double> sums(static_cast<size_t>(d + 2));
-  DeviceBuffer<double> chunk_loss(static_cast<size_t>(st.chunks()));
-  std::vector<double> host_loss(static_cast<size_t>(st.chunks()));
   DeviceBuffer<float> Xb, r, g;
   if (cublas) {
     Xb.resize(static_cast<size_t>(B * d));
@@ -286,52 +381,7 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
   }
   std::vector<uint32_t> order(static_cast<size_t>(st.chunks())), in_file(order.size());
   std::iota(in_file.begin(), in_file.end(), 0u);
-  // The validation rows stay on the device; their loss is taken at each epoch's end, with the
-  // model the epoch reports, by the in-memory trainer's evaluation (the same kernel on the same
-  // rows: the same bits), and early stopping watches it.
-  DeviceBuffer<float> Xv, yv;
-  DeviceBuffer<double> val_sum(1);
-  PinnedBuffer<double> val_host(1);
-  if (has_val) {
-    Xv.resize(validation->X.size());
-    yv.resize(validation->y.size());
-    Xv.upload(validation->X.data(), validation->X.size(), s);
-    yv.upload(validation->y.data(), validation->y.size(), s);
-  }
-  EarlyStopping stopping(opt, has_val);
-  // Epoch e's loss (of its model, over every row) is taken during epoch e + 1's pass, on each
-  // chunk as it arrives and before it trains, so an epoch moves the rows across once; epoch e is
-  // reported, and early stopping decides, when that pass ends (a stop then rewinds the iterate to
-  // epoch e's); only the last epoch's loss needs a pass of its own. As on the CPU.
-  DeviceBuffer<float> loss_model(static_cast<size_t>(d + 1));
-  bool pending = false;
-  EpochReport pending_rep;
-  // Records the pending epoch from its chunks' sums, added in file order. False: stop there.
-  const auto close_pending = [&] {
-    chunk_loss.download(host_loss.data(), host_loss.size(), s);
-    LINREG_CHECK(cudaStreamSynchronize(s));
-    pending = false;
-    double sum = 0;
-    for (const double v : host_loss) sum += v;
-    pending_rep.train_loss = sum / static_cast<double>(n);
-    res.epoch_losses.push_back(pending_rep.train_loss);
-    if (has_val) res.epoch_val_losses.push_back(pending_rep.val_loss);
-    res.epochs_run = pending_rep.epoch;
-    if (cb) cb(pending_rep);
-    if (!std::isfinite(pending_rep.train_loss)) {
-      res.diverged = true;
-      return false;
-    }
-    if (!opt.early_stopping) return true;
-    const EarlyStopping::Verdict v =
-        stopping.observe(has_val ? pending_rep.val_loss : pending_rep.train_loss, pending_rep.epoch - 1);
-    if (v.new_best) {
-      run.keep_best(loss_model.data(), s);
-      res.best_epoch = stopping.best_epoch();
-    }
-    if (v.stop) res.stop_reason = stopping.reason();
-    return !v.stop;
-  };
+  EpochLosses losses(opt, d, st.chunks(), n, validation, has_val ? validation->n : 0, nullptr, s);
   LINREG_CHECK(cudaStreamSynchronize(s));
 
   for (int64_t e = 0; e < opt.epochs; ++e) {
@@ -368,14 +418,14 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
       return left;
     };
     st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
-      if (pending) kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+      losses.add_chunk(X, y, m, c, partials.data());
       st.order_rows(X, y, m, chunk_rows_seed(opt.seed, e, c), held);
       held = steps(held + m, false);
     });
     if (held > 0) steps(held, true);  // the epoch's last, short batch
     LINREG_CHECK(cudaStreamSynchronize(s));
     const double pass = seconds_since(t0);
-    if (pending && !close_pending()) {
+    if (losses.pending() && !losses.close(res, run, cb)) {
       run.rewind(s);  // this pass's steps are dropped
       break;
     }
@@ -383,27 +433,16 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
     rep.epoch = e + 1;
     rep.epoch_seconds = pass;  // the steps, and the loss of the epoch before on the same chunks
     res.train_seconds += pass;
-    // The model this epoch reports, kept aside for its loss during the next pass.
-    LINREG_CHECK(cudaMemcpyAsync(loss_model.data(), run.model(s), loss_model.bytes(), cudaMemcpyDeviceToDevice, s));
     run.snapshot(s);
-    if (has_val) {  // resident: its loss now, with the model of this epoch
-      const auto t1 = Clock::now();
-      kern::loss_sum(Xv.data(), yv.data(), validation->n, d, loss_model.data(), opt.loss, partials.data(), val_sum.data(), s);
-      LINREG_CHECK(cudaMemcpyAsync(val_host.data(), val_sum.data(), sizeof(double), cudaMemcpyDeviceToHost, s));
-      LINREG_CHECK(cudaStreamSynchronize(s));
-      rep.val_loss = val_host.data()[0] / static_cast<double>(validation->n);
-      res.eval_seconds += seconds_since(t1);
-    }
-    pending_rep = rep;
-    pending = true;
+    losses.open(rep, run.model(s), partials.data(), res);
   }
-  if (pending) {
+  if (losses.pending()) {
     // The last epoch's loss: one pass of its own, in file order.
     const auto t1 = Clock::now();
     st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
-      kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+      losses.add_chunk(X, y, m, c, partials.data());
     });
-    close_pending();
+    losses.close(res, run, cb);
     res.eval_seconds += seconds_since(t1);
   }
   run.result(res.diverged, s, res.w, res.b);
@@ -420,7 +459,6 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
   if (std::accumulate(ranks_rows.begin(), ranks_rows.end(), int64_t{0}) != N)
     throw std::logic_error("train_streamed_gpu_job: the ranks' rows do not add up to the job's");
   const int64_t nv = validation ? validation->n : 0;  // this rank's share of the validation rows
-  const bool has_val = shard.val_total > 0;
   // The settings and this rank's device, checked on every rank together: one rank's error is
   // every rank's, before any of them waits on another in NCCL.
   int64_t fits = 0;
@@ -509,11 +547,10 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
   std::unique_ptr<Streamer> streamer;
   std::unique_ptr<CublasHandle> handle;
   std::unique_ptr<RuleRun> run_owner;
-  DeviceBuffer<float> consts, Xb, r, g, Xv, yv, tmp_X, tmp_y, loss_model;
+  std::unique_ptr<EpochLosses> losses_owner;
+  DeviceBuffer<float> consts, Xb, r, g, tmp_X, tmp_y;
   DeviceBuffer<uint32_t> identity;
-  DeviceBuffer<double> partials, sums, gathered, chunk_loss, val_sum;
-  std::unique_ptr<PinnedBuffer<double>> val_host;
-  std::vector<double> host_loss(static_cast<size_t>(chunks));
+  DeviceBuffer<double> partials, sums, gathered;
   cudaStream_t s = nullptr;
   together(comm, [&] {
     for (Slot& sl : slots) {
@@ -537,10 +574,7 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
                              kern::loss_partials_capacity()));
     sums.resize(static_cast<size_t>(d + 2));
     gathered.resize(static_cast<size_t>(ranks) * static_cast<size_t>(d + 1));
-    chunk_loss.resize(static_cast<size_t>(chunks));
-    val_sum.resize(1);
-    val_host = std::make_unique<PinnedBuffer<double>>(1);
-    loss_model.resize(static_cast<size_t>(d + 1));
+    losses_owner = std::make_unique<EpochLosses>(opt, d, chunks, N, validation, shard.val_total, &comm, s);
     tmp_X.resize(static_cast<size_t>(B * d));
     tmp_y.resize(static_cast<size_t>(B));
     if (cublas) {
@@ -548,17 +582,12 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
       r.resize(static_cast<size_t>(B));
       g.resize(static_cast<size_t>(d));
     }
-    if (nv > 0) {
-      Xv.resize(validation->X.size());
-      yv.resize(validation->y.size());
-      Xv.upload(validation->X.data(), validation->X.size(), s);
-      yv.upload(validation->y.data(), validation->y.size(), s);
-    }
     LINREG_CHECK(cudaStreamSynchronize(s));
   });
   const NcclCollective nccl(comm);
   Streamer& st = *streamer;
   RuleRun& run = *run_owner;
+  EpochLosses& losses = *losses_owner;
 
   TrainResult res;
   res.strategy = std::string(cublas ? "cublas" : "batch sums") + ", streamed through pinned buffers, NCCL across " +
@@ -586,49 +615,16 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
 
   std::vector<uint32_t> order(static_cast<size_t>(chunks)), in_file(order.size());
   std::iota(in_file.begin(), in_file.end(), 0u);
-  EarlyStopping stopping(opt, has_val);
-  bool pending = false;
-  EpochReport pending_rep;
-  // As in one process: epoch e's loss is taken during epoch e + 1's pass (this rank's chunks'
-  // sums added in file order, then the ranks' in rank order: the same on every rank, so every
-  // rank makes the same decisions).
-  const auto close_pending = [&] {
-    chunk_loss.download(host_loss.data(), host_loss.size(), s);
-    LINREG_CHECK(cudaStreamSynchronize(s));
-    pending = false;
-    double sum = 0;
-    for (const double v : host_loss) sum += v;
-    pending_rep.train_loss = sum_in_rank_order(comm, sum) / static_cast<double>(N);
-    res.epoch_losses.push_back(pending_rep.train_loss);
-    if (has_val) res.epoch_val_losses.push_back(pending_rep.val_loss);
-    res.epochs_run = pending_rep.epoch;
-    if (cb) cb(pending_rep);
-    if (!std::isfinite(pending_rep.train_loss)) {
-      res.diverged = true;
-      return false;
-    }
-    if (!opt.early_stopping) return true;
-    const EarlyStopping::Verdict v =
-        stopping.observe(has_val ? pending_rep.val_loss : pending_rep.train_loss, pending_rep.epoch - 1);
-    if (v.new_best) {
-      run.keep_best(loss_model.data(), s);
-      res.best_epoch = stopping.best_epoch();
-    }
-    if (v.stop) res.stop_reason = stopping.reason();
-    return !v.stop;
-  };
-
   for (int64_t e = 0; e < opt.epochs; ++e) {
     const auto t0 = Clock::now();
     if (chunks == 1) order[0] = 0;
     else thrust_compatible_permutation(chunks, chunk_order_seed(opt.seed, e), order.data());
     pass_epoch = e;
-    if (pending) LINREG_CHECK(cudaMemsetAsync(chunk_loss.data(), 0, chunk_loss.bytes(), s));
+    if (losses.pending()) losses.clear();
     JobBatches batches(B);  // which of this rank's ordered rows each minibatch takes
     const auto step_of_epoch = [&](int64_t start, int64_t count, int64_t bt) { step(e, start, count, bt); };
     st.each(order, [&](const float* X, const float* y, int64_t m, int64_t c, int k) {
-      if (pending && m > 0)
-        kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+      losses.add_chunk(X, y, m, c, partials.data());
       Slot& sl = slots[k];
       if (m > 0) {  // this rank's rows of the chunk, in the chunk's order, behind those left over
         const int64_t left = batches.left();
@@ -649,7 +645,7 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     batches.finish(step_of_epoch);  // the epoch's last, short batch
     LINREG_CHECK(cudaStreamSynchronize(s));
     const double pass = seconds_since(t0);
-    if (pending && !close_pending()) {
+    if (losses.pending() && !losses.close(res, run, cb)) {
       run.rewind(s);  // this pass's steps are dropped
       break;
     }
@@ -657,29 +653,18 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     rep.epoch = e + 1;
     rep.epoch_seconds = pass;
     res.train_seconds += pass;
-    LINREG_CHECK(cudaMemcpyAsync(loss_model.data(), run.model(s), loss_model.bytes(), cudaMemcpyDeviceToDevice, s));
     run.snapshot(s);
-    if (has_val) {  // each rank's share on its device, the ranks' sums in rank order
-      const auto t1 = Clock::now();
-      if (nv > 0) kern::loss_sum(Xv.data(), yv.data(), nv, d, loss_model.data(), opt.loss, partials.data(), val_sum.data(), s);
-      else LINREG_CHECK(cudaMemsetAsync(val_sum.data(), 0, sizeof(double), s));
-      LINREG_CHECK(cudaMemcpyAsync(val_host->data(), val_sum.data(), sizeof(double), cudaMemcpyDeviceToHost, s));
-      LINREG_CHECK(cudaStreamSynchronize(s));
-      rep.val_loss = sum_in_rank_order(comm, val_host->data()[0]) / static_cast<double>(shard.val_total);
-      res.eval_seconds += seconds_since(t1);
-    }
-    pending_rep = rep;
-    pending = true;
+    losses.open(rep, run.model(s), partials.data(), res);
   }
-  if (pending) {
+  if (losses.pending()) {
     // The last epoch's loss: one pass of its own, in file order.
     const auto t1 = Clock::now();
     pass_epoch = -1;
-    LINREG_CHECK(cudaMemsetAsync(chunk_loss.data(), 0, chunk_loss.bytes(), s));
+    losses.clear();
     st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
-      if (m > 0) kern::loss_sum(X, y, m, d, loss_model.data(), opt.loss, partials.data(), chunk_loss.data() + c, s);
+      losses.add_chunk(X, y, m, c, partials.data());
     });
-    close_pending();
+    losses.close(res, run, cb);
     res.eval_seconds += seconds_since(t1);
   }
   run.result(res.diverged, s, res.w, res.b);
