@@ -173,6 +173,13 @@ TEST(MpiCli, BadInputIsOneLineFromRankZero) {
   m[55 * 2 + 1] = NAN;
   write_file_atomic(dir.file("nan.npy"), data::format_npy(m.data(), 60, 2));
   expect_one_error(mpi(3, "train --data '" + dir.file("nan.npy") + "' --solver qr" + tail), "row 56", save, "NaN");
+  // Streamed shards: a validation split too large to draw within the limit, and GPU ranks asked
+  // for where none can train (no GPU here; on a machine with one, ranks that would share it).
+  const std::string big = npy_file(dir, "big.npy", 3000, 2);
+  expect_one_error(mpi(3, "train --data '" + big + "' --memory-limit 2K --val-fraction 0.1" + tail), "--val-fraction",
+                   save, "a split too large to draw");
+  expect_one_error(mpi(3, "train --data '" + big + "' --memory-limit 2K --device gpu" + tail), "--device gpu", save,
+                   "streamed shards on GPU ranks without usable GPUs");
 }
 
 TEST(MpiCli, WithoutTheModuleTheJobSaysSoAndOneProcessDoesNotNeedIt) {
