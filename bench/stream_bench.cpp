@@ -56,14 +56,7 @@ class FileChunks final : public linreg::RowChunks {
   explicit FileChunks(const linreg::data::NpyRows& f) : f_(f) {}
   int64_t rows() const override { return f_.rows(); }
   int64_t features() const override { return f_.features(); }
-  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
-    linreg::HostDataset ds;
-    ds.X.swap(X);
-    ds.y.swap(y);
-    f_.read(r0, count, ds, true);
-    X.swap(ds.X);
-    y.swap(ds.y);
-  }
+  void read(int64_t r0, int64_t count, float* X, float* y) const override { f_.read_floats(r0, count, X, y); }
 
  private:
   const linreg::data::NpyRows& f_;

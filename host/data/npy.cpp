@@ -451,7 +451,6 @@ const std::string& NpyRows::name() const { return impl_->src->name(); }
 
 void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only) const {
   const Impl& m = *impl_;
-  const Source& src = *m.src;
   if (r0 < 0 || count < 0 || r0 + count > rows()) throw std::logic_error("NpyRows::read: rows out of range");
   ds.n = count;
   ds.d = features();
@@ -463,13 +462,27 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
   const bool has_y = has_target();
   ds.y.resize(has_y ? static_cast<size_t>(count) : 0);
   ds.y64.resize(has_y && wide_y ? ds.y.size() : 0);
-  const int64_t d = ds.d, target = m.target;
+  decode(r0, count, ds.X.data(), wide ? ds.X64.data() : nullptr, has_y ? ds.y.data() : nullptr,
+         has_y && wide_y ? ds.y64.data() : nullptr);
+}
+
+void NpyRows::read_floats(int64_t r0, int64_t count, float* X, float* y) const {
+  if (r0 < 0 || count < 0 || r0 + count > rows()) throw std::logic_error("NpyRows::read_floats: rows out of range");
+  if (!has_target()) throw std::logic_error("NpyRows::read_floats: the file has no target");
+  decode(r0, count, X, nullptr, y, nullptr);
+}
+
+void NpyRows::decode(int64_t r0, int64_t count, float* X_out, double* X64_out, float* y_out, double* y64_out) const {
+  const Impl& m = *impl_;
+  const Source& src = *m.src;
+  const bool wide = X64_out != nullptr, wide_y = y64_out != nullptr;
+  const int64_t d = features(), target = m.target;
   const int64_t* cols = m.features.data();
   // The copy, with the float64 copies or without (two instances: no test of `wide` per value).
   const auto copy_rows = [&](auto keep_doubles) {
     constexpr bool kWide = decltype(keep_doubles)::value;
-    float* X = ds.X.data();
-    double* X64 = kWide ? ds.X64.data() : nullptr;
+    float* X = X_out;
+    double* X64 = kWide ? X64_out : nullptr;
     each_row(src, m.h, r0, r0 + count, [&](int64_t row_index, const double* row) {
       const int64_t i = row_index - r0;
       bool ok = true;
@@ -484,8 +497,8 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
       if (target >= 0) {
         const double v = row[target];
         check_value(v, src.name(), row_index, target, m.matrix);
-        ds.y[static_cast<size_t>(i)] = static_cast<float>(v);
-        if (wide_y) ds.y64[static_cast<size_t>(i)] = v;
+        y_out[i] = static_cast<float>(v);
+        if (wide_y) y64_out[i] = v;
       }
     });
   };
@@ -507,7 +520,7 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
       return bad != 0;
     };
     each_piece(src, m.h, r0, r0 + count, [&](int64_t first, int64_t rows, const char* raw) {
-      float* x0 = ds.X.data() + (first - r0) * d;
+      float* x0 = X_out + (first - r0) * d;
       for (int64_t r = 0; r < rows; ++r)
         std::memcpy(x0 + r * d, raw + (r * stride + cols[0]) * 4, static_cast<size_t>(d) * 4);
       bool bad = nonfinite(reinterpret_cast<const char*>(x0), static_cast<size_t>(rows * d), 4);
@@ -516,14 +529,14 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
         for (int64_t r = 0; r < rows; ++r) {
           float v;
           std::memcpy(&v, raw + (r * stride + target) * 4, 4);
-          ds.y[static_cast<size_t>(first - r0 + r)] = v;
-          if (wide_y) ds.y64[static_cast<size_t>(first - r0 + r)] = v;
+          y_out[first - r0 + r] = v;
+          if (wide_y) y64_out[first - r0 + r] = v;
         }
       }
       if (bad)  // the first bad value in the file's order: a row's features, then its target
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t k = 0; k < d; ++k) check_value(x0[r * d + k], src.name(), first + r, cols[k], m.matrix);
-          if (target >= 0) check_value(ds.y[static_cast<size_t>(first - r0 + r)], src.name(), first + r, target, m.matrix);
+          if (target >= 0) check_value(y_out[first - r0 + r], src.name(), first + r, target, m.matrix);
         }
     });
   } else if (wide) {
@@ -535,8 +548,8 @@ void NpyRows::read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only)
     each_row(*m.lsrc, m.lh, r0, r0 + count, [&](int64_t row_index, const double* row) {
       const int64_t i = row_index - r0;
       check_value(row[0], m.lsrc->name(), row_index, 0, false);
-      ds.y[static_cast<size_t>(i)] = static_cast<float>(row[0]);
-      if (wide_y) ds.y64[static_cast<size_t>(i)] = row[0];
+      y_out[i] = static_cast<float>(row[0]);
+      if (wide_y) y64_out[i] = row[0];
     });
 }
 

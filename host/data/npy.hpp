@@ -85,8 +85,14 @@ class NpyRows {
   bool wide() const;     // float64 values
   const std::string& name() const;
   void read(int64_t r0, int64_t count, HostDataset& ds, bool floats_only = false) const;
+  // The same rows' float32 values straight into X (count × features()) and y (count): for
+  // buffers that are not a dataset's (pinned memory the GPU copies from). The file must have a
+  // target.
+  void read_floats(int64_t r0, int64_t count, float* X, float* y) const;
 
  private:
+  // Rows [r0, r0 + count) into X and y, and into X64 and y64 where they are not null.
+  void decode(int64_t r0, int64_t count, float* X, double* X64, float* y, double* y64) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

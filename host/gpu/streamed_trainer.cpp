@@ -173,13 +173,7 @@ class Streamer {
   std::future<void> read(int64_t c, int k) {
     return std::async(std::launch::async, [this, c, k] {
       const int64_t first = c * chunk_rows_, m = std::clamp<int64_t>(n_ - first, 0, chunk_rows_);
-      if (m > 0) {
-        src_.read(first, m, stage_X_[k], stage_y_[k]);
-        if (static_cast<int64_t>(stage_X_[k].size()) != m * d_ || static_cast<int64_t>(stage_y_[k].size()) != m)
-          throw InputError("streamed rows: a chunk came back with the wrong size");
-        std::memcpy(host_X_[k]->data(), stage_X_[k].data(), stage_X_[k].size() * sizeof(float));
-        std::memcpy(host_y_[k]->data(), stage_y_[k].data(), stage_y_[k].size() * sizeof(float));
-      }
+      if (m > 0) src_.read(first, m, host_X_[k]->data(), host_y_[k]->data());  // straight into pinned memory
       if (after_read_) after_read_(c, k);
     });
   }
@@ -195,7 +189,6 @@ class Streamer {
   CudaStream compute_, copy_;
   CudaEvent copied_[2], consumed_[2];
   std::unique_ptr<PinnedBuffer<float>> host_X_[2], host_y_[2];
-  std::vector<float> stage_X_[2], stage_y_[2];  // what the reader returns, before it is pinned
   DeviceBuffer<float> dev_X_[2], dev_y_[2], ord_X_, ord_y_;
   DeviceBuffer<uint32_t> rows_;
 };

@@ -709,12 +709,9 @@ class ChunkPass {
     c.loss_rows = w ? std::min(c.held, static_cast<int64_t>(share_ * static_cast<double>(c.held))) : 0;
     return std::async(std::launch::async, [this, k, &c, epoch, shuffle, w, b] {
       const auto t0 = Clock::now();
-      if (c.held > 0) {
-        src_.read(c.first, c.held, c.X, c.y);
-      } else {  // a chunk of other ranks' rows: its order alone
-        c.X.clear();
-        c.y.clear();
-      }
+      c.X.resize(static_cast<size_t>(c.held * d_));
+      c.y.resize(static_cast<size_t>(c.held));
+      if (c.held > 0) src_.read(c.first, c.held, c.X.data(), c.y.data());  // else: a chunk of other ranks' rows, its order alone
       c.order.resize(shuffle ? static_cast<size_t>(c.rows) : 0);
       if (shuffle) thrust_compatible_permutation(c.rows, chunk_rows_seed(seed_, epoch, k), c.order.data());
       const auto t1 = Clock::now();
@@ -921,10 +918,10 @@ TrainResult train_streamed(const RowChunks& src, const TrainOptions& opt, int64_
   return res;
 }
 
-void ResidentRows::read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const {
+void ResidentRows::read(int64_t r0, int64_t count, float* X, float* y) const {
   if (r0 < 0 || count < 0 || r0 + count > ds_.n) throw std::logic_error("ResidentRows::read: rows out of range");
-  X.assign(ds_.X.begin() + r0 * ds_.d, ds_.X.begin() + (r0 + count) * ds_.d);
-  y.assign(ds_.y.begin() + r0, ds_.y.begin() + r0 + count);
+  std::copy_n(ds_.X.data() + r0 * ds_.d, count * ds_.d, X);
+  std::copy_n(ds_.y.data() + r0, count, y);
 }
 
 std::unique_ptr<Trainer> make_cpu_trainer(int threads) { return std::make_unique<CpuTrainer>(threads, ShardPlacement{}); }

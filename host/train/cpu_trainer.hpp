@@ -36,9 +36,11 @@ class RowChunks {
   virtual ~RowChunks() = default;
   virtual int64_t rows() const = 0;
   virtual int64_t features() const = 0;
-  // Rows [r0, r0 + count) as float32 X (count × d, row-major) and y, as the training sees them
-  // (standardised when the run standardises). Called from a reading thread beside the training.
-  virtual void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const = 0;
+  // Rows [r0, r0 + count) as float32 X (count × d, row-major) and y (count), written where the
+  // caller says (a chunk buffer, or pinned memory the GPU copies from: no copy in between), as
+  // the training sees them (standardised when the run standardises). Called from a reading
+  // thread beside the training.
+  virtual void read(int64_t r0, int64_t count, float* X, float* y) const = 0;
   // Rows already held in host memory, whole (X rows × d, y), as read() would give them; null when
   // they come from a file. The GPU copies such rows to the device straight from where they are.
   virtual const float* resident_X() const { return nullptr; }
@@ -52,7 +54,7 @@ class ResidentRows final : public RowChunks {
   explicit ResidentRows(const HostDataset& ds) : ds_(ds) {}
   int64_t rows() const override { return ds_.n; }
   int64_t features() const override { return ds_.d; }
-  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override;
+  void read(int64_t r0, int64_t count, float* X, float* y) const override;
   const float* resident_X() const override { return ds_.X.data(); }
   const float* resident_y() const override { return ds_.y.data(); }
 

@@ -81,6 +81,31 @@ class TrainingRows {
     ds.n = count;
   }
 
+  // The float32 values of training rows [t0, t0 + count) straight into X and y (for RowChunks).
+  void read_floats(int64_t t0, int64_t count, float* X, float* y) const {
+    if (t0 < 0 || count < 0 || t0 + count > rows_) throw std::logic_error("TrainingRows::read_floats: rows out of range");
+    if (held_.empty()) {
+      file_.read_floats(begin_ + t0, count, X, y);
+      return;
+    }
+    const int64_t d = file_.features();
+    int64_t f = file_row(t0), done = 0;
+    auto next = std::lower_bound(held_.begin(), held_.end(), f);  // the next held-out row to skip
+    while (done < count) {
+      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - f);
+      file_.read(begin_ + f, m, piece_, /*floats_only=*/true);
+      for (int64_t i = 0; i < m && done < count; ++i) {
+        if (next != held_.end() && *next == f + i) {
+          ++next;
+          continue;
+        }
+        std::copy_n(piece_.X.data() + i * d, d, X + done * d);
+        y[done++] = piece_.y[static_cast<size_t>(i)];
+      }
+      f += m;
+    }
+  }
+
   // The held-out rows, all of them, in file order: each read in a piece that starts at it and
   // takes the held-out rows that follow within the piece.
   HostDataset validation() const {
@@ -160,26 +185,29 @@ data::RowParts row_parts_of(const Rows& rows, int64_t begin, int64_t end, int64_
 }
 
 // The rows SGD trains on, from the file: float32, standardised when the run standardises (from
-// the values as read, as the in-memory route scales them).
+// the values as read, as the in-memory route scales them). Unscaled rows are decoded straight
+// into the caller's buffer; scaled ones pass through a dataset of the values as read.
 template <class Rows>
 class NpyChunks final : public RowChunks {
  public:
   NpyChunks(const Rows& file, const data::Scaling* scaling) : file_(file), scaling_(scaling) {}
   int64_t rows() const override { return file_.rows(); }
   int64_t features() const override { return file_.features(); }
-  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
-    HostDataset ds;  // X and y: the caller's arrays, reused (swapped in and out)
-    ds.X.swap(X);
-    ds.y.swap(y);
-    file_.read(r0, count, ds, /*floats_only=*/!scaling_);
-    if (scaling_) data::apply_scaling(ds, *scaling_);
-    X.swap(ds.X);
-    y.swap(ds.y);
+  void read(int64_t r0, int64_t count, float* X, float* y) const override {
+    if (!scaling_) {
+      file_.read_floats(r0, count, X, y);
+      return;
+    }
+    file_.read(r0, count, scaled_);
+    data::apply_scaling(scaled_, *scaling_);
+    std::copy_n(scaled_.X.data(), count * file_.features(), X);
+    std::copy_n(scaled_.y.data(), count, y);
   }
 
  private:
   const Rows& file_;
   const data::Scaling* scaling_;
+  mutable HostDataset scaled_;  // one reader at a time (the streamer's reading thread)
 };
 
 }  // namespace

@@ -174,6 +174,60 @@ TEST(Npy, MalformedFilesAreOneClearError) {
   EXPECT_EQ(error_of(dir.file("ok.npy")), "");
 }
 
+TEST(Npy, ReadFloatsWritesTheFloatsReadGivesIntoTheCallersBuffer) {
+  // read_floats (the streamers' way: straight into a chunk or pinned buffer) against read's
+  // floats, on every decoding path: float32 side by side with the target last (the bytes copied
+  // as they are), the target in the middle (features not side by side), float64, and a labels
+  // file; whole files and ranges; a bad value is the same error either way.
+  TempDir dir;
+  std::mt19937 rng(5);
+  std::normal_distribution<double> nd;
+  const int64_t rows = 300, cols = 4;
+  std::vector<float> f32(static_cast<size_t>(rows * cols));
+  std::vector<double> f64(f32.size()), labels(static_cast<size_t>(rows));
+  for (size_t i = 0; i < f32.size(); ++i) f64[i] = f32[i] = static_cast<float>(nd(rng));
+  for (double& v : labels) v = nd(rng);
+  write(dir.file("f4.npy"), format_npy(f32.data(), rows, cols));
+  write(dir.file("f8.npy"), format_npy(f64.data(), rows, cols));
+  write(dir.file("y.npy"), format_npy(labels.data(), rows, 0));
+  NpyOptions last, middle, with_labels;
+  middle.target_column = 1;
+  with_labels.labels = dir.file("y.npy");
+  struct Case {
+    std::string file;
+    NpyOptions opt;
+  };
+  for (const Case& c : {Case{"f4.npy", last}, Case{"f4.npy", middle}, Case{"f8.npy", last}, Case{"f8.npy", middle},
+                        Case{"f4.npy", with_labels}}) {
+    const NpyRows file(dir.file(c.file), c.opt);
+    const int64_t d = file.features();
+    for (const auto& [r0, count] : {std::pair<int64_t, int64_t>{0, rows}, {17, 101}, {299, 1}, {5, 0}}) {
+      HostDataset want;
+      file.read(r0, count, want, /*floats_only=*/true);
+      std::vector<float> X(static_cast<size_t>(count * d) + 1, -1.0f), y(static_cast<size_t>(count) + 1, -1.0f);
+      file.read_floats(r0, count, X.data(), y.data());
+      EXPECT_EQ(X.back(), -1.0f) << c.file << ": wrote past the rows";
+      EXPECT_EQ(y.back(), -1.0f) << c.file << ": wrote past the rows";
+      X.pop_back();
+      y.pop_back();
+      EXPECT_EQ(X, want.X) << c.file << " target " << c.opt.target_column << " rows " << r0 << "+" << count;
+      EXPECT_EQ(y, want.y) << c.file << " target " << c.opt.target_column << " rows " << r0 << "+" << count;
+    }
+    std::vector<float> X(static_cast<size_t>(rows * d)), y(static_cast<size_t>(rows));
+    EXPECT_THROW(file.read_floats(rows - 1, 2, X.data(), y.data()), std::logic_error);
+  }
+  f32[7 * cols + 2] = NAN;
+  write(dir.file("nan.npy"), format_npy(f32.data(), rows, cols));
+  const NpyRows bad(dir.file("nan.npy"), last);
+  std::vector<float> X(static_cast<size_t>(rows * 3)), y(static_cast<size_t>(rows));
+  try {
+    bad.read_floats(0, rows, X.data(), y.data());
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 8, column 2: NaN"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Npy, NonFiniteAndOutOfRangeValuesNameTheirPlace) {
   TempDir dir;
   double m[2][3] = {{1, 2, 3}, {4, NAN, 6}};

@@ -6,6 +6,7 @@
 // the in-memory trainer's validation losses and stop. Skips without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -28,9 +29,9 @@ class StagedChunks final : public RowChunks {
   explicit StagedChunks(const HostDataset& ds) : ds_(ds) {}
   int64_t rows() const override { return ds_.n; }
   int64_t features() const override { return ds_.d; }
-  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
-    X.assign(ds_.X.begin() + r0 * ds_.d, ds_.X.begin() + (r0 + count) * ds_.d);
-    y.assign(ds_.y.begin() + r0, ds_.y.begin() + r0 + count);
+  void read(int64_t r0, int64_t count, float* X, float* y) const override {
+    std::copy_n(ds_.X.data() + r0 * ds_.d, count * ds_.d, X);
+    std::copy_n(ds_.y.data() + r0, count, y);
   }
 
  private:

@@ -33,9 +33,9 @@ class MemoryChunks final : public RowChunks {
   explicit MemoryChunks(const HostDataset& ds) : ds_(ds) {}
   int64_t rows() const override { return ds_.n; }
   int64_t features() const override { return ds_.d; }
-  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
-    X.assign(ds_.X.begin() + r0 * ds_.d, ds_.X.begin() + (r0 + count) * ds_.d);
-    y.assign(ds_.y.begin() + r0, ds_.y.begin() + r0 + count);
+  void read(int64_t r0, int64_t count, float* X, float* y) const override {
+    std::copy_n(ds_.X.data() + r0 * ds_.d, count * ds_.d, X);
+    std::copy_n(ds_.y.data() + r0, count, y);
     rows_read_ += count;
   }
   mutable std::atomic<int64_t> rows_read_{0};
@@ -50,7 +50,7 @@ class SlowChunks final : public RowChunks {
   explicit SlowChunks(const HostDataset& ds) : rows_(ds) {}
   int64_t rows() const override { return rows_.rows(); }
   int64_t features() const override { return rows_.features(); }
-  void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
+  void read(int64_t r0, int64_t count, float* X, float* y) const override {
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
     rows_.read(r0, count, X, y);
   }
@@ -203,10 +203,10 @@ TEST(StreamedSgd, AReadErrorEndsTheRunWithIt) {
    public:
     int64_t rows() const override { return 100; }
     int64_t features() const override { return 2; }
-    void read(int64_t r0, int64_t count, std::vector<float>& X, std::vector<float>& y) const override {
+    void read(int64_t r0, int64_t count, float* X, float* y) const override {
       if (r0 >= 50) throw InputError("d.npy: row 51: NaN, not a number linreg can fit");
-      X.assign(static_cast<size_t>(count * 2), 1.0f);
-      y.assign(static_cast<size_t>(count), 1.0f);
+      std::fill_n(X, count * 2, 1.0f);
+      std::fill_n(y, count, 1.0f);
     }
   };
   try {
@@ -371,6 +371,24 @@ TEST(StreamedPipeline, AValidationSplitOverManyPiecesOfTheFile) {
   ASSERT_TRUE(exact.streamed);
   for (size_t j = 0; j < exact.fit.w.size(); ++j) EXPECT_NEAR(exact.fit.w[j], exact_whole.fit.w[j], 1e-9) << j;
   EXPECT_EQ(exact.validation_metrics.rows, val.n);
+  // Unstandardised SGD decodes the training rows straight into its chunk buffers, skipping the
+  // held-out rows: the same steps as the streamer on the split's training rows held in memory,
+  // in the same chunks, bit for bit.
+  plan.method = Method::Sgd;
+  plan.standardize = false;
+  plan.memory_limit = 320 * 1024;
+  const TrainOutcome raw = run_training(plan, {}, {}, {});
+  ASSERT_TRUE(raw.streamed);
+  const uint64_t val_bytes = npy_training_bytes(val.n, 2, true) * 2;
+  const int64_t chunk = stream_chunk_rows(plan.memory_limit - val_bytes, 2);
+  HostDataset train32 = train;
+  train32.X64 = {};
+  train32.y64 = {};
+  const TrainResult want = train_streamed(MemoryChunks(train32), plan.sgd, chunk, {}, &val);
+  ASSERT_EQ(raw.fit.w.size(), want.w.size());
+  for (size_t j = 0; j < want.w.size(); ++j) EXPECT_EQ(static_cast<float>(raw.fit.w[j]), want.w[j]) << j;
+  EXPECT_EQ(static_cast<float>(raw.fit.b), want.b);
+  EXPECT_EQ(raw.fit.epoch_val_losses, want.epoch_val_losses);
 }
 
 TEST(StreamedCli, MemoryLimitFlagAndItsErrors) {
