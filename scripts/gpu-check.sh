@@ -223,9 +223,10 @@ sanitizer_verdict() {  # LOG RC TOOL
 
 gpu_filter='Gpu*:*/Gpu*'
 cpu_gpu_filter='LeastSquaresGpu.*:DataCliPipelineGpu.*:ExactCliGpu.*:Backends/SgdRulesOn.*/gpu_*:BenchCliGpu.*'
-# (NCCL's own start-up under memcheck is slow and not ours: the one-rank job runs in step 2 only.)
+# (NCCL's own start-up under memcheck is slow and not ours: the one-rank jobs, in memory and
+# streamed, run in step 2 only.)
 # (The tensor tutorial test launches tens of thousands of small kernels: left out of memcheck too.)
-memcheck_filter="$gpu_filter:-*100003*:*70001*:*2053x256*:*1031x600*:GpuTrainer.Deterministic*:*GpuShardedOneRank*:GpuTensor.TutorialSectionsOnTheGpuPrintAsOnTheCpu"
+memcheck_filter="$gpu_filter:-*100003*:*70001*:*2053x256*:*1031x600*:GpuTrainer.Deterministic*:*GpuShardedOneRank*:GpuStreamedJob.*:GpuTensor.TutorialSectionsOnTheGpuPrintAsOnTheCpu"
 race_filter='GpuRace/GpuRaceShapes.*:GpuStepShapes/GpuFusedStep.*1025x33*:GpuStepShapes/GpuFusedStep.*3000x256*:GpuShapes/GpuGradient.*257x33*:GpuTensor.SumsAndMeansMatchTheHost'
 
 write_summary "starting"
