@@ -248,6 +248,12 @@ int64_t stream_chunk_rows(uint64_t limit, int64_t features, int ranks) {
   return static_cast<int64_t>(std::min<uint64_t>({rows, uint64_t{1} << 31, 0xffffffffull / std::max(ranks, 1)}));
 }
 
+int64_t cpu_chunk_rows(uint64_t limit, int64_t features, int ranks) {
+  const uint64_t row = static_cast<uint64_t>(features + 1) * sizeof(float);
+  return std::min(stream_chunk_rows(limit, features, ranks),
+                  static_cast<int64_t>(std::max<uint64_t>(1, kCpuChunkBytes / row)));
+}
+
 namespace {
 
 // work() on every rank at once with its errors agreed (communicator.hpp: together); one process:
@@ -342,7 +348,7 @@ void fit_streamed(const TrainPlan& plan, const Rows& rows, const HostDataset* va
   // applied to the values as read, as in memory): 8 more bytes a value while one chunk is read,
   // so the two float32 chunks get half the limit.
   const bool wide_reads = plan.standardize && rows.wide();
-  const int64_t chunk = stream_chunk_rows(wide_reads ? limit / 2 : limit, d, ranks);
+  const int64_t chunk = cpu_chunk_rows(wide_reads ? limit / 2 : limit, d, ranks);
   // The statistics' passes read the values as read (float64 beside float32 for a float64 file,
   // three times the bytes): chunks of a third of the rows keep them within the limit too.
   const data::RowParts parts = row_parts_of(rows, 0, n, std::max<int64_t>(1, chunk / 3));

@@ -28,6 +28,15 @@ uint64_t npy_training_bytes(int64_t rows, int64_t features, bool float64);
 // when not even one row fits.
 int64_t stream_chunk_rows(uint64_t limit, int64_t features, int ranks = 1);
 
+// The CPU streamer's chunk: stream_chunk_rows, and at most kCpuChunkBytes of float32 rows. A
+// larger limit buys no larger chunk on the CPU: measured on 4M × 16 float32 rows (docs/DATA.md),
+// epochs after the first took 1.15–1.2× the in-memory epoch in chunks of 8–16 MiB and 1.66–1.84×
+// in chunks of 64–128 MiB (the reading thread's decode and the training thread's gather stay in
+// the caches, or miss them). The GPU streamer's chunks are not capped (each costs it a few
+// launches, not cache misses).
+constexpr uint64_t kCpuChunkBytes = uint64_t{16} << 20;
+int64_t cpu_chunk_rows(uint64_t limit, int64_t features, int ranks = 1);
+
 // Rows [begin, end) of an .npy file in parts of `part` rows, in row order: for least_squares
 // (names x<j>), and for the statistics' passes (data/prep.hpp's RowParts). `file` must outlive them.
 LeastSquaresParts npy_parts(const data::NpyRows& file, int64_t begin, int64_t end, int64_t part);

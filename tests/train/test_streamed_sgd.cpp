@@ -252,6 +252,12 @@ TEST(StreamedPipeline, AnNpyFileOverTheLimitStreamsWithTheInMemoryStatistics) {
   plan.memory_limit = uint64_t{1} << 30;
   EXPECT_FALSE(streams(plan, nullptr));
   EXPECT_THROW(stream_chunk_rows(10, 4), SettingError);
+  // The CPU's chunk: what the limit allows, at most 16 MiB of float32 rows (a large limit's
+  // chunks would miss the caches), and never less than one row.
+  EXPECT_EQ(cpu_chunk_rows(8192, 2), stream_chunk_rows(8192, 2));
+  EXPECT_EQ(cpu_chunk_rows(uint64_t{1} << 30, 16), static_cast<int64_t>((uint64_t{16} << 20) / (17 * 4)));
+  EXPECT_EQ(cpu_chunk_rows(uint64_t{1} << 40, 8'000'000), 1);
+  EXPECT_THROW(cpu_chunk_rows(10, 4), SettingError);
 }
 
 TEST(StreamedSgd, AValidationSetInMemoryGivesTheInMemoryTrainersLossesAndStop) {
@@ -380,7 +386,7 @@ TEST(StreamedPipeline, AValidationSplitOverManyPiecesOfTheFile) {
   const TrainOutcome raw = run_training(plan, {}, {}, {});
   ASSERT_TRUE(raw.streamed);
   const uint64_t val_bytes = npy_training_bytes(val.n, 2, true) * 2;
-  const int64_t chunk = stream_chunk_rows(plan.memory_limit - val_bytes, 2);
+  const int64_t chunk = cpu_chunk_rows(plan.memory_limit - val_bytes, 2);
   HostDataset train32 = train;
   train32.X64 = {};
   train32.y64 = {};
