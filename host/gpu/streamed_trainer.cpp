@@ -314,6 +314,16 @@ class EpochLosses {
   EpochReport rep_;
 };
 
+// The last epoch's loss: one pass of its own over the chunks, in file order.
+void last_loss_pass(Streamer& st, const std::vector<uint32_t>& in_file, EpochLosses& losses, double* partials,
+                    RuleRun& run, const EpochCallback& cb, TrainResult& res) {
+  const auto t1 = Clock::now();
+  losses.clear();
+  st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) { losses.add_chunk(X, y, m, c, partials); });
+  losses.close(res, run, cb);
+  res.eval_seconds += seconds_since(t1);
+}
+
 }  // namespace
 
 TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOptions& opt, int64_t chunk_rows,
@@ -429,15 +439,7 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
     run.snapshot(s);
     losses.open(rep, run.model(s), partials.data(), res);
   }
-  if (losses.pending()) {
-    // The last epoch's loss: one pass of its own, in file order.
-    const auto t1 = Clock::now();
-    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
-      losses.add_chunk(X, y, m, c, partials.data());
-    });
-    losses.close(res, run, cb);
-    res.eval_seconds += seconds_since(t1);
-  }
+  if (losses.pending()) last_loss_pass(st, in_file, losses, partials.data(), run, cb, res);
   run.result(res.diverged, s, res.w, res.b);
   return res;
 }
@@ -650,15 +652,8 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
     losses.open(rep, run.model(s), partials.data(), res);
   }
   if (losses.pending()) {
-    // The last epoch's loss: one pass of its own, in file order.
-    const auto t1 = Clock::now();
-    pass_epoch = -1;
-    losses.clear();
-    st.each(in_file, [&](const float* X, const float* y, int64_t m, int64_t c, int) {
-      losses.add_chunk(X, y, m, c, partials.data());
-    });
-    losses.close(res, run, cb);
-    res.eval_seconds += seconds_since(t1);
+    pass_epoch = -1;  // no order to make
+    last_loss_pass(st, in_file, losses, partials.data(), run, cb, res);
   }
   run.result(res.diverged, s, res.w, res.b);
   return res;
