@@ -219,12 +219,12 @@ int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reser
 
 // The losses of streamed SGD and what is decided on them, for both streamers. Epoch e's loss (of
 // its model, over every row) is taken during epoch e + 1's pass, on each chunk as it arrives and
-// before it trains, so an epoch moves the rows across once: open() keeps the epoch's model aside
-// (and takes the validation loss, the rows held on the device, by the in-memory trainer's
-// evaluation: the same kernel on the same rows), add_chunk() sums each chunk under it, close()
-// reports the epoch when that pass ends and decides (divergence, early stopping; a stop then
-// rewinds the iterate to epoch e's); only the last epoch's loss needs a pass of its own. As on the
-// CPU. comm: a rank of a job (the sums are of this rank's rows, added across ranks in rank order,
+// before it trains, so an epoch moves the rows across once: end_pass() opens the epoch just
+// trained (keeps its model aside, takes the validation loss, the rows held on the device, by the
+// in-memory trainer's evaluation: the same kernel on the same rows), add_chunk() sums each chunk
+// under it during the next pass, and the next end_pass() (or, after the last epoch, close() at
+// the end of a pass of its own) reports it and decides (divergence, early stopping; a stop then
+// rewinds the iterate to epoch e's). As on the CPU. comm: a rank of a job (the sums are of this rank's rows, added across ranks in rank order,
 // so every rank decides alike); null: one process.
 class EpochLosses {
  public:
@@ -269,6 +269,26 @@ class EpochLosses {
     }
     rep_ = rep;
     pending_ = true;
+  }
+
+  // Epoch e's pass has been enqueued (it began at t0): waits for it, closes the epoch before (a
+  // stop there drops this pass's steps: false) and opens epoch e (the iterate kept aside too,
+  // for such a rewind). The pass's time is the steps and the loss of the epoch before.
+  bool end_pass(int64_t e, Clock::time_point t0, RuleRun& run, double* partials, const EpochCallback& cb,
+                TrainResult& res) {
+    LINREG_CHECK(cudaStreamSynchronize(s_));
+    const double pass = seconds_since(t0);
+    if (pending_ && !close(res, run, cb)) {
+      run.rewind(s_);
+      return false;
+    }
+    EpochReport rep;
+    rep.epoch = e + 1;
+    rep.epoch_seconds = pass;
+    res.train_seconds += pass;
+    run.snapshot(s_);
+    open(rep, run.model(s_), partials, res);
+    return true;
   }
 
   // The pass after the pending epoch has ended: records it from its chunks' sums, added in file
@@ -426,18 +446,7 @@ TrainResult train_streamed_gpu(int device, const RowChunks& src, const TrainOpti
       held = steps(held + m, false);
     });
     if (held > 0) steps(held, true);  // the epoch's last, short batch
-    LINREG_CHECK(cudaStreamSynchronize(s));
-    const double pass = seconds_since(t0);
-    if (losses.pending() && !losses.close(res, run, cb)) {
-      run.rewind(s);  // this pass's steps are dropped
-      break;
-    }
-    EpochReport rep;
-    rep.epoch = e + 1;
-    rep.epoch_seconds = pass;  // the steps, and the loss of the epoch before on the same chunks
-    res.train_seconds += pass;
-    run.snapshot(s);
-    losses.open(rep, run.model(s), partials.data(), res);
+    if (!losses.end_pass(e, t0, run, partials.data(), cb, res)) break;
   }
   if (losses.pending()) last_loss_pass(st, in_file, losses, partials.data(), run, cb, res);
   run.result(res.diverged, s, res.w, res.b);
@@ -638,18 +647,7 @@ TrainResult train_streamed_gpu_job(int device, const RowChunks& src, const Train
       }
     });
     batches.finish(step_of_epoch);  // the epoch's last, short batch
-    LINREG_CHECK(cudaStreamSynchronize(s));
-    const double pass = seconds_since(t0);
-    if (losses.pending() && !losses.close(res, run, cb)) {
-      run.rewind(s);  // this pass's steps are dropped
-      break;
-    }
-    EpochReport rep;
-    rep.epoch = e + 1;
-    rep.epoch_seconds = pass;
-    res.train_seconds += pass;
-    run.snapshot(s);
-    losses.open(rep, run.model(s), partials.data(), res);
+    if (!losses.end_pass(e, t0, run, partials.data(), cb, res)) break;
   }
   if (losses.pending()) {
     pass_epoch = -1;  // no order to make
