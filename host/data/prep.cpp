@@ -119,14 +119,28 @@ std::pair<HostDataset, HostDataset> split_validation(const HostDataset& ds, doub
                                                      const std::string& flag) {
   if (fraction == 0.0) return {ds, HostDataset{}};
   const std::vector<int64_t> va = validation_rows(ds.n, fraction, seed, flag);  // checks the fraction
-  std::vector<int64_t> tr;
-  tr.reserve(static_cast<size_t>(ds.n) - va.size());
-  auto next = va.begin();
-  for (int64_t i = 0; i < ds.n; ++i) {
-    if (next != va.end() && *next == i) ++next;
-    else tr.push_back(i);
+  return {take_rows(ds, rows_kept(ds.n, va)), take_rows(ds, va)};
+}
+
+HeldOutPart held_out_part(const std::vector<int64_t>& held_out, int64_t begin, int64_t end) {
+  const auto first = std::lower_bound(held_out.begin(), held_out.end(), begin);
+  const auto last = std::lower_bound(first, held_out.end(), end);
+  HeldOutPart part;
+  part.rows.assign(first, last);
+  for (int64_t& r : part.rows) r -= begin;
+  part.training_before = begin - (first - held_out.begin());
+  return part;
+}
+
+std::vector<int64_t> rows_kept(int64_t n, const std::vector<int64_t>& held_out) {
+  std::vector<int64_t> kept;
+  kept.reserve(static_cast<size_t>(n) - std::min(held_out.size(), static_cast<size_t>(n)));
+  auto next = held_out.begin();
+  for (int64_t i = 0; i < n; ++i) {
+    if (next != held_out.end() && *next == i) ++next;
+    else kept.push_back(i);
   }
-  return {take_rows(ds, tr), take_rows(ds, va)};
+  return kept;
 }
 
 int64_t validation_count(int64_t n, double fraction, const std::string& flag) {

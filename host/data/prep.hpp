@@ -66,6 +66,18 @@ int64_t validation_count(int64_t n, double fraction, const std::string& flag = "
 std::vector<int64_t> validation_rows(int64_t n, double fraction, uint64_t seed,
                                      const std::string& flag = "--val-fraction");
 
+// The held-out rows (validation_rows' ascending list) that fall in rows [begin, end) (a rank's
+// shard), counted from begin, and how many training rows lie before begin.
+struct HeldOutPart {
+  std::vector<int64_t> rows;
+  int64_t training_before = 0;
+};
+HeldOutPart held_out_part(const std::vector<int64_t>& held_out, int64_t begin, int64_t end);
+
+// Rows [0, n) less the held-out ones (an ascending list of some of them): the training rows,
+// ascending.
+std::vector<int64_t> rows_kept(int64_t n, const std::vector<int64_t>& held_out);
+
 // Rows [idx...] of ds (names copied).
 HostDataset take_rows(const HostDataset& ds, const std::vector<int64_t>& idx);
 

@@ -205,13 +205,11 @@ void check_validation(const HostDataset& v, int64_t d) {
 }
 
 // The rows of a chunk the device can hold beside `reserved` bytes: three chunks of rows (two in
-// flight, one shuffled) and index_words uint32 a row (one process: the chunk's order, the
-// identity; a job's rank: the identity, and this rank's rows in the chunk's order for each of the
-// two chunks in flight), with a fifth of
-// the free memory and 256 MiB left for the rest (cuBLAS, Thrust's scratch, the sums).
-// A job's rank holds three uint32 a row instead (the identity, and this rank's rows in the chunk's
-// order for each of the two chunks in flight).
-int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reserved, int64_t index_words = 2) {
+// flight, one shuffled) and index_words uint32 a row (one process, 2: the chunk's order and the
+// identity; a job's rank, 3: the identity, and its rows in the chunk's order for each of the two
+// chunks in flight), with a fifth of the free memory and 256 MiB left for the rest (cuBLAS,
+// Thrust's scratch, the sums).
+int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reserved, int64_t index_words) {
   const int64_t row_bytes = 3 * (d + 1) * static_cast<int64_t>(sizeof(float)) + index_words * static_cast<int64_t>(sizeof(uint32_t));
   const int64_t usable = static_cast<int64_t>(free_b) / 5 * 4 - (int64_t{256} << 20) - reserved;
   return std::min<int64_t>(usable / row_bytes - batch, (int64_t{1} << 31) - batch);
@@ -224,8 +222,8 @@ int64_t device_chunk_rows(size_t free_b, int64_t d, int64_t batch, int64_t reser
 // in-memory trainer's evaluation: the same kernel on the same rows), add_chunk() sums each chunk
 // under it during the next pass, and the next end_pass() (or, after the last epoch, close() at
 // the end of a pass of its own) reports it and decides (divergence, early stopping; a stop then
-// rewinds the iterate to epoch e's). As on the CPU. comm: a rank of a job (the sums are of this rank's rows, added across ranks in rank order,
-// so every rank decides alike); null: one process.
+// rewinds the iterate to epoch e's). As on the CPU. comm: a rank of a job (the sums are of this
+// rank's rows, added across ranks in rank order, so every rank decides alike); null: one process.
 class EpochLosses {
  public:
   EpochLosses(const TrainOptions& opt, int64_t d, int64_t chunks, int64_t rows, const HostDataset* validation,

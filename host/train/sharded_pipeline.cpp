@@ -3,7 +3,6 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -101,23 +100,11 @@ TrainOutcome run_training_sharded(const TrainPlan& plan, const Communicator& com
     if (plan.val_fraction > 0) {
       // The job's held-out rows (ascending), and those of them in this rank's shard.
       const std::vector<int64_t> held_out = data::validation_rows(shard.total, plan.val_fraction, plan.sgd.seed);
-      const auto mine_begin = std::lower_bound(held_out.begin(), held_out.end(), shard.first);
-      const auto mine_end = std::lower_bound(mine_begin, held_out.end(), shard.first + train.n);
-      const int64_t before = shard.first - (mine_begin - held_out.begin());  // training rows before the shard
-      const int64_t val_total = static_cast<int64_t>(held_out.size());
+      const data::HeldOutPart mine = data::held_out_part(held_out, shard.first, shard.first + train.n);
+      const int64_t before = mine.training_before, val_total = static_cast<int64_t>(held_out.size());
       together(comm, [&] {
-        std::vector<int64_t> tr, va;
-        auto next = mine_begin;
-        for (int64_t i = 0; i < train.n; ++i) {
-          if (next != mine_end && *next == shard.first + i) {
-            va.push_back(i);
-            ++next;
-          } else {
-            tr.push_back(i);
-          }
-        }
-        val = data::take_rows(train, va);
-        train = data::take_rows(train, tr);
+        val = data::take_rows(train, mine.rows);
+        train = data::take_rows(train, data::rows_kept(train.n, mine.rows));
       });
       place.first_row = before;
       place.total_rows = shard.total - val_total;

@@ -57,27 +57,14 @@ class TrainingRows {
     ds.y.clear();
     ds.X64.clear();
     ds.y64.clear();
-    if (count == 0) return;
-    int64_t f = file_row(t0), need = count;
-    auto next = std::lower_bound(held_.begin(), held_.end(), f);  // the next held-out row to skip
-    while (need > 0) {
-      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - f);
-      file_.read(begin_ + f, m, piece_, floats_only);
-      for (int64_t i = 0; i < m && need > 0; ++i) {
-        if (next != held_.end() && *next == f + i) {
-          ++next;
-          continue;
-        }
-        ds.X.insert(ds.X.end(), piece_.X.begin() + i * d, piece_.X.begin() + (i + 1) * d);
-        ds.y.push_back(piece_.y[static_cast<size_t>(i)]);
-        if (!piece_.X64.empty()) {
-          ds.X64.insert(ds.X64.end(), piece_.X64.begin() + i * d, piece_.X64.begin() + (i + 1) * d);
-          ds.y64.push_back(piece_.y64[static_cast<size_t>(i)]);
-        }
-        --need;
+    each_training_row(t0, count, floats_only, [&](const HostDataset& piece, int64_t i, int64_t) {
+      ds.X.insert(ds.X.end(), piece.X.begin() + i * d, piece.X.begin() + (i + 1) * d);
+      ds.y.push_back(piece.y[static_cast<size_t>(i)]);
+      if (!piece.X64.empty()) {
+        ds.X64.insert(ds.X64.end(), piece.X64.begin() + i * d, piece.X64.begin() + (i + 1) * d);
+        ds.y64.push_back(piece.y64[static_cast<size_t>(i)]);
       }
-      f += m;
-    }
+    });
     ds.n = count;
   }
 
@@ -89,21 +76,10 @@ class TrainingRows {
       return;
     }
     const int64_t d = file_.features();
-    int64_t f = file_row(t0), done = 0;
-    auto next = std::lower_bound(held_.begin(), held_.end(), f);  // the next held-out row to skip
-    while (done < count) {
-      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - f);
-      file_.read(begin_ + f, m, piece_, /*floats_only=*/true);
-      for (int64_t i = 0; i < m && done < count; ++i) {
-        if (next != held_.end() && *next == f + i) {
-          ++next;
-          continue;
-        }
-        std::copy_n(piece_.X.data() + i * d, d, X + done * d);
-        y[done++] = piece_.y[static_cast<size_t>(i)];
-      }
-      f += m;
-    }
+    each_training_row(t0, count, true, [&](const HostDataset& piece, int64_t i, int64_t k) {
+      std::copy_n(piece.X.data() + i * d, d, X + k * d);
+      y[k] = piece.y[static_cast<size_t>(i)];
+    });
   }
 
   // The held-out rows, all of them, in file order: each read in a piece that starts at it and
@@ -129,6 +105,26 @@ class TrainingRows {
 
  private:
   static constexpr int64_t kPiece = 8192;
+  // Calls take(piece, i, k) for training rows [t0, t0 + count) in order, the k-th being row i of
+  // `piece` (the file's rows read a piece at a time, the held-out ones skipped).
+  template <typename Take>
+  void each_training_row(int64_t t0, int64_t count, bool floats_only, const Take& take) const {
+    if (count == 0) return;
+    int64_t f = file_row(t0), k = 0;
+    auto next = std::lower_bound(held_.begin(), held_.end(), f);  // the next held-out row to skip
+    while (k < count) {
+      const int64_t m = std::min<int64_t>(kPiece, end_ - begin_ - f);
+      file_.read(begin_ + f, m, piece_, floats_only);
+      for (int64_t i = 0; i < m && k < count; ++i) {
+        if (next != held_.end() && *next == f + i) {
+          ++next;
+          continue;
+        }
+        take(piece_, i, k++);
+      }
+      f += m;
+    }
+  }
   // The row (from begin) of training row t: t plus the held-out rows before it. held_[k] − k (the
   // training rows before held-out row k) never decreases, so those rows are the k with
   // held_[k] − k ≤ t, found by bisection.
@@ -444,14 +440,9 @@ TrainOutcome run_training_streamed(const TrainPlan& plan, const StartCallback& o
                                            gib(static_cast<double>(draw_bytes)) +
                                            (comm ? " on every rank" : "") +
                                            ", over the memory for the rows: use a smaller --val-fraction");
-  std::vector<int64_t> held_out = data::validation_rows(all, plan.val_fraction, plan.sgd.seed);
-  const auto mine_begin = std::lower_bound(held_out.begin(), held_out.end(), s.begin);
-  const auto mine_end = std::lower_bound(mine_begin, held_out.end(), s.end);
-  const int64_t before = s.begin - (mine_begin - held_out.begin());  // the training rows before the shard
-  std::vector<int64_t> mine(mine_begin, mine_end);
-  for (int64_t& r : mine) r -= s.begin;
-  held_out = {};
-  const TrainingRows rows(*file, s.begin, s.end, std::move(mine));
+  data::HeldOutPart mine = data::held_out_part(data::validation_rows(all, plan.val_fraction, plan.sgd.seed), s.begin, s.end);
+  const int64_t before = mine.training_before;  // the training rows before the shard
+  const TrainingRows rows(*file, s.begin, s.end, std::move(mine.rows));
   const int64_t my_val = s.rows() - rows.rows();
   job.first_row = before;
   job.total_rows = all - n_val;

@@ -168,6 +168,29 @@ TEST(ValidationSplit, DrawsAFewRowsOfAHugeFileInTheirOwnMemory) {
   EXPECT_LT(below_half, 600);
 }
 
+TEST(ValidationSplit, AShardsPartOfTheHeldOutRowsAndTheRowsKept) {
+  // held_out_part and rows_kept against the marks written out, for every shard of 3 ranks.
+  const int64_t n = 1001;
+  const std::vector<int64_t> held = validation_rows(n, 0.3, 4);
+  std::vector<char> mark(static_cast<size_t>(n), 0);
+  for (const int64_t r : held) mark[static_cast<size_t>(r)] = 1;
+  for (const auto& [begin, end] : {std::pair<int64_t, int64_t>{0, 334}, {334, 668}, {668, n}, {500, 500}}) {
+    std::vector<int64_t> want_rows;
+    int64_t want_before = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (i < begin) want_before += !mark[static_cast<size_t>(i)];
+      else if (i < end && mark[static_cast<size_t>(i)]) want_rows.push_back(i - begin);
+    }
+    const HeldOutPart part = held_out_part(held, begin, end);
+    EXPECT_EQ(part.rows, want_rows) << begin;
+    EXPECT_EQ(part.training_before, want_before) << begin;
+    std::vector<int64_t> want_kept;
+    for (int64_t i = 0; i < end - begin; ++i)
+      if (!mark[static_cast<size_t>(begin + i)]) want_kept.push_back(i);
+    EXPECT_EQ(rows_kept(end - begin, part.rows), want_kept) << begin;
+  }
+}
+
 // SGD on standardised features, weights mapped back, against the exact solution.
 std::vector<double> sgd_standardized(const HostDataset& ds, const TrainOptions& opt, double* b_out) {
   const Scaling s = fit_scaling(ds);
